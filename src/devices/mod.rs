@@ -1,0 +1,6 @@
+//! Finding and preparing block devices: partition tables, filesystem superblocks,
+//! kernel modules, mounts.
+
+pub mod modules;
+pub mod partition;
+pub mod probe;

@@ -1,0 +1,1 @@
+//! Booting a boot entry with kexec.

@@ -1,0 +1,1 @@
+//! Writing the initramfs: gen_init_cpio file lists and newc archives.

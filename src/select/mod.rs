@@ -1,0 +1,1 @@
+//! Turning filesystems into boot entries.
