@@ -1,0 +1,326 @@
+//! The kernel command line as kboot reads it (`/proc/cmdline`), and the command line
+//! it hands to the kernel it boots.
+//!
+//! Splitting follows the kernel's own `next_arg()` (lib/cmdline.c): words are separated
+//! by white space, double quotes group white space into a word, and a value that starts
+//! with a quote loses that quote and its closing one (`a="b c"` is `a` = `b c`).
+//! Everything kboot does not consume is kept, in order and as written, for the target.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::devices::spec::DeviceSpec;
+
+/// How kboot asks the kernel to load the target (`kboot.kexec=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KexecMethod {
+    /// `kexec_file_load` first, `kexec_load` if the kernel refuses it.
+    #[default]
+    Auto,
+    /// Only `kexec_file_load`.
+    File,
+    /// Only `kexec_load` (kboot's own image builder).
+    Load,
+}
+
+/// One word of the command line: `param` or `param=value`, with the text as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub param: String,
+    pub value: Option<String>,
+    /// The word exactly as it stood, quotes included, so it can be passed on unchanged.
+    pub raw: String,
+}
+
+/// What kboot understood from its command line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cmdline {
+    pub root: Option<DeviceSpec>,
+    pub boot: Option<DeviceSpec>,
+    pub kernel: Option<String>,
+    pub ramdisk: Option<String>,
+    pub rootfstype: Vec<String>,
+    pub rootflags: Option<String>,
+    pub rootwait: bool,
+    pub rootdelay_secs: Option<u32>,
+    pub read_write: bool,
+    pub init: Option<String>,
+    pub consoles: Vec<String>,
+    pub timeout_secs: Option<u32>,
+    pub default_entry: Option<String>,
+    pub kexec: KexecMethod,
+    pub append: Option<String>,
+    pub debug: bool,
+    /// Words for the target kernel: everything but `boot=`, `kernel=`, `ramdisk=` and
+    /// `kboot.*`, in their original order and spelling.
+    pub passthrough: Vec<Word>,
+    /// Arguments after `--` (for the target's init), kept verbatim.
+    pub init_args: Option<String>,
+    /// Problems found while parsing; each is reported once, none stops the boot.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CmdlineError {
+    #[error("{param}={value}: {reason}")]
+    BadValue { param: String, value: String, reason: String },
+}
+
+/// Splits a command line into words as the kernel does. Returns the words and, if
+/// present, the text after a lone `--`.
+pub fn split(line: &str) -> (Vec<Word>, Option<String>) {
+    let mut words = Vec::new();
+    let mut rest = line.trim_start();
+    while !rest.is_empty() {
+        let mut in_quote = false;
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            if c == '"' {
+                in_quote = !in_quote;
+            } else if c.is_whitespace() && !in_quote {
+                end = i;
+                break;
+            }
+        }
+        let raw = &rest[..end];
+        if raw == "--" {
+            let after = rest[end..].trim();
+            return (words, Some(after.to_string()));
+        }
+        words.push(word_from_raw(raw));
+        rest = rest[end..].trim_start();
+    }
+    (words, None)
+}
+
+fn word_from_raw(raw: &str) -> Word {
+    // A quote that opens the whole word is dropped along with its partner (`"a b"`).
+    let unquoted = match raw.strip_prefix('"') {
+        Some(inner) => inner.strip_suffix('"').unwrap_or(inner),
+        None => raw,
+    };
+    let (param, value) = match unquoted.split_once('=') {
+        Some((p, v)) => {
+            let v = match v.strip_prefix('"') {
+                Some(inner) => inner.strip_suffix('"').unwrap_or(inner),
+                None => v,
+            };
+            (p.to_string(), Some(v.to_string()))
+        }
+        None => (unquoted.to_string(), None),
+    };
+    Word { param, value, raw: raw.to_string() }
+}
+
+fn parse_secs(word: &Word) -> Result<u32, CmdlineError> {
+    let value = word.value.clone().unwrap_or_default();
+    value.parse::<u32>().map_err(|_| CmdlineError::BadValue {
+        param: word.param.clone(),
+        value,
+        reason: "expected a whole number of seconds".into(),
+    })
+}
+
+fn parse_spec(word: &Word) -> Result<DeviceSpec, CmdlineError> {
+    let value = word.value.clone().unwrap_or_default();
+    value.parse::<DeviceSpec>().map_err(|e| CmdlineError::BadValue {
+        param: word.param.clone(),
+        value,
+        reason: e.to_string(),
+    })
+}
+
+impl Cmdline {
+    /// Reads one word into `self`; returns whether the word is kboot's alone.
+    fn take(&mut self, word: &Word) -> Result<bool, CmdlineError> {
+        let value = || word.value.clone().unwrap_or_default();
+        match word.param.as_str() {
+            "root" => self.root = Some(parse_spec(word)?),
+            "boot" => {
+                self.boot = Some(parse_spec(word)?);
+                return Ok(true);
+            }
+            "kernel" => {
+                self.kernel = Some(value());
+                return Ok(true);
+            }
+            "ramdisk" => {
+                self.ramdisk = Some(value());
+                return Ok(true);
+            }
+            "rootfstype" => {
+                self.rootfstype = value()
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            "rootflags" => self.rootflags = Some(value()),
+            "rootwait" => self.rootwait = true,
+            "rootdelay" => self.rootdelay_secs = Some(parse_secs(word)?),
+            "ro" => self.read_write = false,
+            "rw" => self.read_write = true,
+            "init" => self.init = Some(value()),
+            "console" => self.consoles.push(value()),
+            "kboot.timeout" => self.timeout_secs = Some(parse_secs(word)?),
+            "kboot.default" => self.default_entry = Some(value()),
+            "kboot.append" => self.append = Some(value()),
+            "kboot.debug" => self.debug = true,
+            "kboot.kexec" => {
+                self.kexec = match value().as_str() {
+                    "auto" => KexecMethod::Auto,
+                    "file" => KexecMethod::File,
+                    "load" => KexecMethod::Load,
+                    other => {
+                        return Err(CmdlineError::BadValue {
+                            param: word.param.clone(),
+                            value: other.to_string(),
+                            reason: "expected auto, file or load".into(),
+                        })
+                    }
+                }
+            }
+            p if p.starts_with("kboot.") => {
+                self.warnings.push(format!("unknown option {} ignored", word.raw));
+                return Ok(true);
+            }
+            _ => {}
+        }
+        Ok(word.param.starts_with("kboot."))
+    }
+
+    /// The command line for the target kernel: what kboot did not consume, then
+    /// `kboot.append`, then `-- init args` if there were any.
+    pub fn target_cmdline(&self) -> String {
+        let mut parts: Vec<&str> = self.passthrough.iter().map(|w| w.raw.as_str()).collect();
+        if let Some(extra) = self.append.as_deref().filter(|s| !s.trim().is_empty()) {
+            parts.push(extra.trim());
+        }
+        if let Some(args) = &self.init_args {
+            parts.push("--");
+            if !args.is_empty() {
+                parts.push(args);
+            }
+        }
+        parts.join(" ")
+    }
+}
+
+impl FromStr for Cmdline {
+    type Err = std::convert::Infallible;
+
+    /// Never fails: a bad value becomes a warning and the option is left unset, so a
+    /// typo cannot stop the machine from reaching the menu or the rescue prompt.
+    fn from_str(line: &str) -> Result<Self, Self::Err> {
+        let (words, init_args) = split(line);
+        let mut cmdline = Cmdline { init_args, ..Cmdline::default() };
+        for word in words {
+            match cmdline.take(&word) {
+                Ok(true) => {}
+                Ok(false) => cmdline.passthrough.push(word),
+                Err(e) => {
+                    cmdline.warnings.push(format!("{e}; option ignored"));
+                    if !word.param.starts_with("kboot.")
+                        && !matches!(word.param.as_str(), "boot" | "kernel" | "ramdisk")
+                    {
+                        cmdline.passthrough.push(word);
+                    }
+                }
+            }
+        }
+        Ok(cmdline)
+    }
+}
+
+impl fmt::Display for Word {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Cmdline {
+        line.parse().unwrap()
+    }
+
+    #[test]
+    fn splits_words_like_the_kernel() {
+        let (words, rest) = split("  a b=c  d=\"e f\" \"g h\" i=\"j\"k ");
+        let pairs: Vec<(&str, Option<&str>)> =
+            words.iter().map(|w| (w.param.as_str(), w.value.as_deref())).collect();
+        assert_eq!(
+            pairs,
+            vec![("a", None), ("b", Some("c")), ("d", Some("e f")), ("g h", None), ("i", Some("j\"k"))]
+        );
+        assert_eq!(words[2].raw, "d=\"e f\"");
+        assert_eq!(rest, None);
+    }
+
+    #[test]
+    fn keeps_arguments_after_double_dash_for_init() {
+        let c = parse("root=/dev/vda1 -- single  emergency");
+        assert_eq!(c.init_args.as_deref(), Some("single  emergency"));
+        assert_eq!(c.target_cmdline(), "root=/dev/vda1 -- single  emergency");
+    }
+
+    #[test]
+    fn reads_kboot_and_root_options() {
+        let c = parse(
+            "root=UUID=1234 boot=LABEL=b kernel=/vmlinuz ramdisk=/initrd rootfstype=ext4,xfs \
+             rootflags=data=journal rootwait rootdelay=5 rw init=/bin/sh console=tty0 \
+             console=ttyS0,115200 kboot.timeout=3 kboot.default=2 kboot.kexec=load \
+             kboot.append=\"quiet splash\" kboot.debug",
+        );
+        assert_eq!(c.root, Some(DeviceSpec::Uuid("1234".into())));
+        assert_eq!(c.boot, Some(DeviceSpec::Label("b".into())));
+        assert_eq!(c.kernel.as_deref(), Some("/vmlinuz"));
+        assert_eq!(c.ramdisk.as_deref(), Some("/initrd"));
+        assert_eq!(c.rootfstype, vec!["ext4", "xfs"]);
+        assert_eq!(c.rootflags.as_deref(), Some("data=journal"));
+        assert!(c.rootwait && c.read_write && c.debug);
+        assert_eq!(c.rootdelay_secs, Some(5));
+        assert_eq!(c.init.as_deref(), Some("/bin/sh"));
+        assert_eq!(c.consoles, vec!["tty0", "ttyS0,115200"]);
+        assert_eq!(c.timeout_secs, Some(3));
+        assert_eq!(c.default_entry.as_deref(), Some("2"));
+        assert_eq!(c.kexec, KexecMethod::Load);
+        assert_eq!(c.append.as_deref(), Some("quiet splash"));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn target_cmdline_drops_kboot_words_and_appends() {
+        let c = parse(
+            "console=ttyS0 root=LABEL=r boot=PARTUUID=ab-01 kernel=/k ramdisk=/r \
+             kboot.timeout=0 kboot.append=\"quiet a=1\" foo=\"x y\" ro",
+        );
+        assert_eq!(c.target_cmdline(), "console=ttyS0 root=LABEL=r foo=\"x y\" ro quiet a=1");
+    }
+
+    #[test]
+    fn unknown_options_are_kept_for_the_target() {
+        let c = parse("nomodeset  mitigations=off");
+        assert_eq!(c.target_cmdline(), "nomodeset mitigations=off");
+    }
+
+    #[test]
+    fn bad_values_become_warnings_not_failures() {
+        let c = parse("rootdelay=soon kboot.kexec=maybe kboot.colour=red root=UUID=");
+        assert_eq!(c.rootdelay_secs, None);
+        assert_eq!(c.kexec, KexecMethod::Auto);
+        assert_eq!(c.root, None);
+        assert_eq!(c.warnings.len(), 4, "{:?}", c.warnings);
+        assert!(c.warnings[0].contains("rootdelay=soon"));
+        // The kernel's own options stay for the target even when kboot could not use them.
+        assert_eq!(c.target_cmdline(), "rootdelay=soon root=UUID=");
+    }
+
+    #[test]
+    fn ro_after_rw_wins() {
+        assert!(!parse("rw ro").read_write);
+    }
+}
