@@ -1,5 +1,172 @@
-//! The subcommands of kboot as a tool on a running system.
+//! kboot as a tool on a running system: see what /init would do without booting.
 
-pub fn main(_args: &[String]) -> i32 {
-    0
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::devices::blockdev::{self, BlockDevice};
+use crate::init::cmdline::Cmdline;
+use crate::select::scan::{self, ScanRequest};
+use crate::select::BootEntry;
+
+const USAGE: &str = "\
+usage: kboot COMMAND [OPTIONS]
+
+As /init (PID 1, or started as `init`) kboot boots the machine. As a tool:
+
+  kboot devices [--json] [IMAGE...]
+      Block devices with TYPE, UUID, LABEL, PARTUUID and PARTLABEL, as blkid shows
+      them; with IMAGE files, the disk images and their partitions instead.
+  kboot entries [--root DIR] [--boot DIR] [--cmdline \"...\"] [--json]
+      The kernels, ramdisks and command lines kboot would offer, in order, from a
+      mounted or extracted root tree (default /) and optional boot tree.
+  kboot mkinitramfs [-o LIST] [--cpio OUT[.gz]] [-k DIR] [-m MODULE]... [--init PATH]
+      Write the initramfs file list (gen_init_cpio format) or a newc archive.
+  kboot --help | --version
+";
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}\n\n{USAGE}")]
+    Usage(String),
+    #[error(transparent)]
+    Devices(#[from] blockdev::BlockdevError),
+    #[error(transparent)]
+    Scan(#[from] scan::ScanError),
+    #[error("cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Runs a subcommand and returns the process exit status.
+pub fn main(args: &[String]) -> i32 {
+    let rest = args.get(2..).unwrap_or(&[]);
+    let result = match args.get(1).map(String::as_str) {
+        None | Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some("-V" | "--version") => {
+            println!("kboot {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Some("devices") => devices(rest),
+        Some("entries") => entries(rest),
+        Some("mkinitramfs") => {
+            return match crate::mkinitramfs::run(rest) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("mkinitramfs: {e}");
+                    1
+                }
+            }
+        }
+        Some(other) => Err(CliError::Usage(format!("unknown command {other:?}"))),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("kboot: {e}");
+            2
+        }
+    }
+}
+
+fn value<'a>(args: &'a [String], i: &mut usize, flag: &str) -> Result<&'a str, CliError> {
+    *i += 1;
+    args.get(*i)
+        .map(String::as_str)
+        .ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    let _ = writeln!(out);
+    Ok(())
+}
+
+fn devices(args: &[String]) -> Result<(), CliError> {
+    let mut json = false;
+    let mut images = Vec::new();
+    for a in args {
+        match a.as_str() {
+            "--json" => json = true,
+            flag if flag.starts_with('-') => {
+                return Err(CliError::Usage(format!("unknown option {flag}")))
+            }
+            image => images.push(PathBuf::from(image)),
+        }
+    }
+    let list: Vec<BlockDevice> = if images.is_empty() {
+        blockdev::scan(Path::new("/sys"), Path::new("/dev"))?
+    } else {
+        let mut all = Vec::new();
+        for image in &images {
+            all.extend(blockdev::inspect_image(image)?);
+        }
+        all
+    };
+    if json {
+        return print_json(&list);
+    }
+    for d in &list {
+        println!("{}", d.blkid_line());
+    }
+    Ok(())
+}
+
+fn entries(args: &[String]) -> Result<(), CliError> {
+    let mut root = PathBuf::from("/");
+    let mut boot: Option<PathBuf> = None;
+    let mut cmdline_text: Option<String> = None;
+    let mut json = false;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--root" => root = PathBuf::from(value(args, &mut i, "--root")?),
+            "--boot" => boot = Some(PathBuf::from(value(args, &mut i, "--boot")?)),
+            "--cmdline" => cmdline_text = Some(value(args, &mut i, "--cmdline")?.to_string()),
+            "--json" => json = true,
+            other => return Err(CliError::Usage(format!("unknown option {other}"))),
+        }
+        i += 1;
+    }
+    let cmdline_text = match cmdline_text {
+        Some(text) => text,
+        None => std::fs::read_to_string("/proc/cmdline").map_err(|source| CliError::Read {
+            path: PathBuf::from("/proc/cmdline"),
+            source,
+        })?,
+    };
+    let cmdline: Cmdline = match cmdline_text.parse() {
+        Ok(c) => c,
+        Err(never) => match never {},
+    };
+    for w in &cmdline.warnings {
+        eprintln!("kboot: warning: {w}");
+    }
+    let target = cmdline.target_cmdline();
+    let request = ScanRequest {
+        root: &root,
+        boot: boot.as_deref(),
+        kernel: cmdline.kernel.as_deref(),
+        ramdisk: cmdline.ramdisk.as_deref(),
+        cmdline: &target,
+    };
+    let found: Vec<BootEntry> = scan::find_entries(&request)?;
+    if json {
+        return print_json(&found);
+    }
+    for (n, e) in found.iter().enumerate() {
+        println!("{}) {}", n + 1, e.title);
+        println!("   kernel  {}", e.kernel);
+        println!("   initrd  {}", e.ramdisk.as_deref().unwrap_or("none"));
+        println!("   cmdline \"{}\"", e.cmdline);
+    }
+    Ok(())
 }

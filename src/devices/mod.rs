@@ -1,6 +1,9 @@
 //! Finding and preparing block devices: partition tables, filesystem superblocks,
 //! kernel modules, mounts.
 
+pub mod blockdev;
 pub mod modules;
+pub mod mount;
 pub mod partition;
 pub mod probe;
+pub mod spec;

@@ -13,10 +13,16 @@ pub enum DeviceSpec {
     Uuid(String),
     Label(String),
     /// Partition UUID, optionally with `/PARTNROFF=n` (the partition n after it).
-    PartUuid { uuid: String, offset: i32 },
+    PartUuid {
+        uuid: String,
+        offset: i32,
+    },
     PartLabel(String),
     /// `MAJ:MIN`, or the kernel's legacy hex form (`0801`).
-    Number { major: u32, minor: u32 },
+    Number {
+        major: u32,
+        minor: u32,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -27,7 +33,9 @@ pub enum SpecError {
     EmptyValue(&'static str),
     #[error("bad PARTNROFF in {0:?}")]
     PartNrOff(String),
-    #[error("{0:?} is not a device: use /dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL= or MAJ:MIN")]
+    #[error(
+        "{0:?} is not a device: use /dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL= or MAJ:MIN"
+    )]
     Unrecognised(String),
 }
 
@@ -50,7 +58,10 @@ fn parse_partuuid(value: &str) -> Result<DeviceSpec, SpecError> {
         }
         None => (value, 0),
     };
-    Ok(DeviceSpec::PartUuid { uuid: nonempty("PARTUUID", uuid)?, offset })
+    Ok(DeviceSpec::PartUuid {
+        uuid: nonempty("PARTUUID", uuid)?,
+        offset,
+    })
 }
 
 impl FromStr for DeviceSpec {
@@ -73,7 +84,10 @@ impl FromStr for DeviceSpec {
             return Ok(DeviceSpec::PartLabel(nonempty("PARTLABEL", v)?));
         }
         for (prefix, make) in [
-            ("/dev/disk/by-uuid/", DeviceSpec::Uuid as fn(String) -> DeviceSpec),
+            (
+                "/dev/disk/by-uuid/",
+                DeviceSpec::Uuid as fn(String) -> DeviceSpec,
+            ),
             ("/dev/disk/by-label/", DeviceSpec::Label),
             ("/dev/disk/by-partlabel/", DeviceSpec::PartLabel),
         ] {
@@ -95,7 +109,10 @@ impl FromStr for DeviceSpec {
         // The kernel's old encoding: hex of (major << 8 | minor), e.g. 0801 = 8:1.
         if (3..=4).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit()) {
             if let Ok(n) = u32::from_str_radix(s, 16) {
-                return Ok(DeviceSpec::Number { major: n >> 8, minor: n & 0xff });
+                return Ok(DeviceSpec::Number {
+                    major: n >> 8,
+                    minor: n & 0xff,
+                });
             }
         }
         Err(SpecError::Unrecognised(s.to_string()))
@@ -109,7 +126,9 @@ impl fmt::Display for DeviceSpec {
             DeviceSpec::Uuid(u) => write!(f, "UUID={u}"),
             DeviceSpec::Label(l) => write!(f, "LABEL={l}"),
             DeviceSpec::PartUuid { uuid, offset: 0 } => write!(f, "PARTUUID={uuid}"),
-            DeviceSpec::PartUuid { uuid, offset } => write!(f, "PARTUUID={uuid}/PARTNROFF={offset}"),
+            DeviceSpec::PartUuid { uuid, offset } => {
+                write!(f, "PARTUUID={uuid}/PARTNROFF={offset}")
+            }
             DeviceSpec::PartLabel(l) => write!(f, "PARTLABEL={l}"),
             DeviceSpec::Number { major, minor } => write!(f, "{major}:{minor}"),
         }
@@ -141,24 +160,45 @@ mod tests {
 
     #[test]
     fn reads_udev_style_links_and_legacy_hex() {
-        assert_eq!("/dev/disk/by-uuid/abc".parse(), Ok(DeviceSpec::Uuid("abc".into())));
-        assert_eq!("/dev/disk/by-label/r".parse(), Ok(DeviceSpec::Label("r".into())));
+        assert_eq!(
+            "/dev/disk/by-uuid/abc".parse(),
+            Ok(DeviceSpec::Uuid("abc".into()))
+        );
+        assert_eq!(
+            "/dev/disk/by-label/r".parse(),
+            Ok(DeviceSpec::Label("r".into()))
+        );
         assert_eq!(
             "/dev/disk/by-partuuid/ab-02".parse(),
-            Ok(DeviceSpec::PartUuid { uuid: "ab-02".into(), offset: 0 })
+            Ok(DeviceSpec::PartUuid {
+                uuid: "ab-02".into(),
+                offset: 0
+            })
         );
-        assert_eq!("0801".parse(), Ok(DeviceSpec::Number { major: 8, minor: 1 }));
+        assert_eq!(
+            "0801".parse(),
+            Ok(DeviceSpec::Number { major: 8, minor: 1 })
+        );
     }
 
     #[test]
     fn rejects_what_names_nothing() {
         assert_eq!("".parse::<DeviceSpec>(), Err(SpecError::Empty));
-        assert_eq!("UUID=".parse::<DeviceSpec>(), Err(SpecError::EmptyValue("UUID")));
+        assert_eq!(
+            "UUID=".parse::<DeviceSpec>(),
+            Err(SpecError::EmptyValue("UUID"))
+        );
         assert_eq!(
             "PARTUUID=ab/PARTNROFF=x".parse::<DeviceSpec>(),
             Err(SpecError::PartNrOff("ab/PARTNROFF=x".into()))
         );
-        assert!(matches!("vda1".parse::<DeviceSpec>(), Err(SpecError::Unrecognised(_))));
-        assert!(matches!("/dev/".parse::<DeviceSpec>(), Err(SpecError::Unrecognised(_))));
+        assert!(matches!(
+            "vda1".parse::<DeviceSpec>(),
+            Err(SpecError::Unrecognised(_))
+        ));
+        assert!(matches!(
+            "/dev/".parse::<DeviceSpec>(),
+            Err(SpecError::Unrecognised(_))
+        ));
     }
 }

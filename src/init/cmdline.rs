@@ -10,18 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::devices::spec::DeviceSpec;
-
-/// How kboot asks the kernel to load the target (`kboot.kexec=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KexecMethod {
-    /// `kexec_file_load` first, `kexec_load` if the kernel refuses it.
-    #[default]
-    Auto,
-    /// Only `kexec_file_load`.
-    File,
-    /// Only `kexec_load` (kboot's own image builder).
-    Load,
-}
+pub use crate::kexec::KexecMethod;
 
 /// One word of the command line: `param` or `param=value`, with the text as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +52,11 @@ pub struct Cmdline {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CmdlineError {
     #[error("{param}={value}: {reason}")]
-    BadValue { param: String, value: String, reason: String },
+    BadValue {
+        param: String,
+        value: String,
+        reason: String,
+    },
 }
 
 /// Splits a command line into words as the kernel does. Returns the words and, if
@@ -109,7 +102,11 @@ fn word_from_raw(raw: &str) -> Word {
         }
         None => (unquoted.to_string(), None),
     };
-    Word { param, value, raw: raw.to_string() }
+    Word {
+        param,
+        value,
+        raw: raw.to_string(),
+    }
 }
 
 fn parse_secs(word: &Word) -> Result<u32, CmdlineError> {
@@ -123,11 +120,13 @@ fn parse_secs(word: &Word) -> Result<u32, CmdlineError> {
 
 fn parse_spec(word: &Word) -> Result<DeviceSpec, CmdlineError> {
     let value = word.value.clone().unwrap_or_default();
-    value.parse::<DeviceSpec>().map_err(|e| CmdlineError::BadValue {
-        param: word.param.clone(),
-        value,
-        reason: e.to_string(),
-    })
+    value
+        .parse::<DeviceSpec>()
+        .map_err(|e| CmdlineError::BadValue {
+            param: word.param.clone(),
+            value,
+            reason: e.to_string(),
+        })
 }
 
 impl Cmdline {
@@ -181,7 +180,8 @@ impl Cmdline {
                 }
             }
             p if p.starts_with("kboot.") => {
-                self.warnings.push(format!("unknown option {} ignored", word.raw));
+                self.warnings
+                    .push(format!("unknown option {} ignored", word.raw));
                 return Ok(true);
             }
             _ => {}
@@ -213,7 +213,10 @@ impl FromStr for Cmdline {
     /// typo cannot stop the machine from reaching the menu or the rescue prompt.
     fn from_str(line: &str) -> Result<Self, Self::Err> {
         let (words, init_args) = split(line);
-        let mut cmdline = Cmdline { init_args, ..Cmdline::default() };
+        let mut cmdline = Cmdline {
+            init_args,
+            ..Cmdline::default()
+        };
         for word in words {
             match cmdline.take(&word) {
                 Ok(true) => {}
@@ -250,11 +253,19 @@ mod tests {
     #[test]
     fn splits_words_like_the_kernel() {
         let (words, rest) = split("  a b=c  d=\"e f\" \"g h\" i=\"j\"k ");
-        let pairs: Vec<(&str, Option<&str>)> =
-            words.iter().map(|w| (w.param.as_str(), w.value.as_deref())).collect();
+        let pairs: Vec<(&str, Option<&str>)> = words
+            .iter()
+            .map(|w| (w.param.as_str(), w.value.as_deref()))
+            .collect();
         assert_eq!(
             pairs,
-            vec![("a", None), ("b", Some("c")), ("d", Some("e f")), ("g h", None), ("i", Some("j\"k"))]
+            vec![
+                ("a", None),
+                ("b", Some("c")),
+                ("d", Some("e f")),
+                ("g h", None),
+                ("i", Some("j\"k"))
+            ]
         );
         assert_eq!(words[2].raw, "d=\"e f\"");
         assert_eq!(rest, None);
@@ -298,7 +309,10 @@ mod tests {
             "console=ttyS0 root=LABEL=r boot=PARTUUID=ab-01 kernel=/k ramdisk=/r \
              kboot.timeout=0 kboot.append=\"quiet a=1\" foo=\"x y\" ro",
         );
-        assert_eq!(c.target_cmdline(), "console=ttyS0 root=LABEL=r foo=\"x y\" ro quiet a=1");
+        assert_eq!(
+            c.target_cmdline(),
+            "console=ttyS0 root=LABEL=r foo=\"x y\" ro quiet a=1"
+        );
     }
 
     #[test]

@@ -1,11 +1,298 @@
-//! PID 1: the boot flow.
+//! PID 1: the boot flow. Mount the kernel filesystems, read the command line, find
+//! and mount root (and boot) read-only, pick a kernel, kexec it. Any failure lands at
+//! the rescue prompt, and the prompt's `retry` runs the whole attempt again.
 
-pub fn is_init(_args: &[String]) -> bool {
-    std::process::id() == 1
+pub mod choose;
+pub mod cmdline;
+pub mod early;
+pub mod log;
+pub mod rescue;
+
+use std::fs;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::devices::blockdev::{self, BlockDevice};
+use crate::devices::mount::{self, MountError};
+use crate::devices::probe::FsType;
+use crate::devices::spec::DeviceSpec;
+use crate::kexec::{self, KexecPlan};
+use crate::select::scan::{self, ScanRequest};
+use cmdline::Cmdline;
+
+/// Where root and boot are mounted.
+pub const ROOT_MOUNT: &str = "/mnt/root";
+pub const BOOT_MOUNT: &str = "/mnt/boot";
+/// How long to wait for `root=` without `rootwait` or `rootdelay=`.
+pub const DEFAULT_ROOT_WAIT_SECS: u32 = 30;
+
+/// kboot runs the boot flow when it is PID 1 or is started under the name `init`.
+pub fn is_init(args: &[String]) -> bool {
+    let called_init = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .is_some_and(|n| n == "init");
+    std::process::id() == 1 || called_init
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error("no root= on the command line: add root=UUID=… or root=LABEL=… (type `devices` to see what is there)")]
+    NoRoot,
+    #[error("{what} device {spec} not found after {waited_secs} s: check {what}= (type `devices` to list the disks), or add rootwait if the disk is slow to appear")]
+    DeviceNotFound {
+        what: &'static str,
+        spec: DeviceSpec,
+        waited_secs: u64,
+    },
+    #[error("cannot list block devices: {0}")]
+    Devices(#[from] blockdev::BlockdevError),
+    #[error(transparent)]
+    Mount(#[from] MountError),
+    #[error("{0}")]
+    Scan(#[from] scan::ScanError),
+    #[error("kboot.default={0} names no entry: use a number from the list, a version or a title")]
+    NoSuchDefault(String),
+    #[error(transparent)]
+    Kexec(#[from] kexec::KexecError),
+}
+
+/// The state of one machine's boot: the command line and what has been set up so far.
+pub struct Boot {
+    pub cmdline: Cmdline,
+    pub sys_root: PathBuf,
+    pub dev_root: PathBuf,
+}
+
+impl Boot {
+    pub fn new(cmdline: Cmdline) -> Self {
+        Boot {
+            cmdline,
+            sys_root: PathBuf::from("/sys"),
+            dev_root: PathBuf::from("/dev"),
+        }
+    }
+
+    /// One try at booting. Returns only on failure.
+    pub fn attempt(&mut self) -> Result<std::convert::Infallible, BootError> {
+        // A retry starts clean.
+        for target in [BOOT_MOUNT, ROOT_MOUNT] {
+            let _ = mount::unmount(Path::new(target));
+        }
+        let root_spec = self.cmdline.root.clone().ok_or(BootError::NoRoot)?;
+        let root = self.wait_for("root", &root_spec)?;
+        self.mount(&root, Path::new(ROOT_MOUNT), "root")?;
+        let boot_mount = match self.cmdline.boot.clone() {
+            Some(spec) => {
+                let boot = self.wait_for("boot", &spec)?;
+                self.mount(&boot, Path::new(BOOT_MOUNT), "boot")?;
+                Some(PathBuf::from(BOOT_MOUNT))
+            }
+            None => None,
+        };
+        let target_cmdline = self.cmdline.target_cmdline();
+        let request = ScanRequest {
+            root: Path::new(ROOT_MOUNT),
+            boot: boot_mount.as_deref(),
+            kernel: self.cmdline.kernel.as_deref(),
+            ramdisk: self.cmdline.ramdisk.as_deref(),
+            cmdline: &target_cmdline,
+        };
+        let entries = scan::find_entries(&request)?;
+        log::say(format!("found {} kernel(s)", entries.len()));
+        let default = choose::default_index(&entries, self.cmdline.default_entry.as_deref())
+            .ok_or_else(|| {
+                BootError::NoSuchDefault(self.cmdline.default_entry.clone().unwrap_or_default())
+            })?;
+        let timeout = self
+            .cmdline
+            .timeout_secs
+            .unwrap_or(choose::DEFAULT_TIMEOUT_SECS);
+        let entry = &entries[choose::choose(&entries, default, timeout)];
+        let plan = KexecPlan {
+            kernel: entry.kernel_path(),
+            ramdisk: entry.ramdisk_path(),
+            cmdline: entry.cmdline.clone(),
+        };
+        kexec::check_kernel(&plan.kernel)?;
+        log::say(format!(
+            "booting {} initrd {} cmdline \"{}\"",
+            entry.kernel,
+            entry.ramdisk.as_deref().unwrap_or("none"),
+            entry.cmdline
+        ));
+        kexec::load(&plan, self.cmdline.kexec)?;
+        // The kernel holds its own copies now; leave the disks cleanly unmounted.
+        for target in [BOOT_MOUNT, ROOT_MOUNT] {
+            if let Err(e) = mount::unmount(Path::new(target)) {
+                log::warn(format!("cannot unmount {target}: {e}"));
+            }
+        }
+        Err(BootError::Kexec(kexec::KexecError::Syscall(
+            kexec::syscall::reboot_into_loaded(),
+        )))
+    }
+
+    /// Waits for the device `spec` names, as `rootwait`/`rootdelay=` say, loading
+    /// drivers for hardware as it appears.
+    fn wait_for(
+        &mut self,
+        what: &'static str,
+        spec: &DeviceSpec,
+    ) -> Result<BlockDevice, BootError> {
+        let limit_secs = if self.cmdline.rootwait {
+            None
+        } else {
+            Some(
+                self.cmdline
+                    .rootdelay_secs
+                    .unwrap_or(DEFAULT_ROOT_WAIT_SECS),
+            )
+        };
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(10);
+        let mut announced = false;
+        loop {
+            self.load_hardware_modules();
+            let devices = blockdev::scan(&self.sys_root, &self.dev_root)?;
+            if let Some(found) = blockdev::find(&devices, spec, &self.dev_root) {
+                log::say(format!("{what} {spec} is {}", found.path.display()));
+                return Ok(found.clone());
+            }
+            let waited = started.elapsed();
+            if limit_secs.is_some_and(|l| waited >= Duration::from_secs(u64::from(l))) {
+                return Err(BootError::DeviceNotFound {
+                    what,
+                    spec: spec.clone(),
+                    waited_secs: waited.as_secs(),
+                });
+            }
+            if !announced && waited >= Duration::from_millis(500) {
+                match limit_secs {
+                    Some(l) => log::say(format!("waiting for {what} device {spec} (up to {l} s)")),
+                    None => log::say(format!(
+                        "waiting for {what} device {spec} (rootwait: for as long as it takes)"
+                    )),
+                }
+                announced = true;
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    /// Loads drivers for the hardware sysfs shows. Safe to call repeatedly: it only
+    /// loads what is new.
+    fn load_hardware_modules(&mut self) {}
+
+    /// Loads the module for a filesystem type, if it is a module.
+    fn load_fs_module(&mut self, _fstype: &str) {}
+
+    fn mount(&mut self, dev: &BlockDevice, target: &Path, what: &str) -> Result<(), BootError> {
+        let probed = dev.fs.as_ref();
+        let candidates: Vec<(String, Option<FsType>)> =
+            if !self.cmdline.rootfstype.is_empty() && what == "root" {
+                self.cmdline
+                    .rootfstype
+                    .iter()
+                    .map(|t| (t.clone(), t.parse::<FsType>().ok()))
+                    .collect()
+            } else {
+                match probed {
+                    Some(info) if !info.fs_type.mountable() => {
+                        return Err(MountError::NotMountable {
+                            device: dev.path.clone(),
+                            fstype: info.fs_type.name().to_string(),
+                        }
+                        .into())
+                    }
+                    Some(info) => vec![(
+                        mount::kernel_fs_name(info.fs_type).to_string(),
+                        Some(info.fs_type),
+                    )],
+                    None => {
+                        return Err(MountError::UnknownType {
+                            device: dev.path.clone(),
+                        }
+                        .into())
+                    }
+                }
+            };
+        let user_flags = if what == "root" {
+            self.cmdline.rootflags.clone()
+        } else {
+            None
+        };
+        let mut last_err = None;
+        for (fstype, parsed) in candidates {
+            self.load_fs_module(mount::module_for(&fstype));
+            let data = mount::options(parsed, probed, user_flags.as_deref());
+            match mount::mount_readonly(&dev.path, target, &fstype, &data) {
+                Ok(()) => {
+                    log::say(format!(
+                        "mounted {} ({fstype}) read-only on {}",
+                        dev.path.display(),
+                        target.display()
+                    ));
+                    return Ok(());
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.map_or(
+            BootError::Mount(MountError::UnknownType {
+                device: dev.path.clone(),
+            }),
+            BootError::Mount,
+        ))
+    }
+}
+
+fn read_cmdline() -> Cmdline {
+    match fs::read_to_string("/proc/cmdline") {
+        Ok(text) => match text.parse::<Cmdline>() {
+            Ok(c) => c,
+            Err(never) => match never {},
+        },
+        Err(e) => {
+            log::error(format!(
+                "cannot read /proc/cmdline: {e}; going on with an empty command line"
+            ));
+            Cmdline::default()
+        }
+    }
+}
+
+/// The boot flow as PID 1. Never returns: success is a kexec into the next kernel;
+/// anything else ends at the rescue prompt, which can retry, reboot or power off.
 pub fn run() -> ! {
+    log::start();
+    let mount_errors = early::mount_kernel_filesystems();
+    early::attach_console();
+    log::open_file(Path::new("/run/kboot.log"));
+    log::say(format!("kboot {} started", env!("CARGO_PKG_VERSION")));
+    for e in mount_errors {
+        log::warn(e);
+    }
+    panic::set_hook(Box::new(|info| {
+        log::error(format!(
+            "internal error: {info} (a kboot bug: please report it with the log)"
+        ));
+    }));
+    let cmdline = read_cmdline();
+    for w in &cmdline.warnings {
+        log::warn(w);
+    }
+    let mut boot = Boot::new(cmdline);
     loop {
-        std::thread::park();
+        match panic::catch_unwind(AssertUnwindSafe(|| boot.attempt())) {
+            Ok(Err(e)) => log::error(e),
+            Ok(Ok(never)) => match never {},
+            // The panic hook has printed what happened.
+            Err(_) => {}
+        }
+        rescue::prompt(&boot);
     }
 }

@@ -1,0 +1,471 @@
+//! The block devices of the running system, or of disk image files, each with what
+//! identifies it: filesystem type, UUID and label from its superblock, PARTUUID and
+//! PARTLABEL from its disk's partition table. Reads sysfs through a root path so
+//! fixture trees can stand in for /sys.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::partition::{self, PartitionTable};
+use super::probe::{self, FsInfo};
+use super::spec::DeviceSpec;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockDevice {
+    /// Kernel name (`vda1`), or `IMAGE` / `IMAGE:N` for partitions of an image file.
+    pub name: String,
+    /// Where to open it: `/dev/vda1`, or the image file.
+    pub path: PathBuf,
+    /// `(major, minor)`; `None` for image files.
+    pub number: Option<(u32, u32)>,
+    /// Where the device starts inside `path` (non-zero only for partitions of images).
+    pub offset_bytes: u64,
+    pub size_bytes: u64,
+    /// Name of the whole disk this partition belongs to.
+    pub parent: Option<String>,
+    pub partition_number: Option<u32>,
+    pub partuuid: Option<String>,
+    pub partlabel: Option<String>,
+    pub fs: Option<FsInfo>,
+    /// Why the superblock or partition table could not be read, if it could not.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlockdevError {
+    #[error("cannot list block devices in {path}: {source}")]
+    List {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A byte range of a file or device, seen as a device of its own.
+pub struct Window<R> {
+    inner: R,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl<R: Read + Seek> Window<R> {
+    pub fn new(inner: R, start: u64, len: u64) -> Self {
+        Window {
+            inner,
+            start,
+            len,
+            pos: 0,
+        }
+    }
+}
+
+impl<R: Read + Seek> Read for Window<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.len.saturating_sub(self.pos);
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        self.inner.seek(SeekFrom::Start(self.start + self.pos))?;
+        let n = self.inner.read(&mut buf[..want])?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for Window<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let target = target.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the window",
+            )
+        })?;
+        self.pos = target;
+        Ok(target)
+    }
+}
+
+fn read_trimmed(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+}
+
+fn parse_dev_number(text: &str) -> Option<(u32, u32)> {
+    let (maj, min) = text.split_once(':')?;
+    Some((maj.parse().ok()?, minor_or_none(min)?))
+}
+
+fn minor_or_none(text: &str) -> Option<u32> {
+    text.parse().ok()
+}
+
+fn probe_range(
+    file: &mut File,
+    offset_bytes: u64,
+    size_bytes: u64,
+) -> Result<Option<FsInfo>, String> {
+    let mut window = Window::new(file, offset_bytes, size_bytes);
+    probe::probe(&mut window, size_bytes).map_err(|e| e.to_string())
+}
+
+fn read_table_of(file: &mut File, size_bytes: u64) -> Result<Option<PartitionTable>, String> {
+    let mut window = Window::new(file, 0, size_bytes);
+    partition::read_table(&mut window, size_bytes).map_err(|e| e.to_string())
+}
+
+/// Kernel names that are never worth opening: empty RAM disks, unbound loops, and
+/// device-mapper or md nodes before they have a table (size 0 catches those).
+fn skip_name(name: &str) -> bool {
+    name.starts_with("ram") || name.starts_with("zram")
+}
+
+/// Lists the block devices sysfs shows under `sys_root` (normally `/sys`), opening
+/// their nodes under `dev_root` (normally `/dev`) to read partition tables and
+/// superblocks. Devices that cannot be opened are listed with the problem noted.
+pub fn scan(sys_root: &Path, dev_root: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
+    let class = sys_root.join("class/block");
+    let entries = fs::read_dir(&class).map_err(|source| BlockdevError::List {
+        path: class.clone(),
+        source,
+    })?;
+    let mut devices = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if skip_name(&name) {
+            continue;
+        }
+        let dir = entry.path();
+        let sectors: u64 = read_trimmed(&dir.join("size"))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if sectors == 0 {
+            continue;
+        }
+        let partition_number = read_trimmed(&dir.join("partition")).and_then(|s| s.parse().ok());
+        // A partition's sysfs directory sits inside its disk's directory.
+        let parent = if partition_number.is_some() {
+            fs::canonicalize(&dir).ok().and_then(|p| {
+                p.parent()
+                    .and_then(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+        } else {
+            None
+        };
+        devices.push(BlockDevice {
+            path: dev_root.join(&name),
+            number: read_trimmed(&dir.join("dev"))
+                .as_deref()
+                .and_then(parse_dev_number),
+            offset_bytes: 0,
+            size_bytes: sectors.saturating_mul(512),
+            parent,
+            partition_number,
+            partuuid: None,
+            partlabel: None,
+            fs: None,
+            problem: None,
+            name,
+        });
+    }
+    devices.sort_by(|a, b| a.name.cmp(&b.name));
+    identify(&mut devices);
+    Ok(devices)
+}
+
+/// Reads partition tables of whole disks (for PARTUUID/PARTLABEL of their partitions)
+/// and the superblock of every device.
+fn identify(devices: &mut [BlockDevice]) {
+    let mut tables: Vec<(String, PartitionTable)> = Vec::new();
+    for dev in devices.iter_mut() {
+        let mut file = match File::open(&dev.path) {
+            Ok(f) => f,
+            Err(e) => {
+                dev.problem = Some(format!("cannot open {}: {e}", dev.path.display()));
+                continue;
+            }
+        };
+        if dev.partition_number.is_none() {
+            match read_table_of(&mut file, dev.size_bytes) {
+                Ok(Some(table)) => tables.push((dev.name.clone(), table)),
+                Ok(None) => {}
+                Err(e) => dev.problem = Some(e),
+            }
+        }
+        match probe_range(&mut file, 0, dev.size_bytes) {
+            Ok(fs) => dev.fs = fs,
+            Err(e) => dev.problem = Some(e),
+        }
+    }
+    for dev in devices.iter_mut() {
+        let (Some(parent), Some(number)) = (&dev.parent, dev.partition_number) else {
+            continue;
+        };
+        let found = tables
+            .iter()
+            .filter(|(disk, _)| disk == parent)
+            .flat_map(|(_, t)| t.partitions.iter())
+            .find(|p| p.number == number);
+        if let Some(p) = found {
+            dev.partuuid = Some(p.partuuid.clone());
+            dev.partlabel = p.partlabel.clone();
+        }
+    }
+}
+
+/// Describes a disk image file: the whole file, then each partition in its table.
+pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
+    let open_err = |source| BlockdevError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(open_err)?;
+    let size_bytes = file.seek(SeekFrom::End(0)).map_err(open_err)?;
+    let name = path.display().to_string();
+    let mut whole = BlockDevice {
+        name: name.clone(),
+        path: path.to_path_buf(),
+        number: None,
+        offset_bytes: 0,
+        size_bytes,
+        parent: None,
+        partition_number: None,
+        partuuid: None,
+        partlabel: None,
+        fs: None,
+        problem: None,
+    };
+    let table = match read_table_of(&mut file, size_bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            whole.problem = Some(e);
+            None
+        }
+    };
+    match probe_range(&mut file, 0, size_bytes) {
+        Ok(fs) => whole.fs = fs,
+        Err(e) => whole.problem = Some(e),
+    }
+    let mut devices = vec![whole];
+    for p in table.iter().flat_map(|t| t.partitions.iter()) {
+        let mut dev = BlockDevice {
+            name: format!("{name}:{}", p.number),
+            path: path.to_path_buf(),
+            number: None,
+            offset_bytes: p.start_bytes,
+            size_bytes: p.size_bytes,
+            parent: Some(name.clone()),
+            partition_number: Some(p.number),
+            partuuid: Some(p.partuuid.clone()),
+            partlabel: p.partlabel.clone(),
+            fs: None,
+            problem: None,
+        };
+        match probe_range(&mut file, p.start_bytes, p.size_bytes) {
+            Ok(fs) => dev.fs = fs,
+            Err(e) => dev.problem = Some(e),
+        }
+        devices.push(dev);
+    }
+    Ok(devices)
+}
+
+impl BlockDevice {
+    fn uuid(&self) -> Option<&str> {
+        self.fs.as_ref().and_then(|f| f.uuid.as_deref())
+    }
+
+    fn label(&self) -> Option<&str> {
+        self.fs.as_ref().and_then(|f| f.label.as_deref())
+    }
+
+    /// One line as `blkid` prints it: `/dev/vda1: LABEL="x" UUID="…" TYPE="ext4" …`.
+    pub fn blkid_line(&self) -> String {
+        let mut line = format!("{}:", self.name_for_humans());
+        let mut field = |key: &str, value: Option<&str>| {
+            if let Some(v) = value {
+                line.push_str(&format!(" {key}=\"{v}\""));
+            }
+        };
+        field("LABEL", self.label());
+        field("UUID", self.uuid());
+        field("TYPE", self.fs.as_ref().map(|f| f.fs_type.name()));
+        field("PARTLABEL", self.partlabel.as_deref());
+        field("PARTUUID", self.partuuid.as_deref());
+        if let Some(problem) = &self.problem {
+            line.push_str(&format!(" (problem: {problem})"));
+        }
+        line
+    }
+
+    fn name_for_humans(&self) -> String {
+        if self.number.is_some() {
+            self.path.display().to_string()
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+/// Finds the device a `root=`/`boot=` value names. `dev_root` resolves `/dev/...` links
+/// such as `/dev/md/root` to their kernel names.
+pub fn find<'a>(
+    devices: &'a [BlockDevice],
+    spec: &DeviceSpec,
+    dev_root: &Path,
+) -> Option<&'a BlockDevice> {
+    match spec {
+        DeviceSpec::Path(path) => {
+            let relative = path.strip_prefix("/dev/").unwrap_or(path);
+            let wanted = dev_root.join(relative);
+            let resolved = fs::canonicalize(&wanted).unwrap_or(wanted.clone());
+            devices.iter().find(|d| {
+                d.path == wanted
+                    || d.path == resolved
+                    || fs::canonicalize(&d.path).ok().as_ref() == Some(&resolved)
+            })
+        }
+        DeviceSpec::Uuid(uuid) => devices
+            .iter()
+            .find(|d| d.uuid().is_some_and(|u| u.eq_ignore_ascii_case(uuid))),
+        DeviceSpec::Label(label) => devices.iter().find(|d| d.label() == Some(label.as_str())),
+        DeviceSpec::PartLabel(label) => devices
+            .iter()
+            .find(|d| d.partlabel.as_deref() == Some(label.as_str())),
+        DeviceSpec::Number { major, minor } => {
+            devices.iter().find(|d| d.number == Some((*major, *minor)))
+        }
+        DeviceSpec::PartUuid { uuid, offset } => {
+            let base = devices.iter().find(|d| {
+                d.partuuid
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(uuid))
+            })?;
+            if *offset == 0 {
+                return Some(base);
+            }
+            let number = base.partition_number?.checked_add_signed(*offset)?;
+            devices
+                .iter()
+                .find(|d| d.parent == base.parent && d.partition_number == Some(number))
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    #[test]
+    fn window_reads_only_its_range() {
+        let data: Vec<u8> = (0..100u8).collect();
+        let mut w = Window::new(Cursor::new(data), 10, 20);
+        let mut buf = Vec::new();
+        w.read_to_end(&mut buf).unwrap();
+        assert_eq!(buf, (10..30u8).collect::<Vec<_>>());
+        w.seek(SeekFrom::Start(18)).unwrap();
+        let mut two = [0u8; 8];
+        assert_eq!(w.read(&mut two).unwrap(), 2);
+        assert_eq!(&two[..2], &[28, 29]);
+        assert!(w.seek(SeekFrom::Current(-100)).is_err());
+    }
+
+    fn dev(
+        name: &str,
+        parent: Option<&str>,
+        part: Option<u32>,
+        partuuid: Option<&str>,
+    ) -> BlockDevice {
+        BlockDevice {
+            name: name.into(),
+            path: PathBuf::from("/dev").join(name),
+            number: Some((253, part.unwrap_or(0))),
+            offset_bytes: 0,
+            size_bytes: 1 << 20,
+            parent: parent.map(Into::into),
+            partition_number: part,
+            partuuid: partuuid.map(Into::into),
+            partlabel: Some(format!("{name}-label")),
+            fs: Some(FsInfo {
+                fs_type: probe::FsType::Ext4,
+                uuid: Some(format!("UUID-{name}")),
+                label: Some(format!("L{name}")),
+                needs_recovery: false,
+            }),
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn finds_devices_by_every_kind_of_name() {
+        let devs = vec![
+            dev("vda", None, None, None),
+            dev("vda1", Some("vda"), Some(1), Some("aaaa-01")),
+            dev("vda2", Some("vda"), Some(2), Some("aaaa-02")),
+        ];
+        let dev_root = Path::new("/nonexistent-dev");
+        let name =
+            |spec: &str| find(&devs, &spec.parse().unwrap(), dev_root).map(|d| d.name.clone());
+        assert_eq!(name("UUID=uuid-vda2").as_deref(), Some("vda2"));
+        assert_eq!(name("LABEL=Lvda1").as_deref(), Some("vda1"));
+        assert_eq!(name("LABEL=lvda1"), None);
+        assert_eq!(name("PARTUUID=AAAA-02").as_deref(), Some("vda2"));
+        assert_eq!(
+            name("PARTUUID=aaaa-01/PARTNROFF=1").as_deref(),
+            Some("vda2")
+        );
+        assert_eq!(name("PARTLABEL=vda1-label").as_deref(), Some("vda1"));
+        assert_eq!(name("253:2").as_deref(), Some("vda2"));
+        assert_eq!(name("/dev/vda1"), None, "paths resolve under dev_root");
+        assert_eq!(name("LABEL=nothing"), None);
+    }
+
+    #[test]
+    fn scans_a_sysfs_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sys = tmp.path().join("sys");
+        let dev_dir = tmp.path().join("dev");
+        fs::create_dir_all(&dev_dir).unwrap();
+        let disk = sys.join("devices/virtio0/block/vda");
+        let part = disk.join("vda1");
+        fs::create_dir_all(&part).unwrap();
+        fs::create_dir_all(sys.join("class/block")).unwrap();
+        fs::write(disk.join("size"), "2048\n").unwrap();
+        fs::write(disk.join("dev"), "253:0\n").unwrap();
+        fs::write(part.join("size"), "1024\n").unwrap();
+        fs::write(part.join("dev"), "253:1\n").unwrap();
+        fs::write(part.join("partition"), "1\n").unwrap();
+        let ram = sys.join("devices/virtual/block/ram0");
+        fs::create_dir_all(&ram).unwrap();
+        fs::write(ram.join("size"), "8192\n").unwrap();
+        std::os::unix::fs::symlink(&disk, sys.join("class/block/vda")).unwrap();
+        std::os::unix::fs::symlink(&part, sys.join("class/block/vda1")).unwrap();
+        std::os::unix::fs::symlink(&ram, sys.join("class/block/ram0")).unwrap();
+        fs::write(dev_dir.join("vda"), vec![0u8; 2048 * 512]).unwrap();
+        let devs = scan(&sys, &dev_dir).unwrap();
+        let names: Vec<_> = devs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, vec!["vda", "vda1"]);
+        assert_eq!(devs[0].size_bytes, 1 << 20);
+        assert_eq!(devs[0].number, Some((253, 0)));
+        assert_eq!(devs[1].parent.as_deref(), Some("vda"));
+        assert_eq!(devs[1].partition_number, Some(1));
+        assert!(devs[1].problem.as_deref().unwrap().contains("cannot open"));
+    }
+}

@@ -1,0 +1,183 @@
+//! Mounting, always read-only for the user's filesystems. Options that would let a
+//! read-only mount still write (journal replay, log recovery) are turned off.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use sys_mount::{Mount, MountFlags, UnmountFlags};
+
+use super::probe::{FsInfo, FsType};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error("cannot create mount point {path}: {source}")]
+    MountPoint {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("mount {device} on {target} as {fstype} ({options}) failed: {source}")]
+    Mount {
+        device: PathBuf,
+        target: PathBuf,
+        fstype: String,
+        options: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{device} has no filesystem kboot recognises and no rootfstype= was given")]
+    UnknownType { device: PathBuf },
+    #[error("{device} is {fstype}, which cannot be mounted")]
+    NotMountable { device: PathBuf, fstype: String },
+}
+
+/// The mount options that keep a read-only mount from writing: ext3/4 replays a dirty
+/// journal even read-only unless told `noload`; XFS replays its log unless `norecovery`.
+pub fn safety_options(fs_type: FsType, info: Option<&FsInfo>) -> Option<&'static str> {
+    match fs_type {
+        FsType::Ext3 | FsType::Ext4 if info.is_some_and(|i| i.needs_recovery) => Some("noload"),
+        FsType::Xfs => Some("norecovery"),
+        _ => None,
+    }
+}
+
+/// The type name the kernel's mount(2) wants for a filesystem.
+pub fn kernel_fs_name(fs_type: FsType) -> &'static str {
+    match fs_type {
+        // ext4 mounts ext2 and ext3 as well, and is the one built into most kernels.
+        FsType::Ext2 | FsType::Ext3 | FsType::Ext4 => "ext4",
+        other => other.name(),
+    }
+}
+
+/// The module that provides a filesystem type, for loading on demand.
+pub fn module_for(fstype: &str) -> &str {
+    match fstype {
+        "ext2" | "ext3" => "ext4",
+        "iso9660" => "isofs",
+        other => other,
+    }
+}
+
+/// Joins the safety option and the user's flags (`rootflags=`) into one data string.
+pub fn options(fs_type: Option<FsType>, info: Option<&FsInfo>, user: Option<&str>) -> String {
+    let safety = fs_type.and_then(|t| safety_options(t, info));
+    [safety, user.filter(|u| !u.is_empty())]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Mounts `device` read-only at `target` as `fstype` with `data` options.
+pub fn mount_readonly(
+    device: &Path,
+    target: &Path,
+    fstype: &str,
+    data: &str,
+) -> Result<(), MountError> {
+    fs::create_dir_all(target).map_err(|source| MountError::MountPoint {
+        path: target.to_path_buf(),
+        source,
+    })?;
+    let mut builder = Mount::builder().fstype(fstype).flags(MountFlags::RDONLY);
+    if !data.is_empty() {
+        builder = builder.data(data);
+    }
+    builder
+        .mount(device, target)
+        .map(drop)
+        .map_err(|source| MountError::Mount {
+            device: device.to_path_buf(),
+            target: target.to_path_buf(),
+            fstype: fstype.to_string(),
+            options: if data.is_empty() {
+                "ro".into()
+            } else {
+                format!("ro,{data}")
+            },
+            source,
+        })
+}
+
+/// Unmounts `target` if something is mounted there; errors other than "not mounted"
+/// are returned.
+pub fn unmount(target: &Path) -> io::Result<()> {
+    match sys_mount::unmount(target, UnmountFlags::empty()) {
+        Err(e)
+            if e.raw_os_error() == Some(libc::EINVAL) || e.raw_os_error() == Some(libc::ENOENT) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Mounts a kernel filesystem (proc, sysfs, devtmpfs, tmpfs) at `target`, creating it.
+/// Already mounted counts as success.
+pub fn mount_kernel_fs(
+    fstype: &str,
+    target: &Path,
+    flags: MountFlags,
+    data: &str,
+) -> Result<(), MountError> {
+    fs::create_dir_all(target).map_err(|source| MountError::MountPoint {
+        path: target.to_path_buf(),
+        source,
+    })?;
+    let mut builder = Mount::builder().fstype(fstype).flags(flags);
+    if !data.is_empty() {
+        builder = builder.data(data);
+    }
+    match builder.mount(fstype, target) {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Ok(()),
+        Err(source) => Err(MountError::Mount {
+            device: PathBuf::from(fstype),
+            target: target.to_path_buf(),
+            fstype: fstype.to_string(),
+            options: data.to_string(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(fs_type: FsType, needs_recovery: bool) -> FsInfo {
+        FsInfo {
+            fs_type,
+            uuid: None,
+            label: None,
+            needs_recovery,
+        }
+    }
+
+    #[test]
+    fn read_only_mounts_never_replay_journals() {
+        assert_eq!(
+            options(Some(FsType::Ext4), Some(&info(FsType::Ext4, true)), None),
+            "noload"
+        );
+        assert_eq!(
+            options(Some(FsType::Ext4), Some(&info(FsType::Ext4, false)), None),
+            ""
+        );
+        assert_eq!(
+            options(Some(FsType::Xfs), None, Some("inode64")),
+            "norecovery,inode64"
+        );
+        assert_eq!(options(None, None, Some("subvol=@")), "subvol=@");
+        assert_eq!(options(Some(FsType::Vfat), None, Some("")), "");
+    }
+
+    #[test]
+    fn ext_family_mounts_as_ext4_and_modules_are_named() {
+        assert_eq!(kernel_fs_name(FsType::Ext2), "ext4");
+        assert_eq!(module_for("iso9660"), "isofs");
+        assert_eq!(module_for("xfs"), "xfs");
+    }
+}

@@ -1,0 +1,76 @@
+//! kboot's console messages. Every line starts `kboot: `; progress lines carry the
+//! seconds since /init started. Each line is also kept in memory and in
+//! `/run/kboot.log` so the rescue prompt can show it.
+
+use std::fmt::Display;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+struct Log {
+    lines: Vec<String>,
+    file: Option<File>,
+}
+
+static START: OnceLock<Instant> = OnceLock::new();
+static LOG: Mutex<Log> = Mutex::new(Log {
+    lines: Vec::new(),
+    file: None,
+});
+
+/// Marks the start of the clock; call first thing.
+pub fn start() {
+    START.get_or_init(Instant::now);
+}
+
+/// Seconds since `start`.
+pub fn elapsed_secs() -> f64 {
+    START.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
+
+/// Starts writing the log to `path` too (once /run exists), with the lines so far.
+pub fn open_file(path: &Path) {
+    let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path) else {
+        return;
+    };
+    let mut log = LOG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for line in &log.lines {
+        let _ = writeln!(file, "{line}");
+    }
+    log.file = Some(file);
+}
+
+fn emit(line: String) {
+    // The console may be gone or broken; a failed write must not stop the boot.
+    let _ = writeln!(std::io::stderr(), "{line}");
+    let mut log = LOG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(file) = log.file.as_mut() {
+        let _ = writeln!(file, "{line}");
+    }
+    log.lines.push(line);
+}
+
+/// A progress line: `kboot: [1.234] message`.
+pub fn say(message: impl Display) {
+    emit(format!("kboot: [{:.3}] {message}", elapsed_secs()));
+}
+
+/// A failure: `kboot: error: message`.
+pub fn error(message: impl Display) {
+    emit(format!("kboot: error: {message}"));
+}
+
+/// Something odd that does not stop the boot.
+pub fn warn(message: impl Display) {
+    emit(format!("kboot: warning: {message}"));
+}
+
+/// Every line so far.
+pub fn lines() -> Vec<String> {
+    LOG.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .lines
+        .clone()
+}

@@ -1,0 +1,120 @@
+//! The one place kboot asks the kernel to load and start another kernel. Nothing else
+//! in the crate makes these calls.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// `kexec_file_load` flag: boot without an initramfs.
+const KEXEC_FILE_NO_INITRAMFS: libc::c_ulong = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyscallError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("command line has a NUL byte")]
+    NulInCmdline,
+    #[error("kexec_file_load(kernel {kernel}, initrd {initrd}, {cmdline_len}-byte cmdline) failed: {source}{hint}")]
+    FileLoad {
+        kernel: PathBuf,
+        initrd: String,
+        cmdline_len: usize,
+        #[source]
+        source: io::Error,
+        hint: &'static str,
+    },
+    #[error("reboot(2) returned: {0}")]
+    Reboot(#[source] io::Error),
+}
+
+fn hint_for(err: &io::Error) -> &'static str {
+    match err.raw_os_error() {
+        Some(libc::EPERM) => {
+            " (kexec is disabled: kernel.kexec_load_disabled, lockdown, or not root)"
+        }
+        Some(libc::ENOSYS) => " (this kernel was built without CONFIG_KEXEC_FILE)",
+        Some(libc::ENOEXEC) => " (the kernel does not accept this image format)",
+        Some(libc::EKEYREJECTED) | Some(libc::EBADMSG) => {
+            " (signature check failed: the running kernel requires signed kernels)"
+        }
+        Some(libc::ENOMEM) | Some(libc::EADDRNOTAVAIL) => {
+            " (no room for the image: try a smaller ramdisk)"
+        }
+        _ => "",
+    }
+}
+
+/// `kexec_file_load(2)`: the running kernel parses the image and lays it out.
+pub fn file_load(kernel: &Path, initrd: Option<&Path>, cmdline: &str) -> Result<(), SyscallError> {
+    let open = |path: &Path| {
+        File::open(path).map_err(|source| SyscallError::Open {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let kernel_file = open(kernel)?;
+    let initrd_file = initrd.map(open).transpose()?;
+    let c_cmdline = CString::new(cmdline).map_err(|_| SyscallError::NulInCmdline)?;
+    let cmdline_len = c_cmdline.as_bytes_with_nul().len();
+    let (initrd_fd, flags) = match &initrd_file {
+        Some(f) => (f.as_raw_fd(), 0),
+        None => (-1, KEXEC_FILE_NO_INITRAMFS),
+    };
+    // SAFETY: the fds are open for the duration of the call (the Files live until the
+    // end of this function), and the command line pointer/length describe a live,
+    // NUL-terminated buffer; the kernel only reads from them.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_kexec_file_load,
+            kernel_file.as_raw_fd(),
+            initrd_fd,
+            cmdline_len as libc::c_ulong,
+            c_cmdline.as_ptr(),
+            flags,
+        )
+    };
+    if rc != 0 {
+        let source = io::Error::last_os_error();
+        return Err(SyscallError::FileLoad {
+            kernel: kernel.to_path_buf(),
+            initrd: initrd.map_or_else(|| "none".to_string(), |p| p.display().to_string()),
+            cmdline_len,
+            hint: hint_for(&source),
+            source,
+        });
+    }
+    Ok(())
+}
+
+/// Starts the loaded kernel. Returns only on failure.
+pub fn reboot_into_loaded() -> SyscallError {
+    match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_KEXEC) {
+        Ok(never) => match never {},
+        Err(errno) => SyscallError::Reboot(io::Error::from(errno)),
+    }
+}
+
+/// Restarts the machine through the firmware. Returns only on failure.
+pub fn restart() -> SyscallError {
+    nix::unistd::sync();
+    match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT) {
+        Ok(never) => match never {},
+        Err(errno) => SyscallError::Reboot(io::Error::from(errno)),
+    }
+}
+
+/// Powers the machine off. Returns only on failure.
+pub fn power_off() -> SyscallError {
+    nix::unistd::sync();
+    match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_POWER_OFF) {
+        Ok(never) => match never {},
+        Err(errno) => SyscallError::Reboot(io::Error::from(errno)),
+    }
+}

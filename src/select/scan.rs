@@ -1,0 +1,330 @@
+//! Finding kernels: `kernel=`/`ramdisk=` when the command line names them, else every
+//! `vmlinuz-*`, `vmlinux-*` and `bzImage*` in the boot directory with the ramdisk that
+//! carries the same version, newest first (`sort -V`).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{on_fs, version, BootEntry, Source};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(
+        "kernel={path} not found on {fs}: check the path (it is relative to the boot filesystem)"
+    )]
+    KernelMissing { path: String, fs: String },
+    #[error("ramdisk={path} not found on {fs}: check the path, or leave ramdisk= out")]
+    RamdiskMissing { path: String, fs: String },
+    #[error("cannot read {dir}: {source}")]
+    ReadDir {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("no kernel found in {dir} (looked for vmlinuz-*, vmlinux-*, bzImage*): name one with kernel=PATH")]
+    NoKernels { dir: String },
+}
+
+/// What to look through, and what the command line asked for.
+#[derive(Debug, Clone)]
+pub struct ScanRequest<'a> {
+    /// The mounted root filesystem.
+    pub root: &'a Path,
+    /// The mounted `boot=` filesystem, when there is one.
+    pub boot: Option<&'a Path>,
+    pub kernel: Option<&'a str>,
+    pub ramdisk: Option<&'a str>,
+    /// The command line every entry gets.
+    pub cmdline: &'a str,
+}
+
+const KERNEL_PREFIXES: [&str; 3] = ["vmlinuz-", "vmlinux-", "bzImage"];
+
+/// The version a kernel file name carries (`vmlinuz-6.1.0-9-amd64` → `6.1.0-9-amd64`).
+pub fn kernel_version(file_name: &str) -> Option<&str> {
+    let rest = KERNEL_PREFIXES
+        .iter()
+        .find_map(|p| file_name.strip_prefix(p))?;
+    let rest = rest.trim_start_matches('-');
+    Some(rest)
+}
+
+/// The file names a ramdisk for kernel `version` goes by, in order of preference.
+pub fn ramdisk_names(version: &str) -> [String; 4] {
+    [
+        format!("initrd.img-{version}"),
+        format!("initrd-{version}.img"),
+        format!("initramfs-{version}.img"),
+        format!("initrd-{version}"),
+    ]
+}
+
+fn is_file(path: &Path) -> bool {
+    fs::metadata(path).map(|m| m.is_file()).unwrap_or(false)
+}
+
+/// Leftovers that share a kernel's prefix but are not kernels.
+fn is_backup(name: &str) -> bool {
+    [
+        ".old",
+        ".bak",
+        ".dpkg-tmp",
+        ".dpkg-new",
+        ".sig",
+        ".hmac",
+        "~",
+    ]
+    .iter()
+    .any(|s| name.ends_with(s))
+}
+
+/// The boot filesystem and the directory on it where kernels live, as written on it.
+fn boot_dir<'a>(req: &ScanRequest<'a>) -> (&'a Path, &'static str) {
+    match req.boot {
+        Some(boot) => (boot, "/"),
+        None => (req.root, "/boot"),
+    }
+}
+
+pub fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> {
+    let (fs_root, dir) = boot_dir(req);
+    let fs_name = if req.boot.is_some() {
+        "the boot filesystem"
+    } else {
+        "the root filesystem"
+    };
+    if let Some(kernel) = req.kernel {
+        let kernel = absolute(kernel);
+        if !is_file(&on_fs(fs_root, &kernel)) {
+            return Err(ScanError::KernelMissing {
+                path: kernel,
+                fs: fs_name.into(),
+            });
+        }
+        let version = Path::new(&kernel)
+            .file_name()
+            .and_then(|n| kernel_version(&n.to_string_lossy()).map(str::to_string));
+        let ramdisk = match req.ramdisk {
+            Some(r) => {
+                let r = absolute(r);
+                if !is_file(&on_fs(fs_root, &r)) {
+                    return Err(ScanError::RamdiskMissing {
+                        path: r,
+                        fs: fs_name.into(),
+                    });
+                }
+                Some(r)
+            }
+            None => None,
+        };
+        return Ok(vec![BootEntry {
+            title: format!("{kernel} (from the command line)"),
+            version,
+            fs_root: fs_root.to_path_buf(),
+            kernel,
+            ramdisk,
+            cmdline: req.cmdline.to_string(),
+            source: Source::Cmdline,
+        }]);
+    }
+    let on_disk = on_fs(fs_root, dir);
+    let listing = fs::read_dir(&on_disk).map_err(|source| ScanError::ReadDir {
+        dir: on_disk.clone(),
+        source,
+    })?;
+    let mut names: Vec<String> = listing
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut entries: Vec<BootEntry> = names
+        .iter()
+        .filter(|n| {
+            kernel_version(n).is_some() && !is_backup(n) && is_file(&on_disk.join(n.as_str()))
+        })
+        .map(|name| {
+            let version = kernel_version(name)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string);
+            let ramdisk = version.as_deref().and_then(|v| {
+                ramdisk_names(v)
+                    .into_iter()
+                    .find(|r| names.contains(r) && is_file(&on_disk.join(r)))
+            });
+            BootEntry {
+                title: match &version {
+                    Some(v) => format!("Linux {v}"),
+                    None => name.clone(),
+                },
+                version,
+                fs_root: fs_root.to_path_buf(),
+                kernel: join_dir(dir, name),
+                ramdisk: ramdisk.map(|r| join_dir(dir, &r)),
+                cmdline: req.cmdline.to_string(),
+                source: Source::Scan,
+            }
+        })
+        .collect();
+    if entries.is_empty() {
+        return Err(ScanError::NoKernels {
+            dir: dir.to_string(),
+        });
+    }
+    // Newest first; an unversioned `bzImage` after every versioned kernel.
+    entries.sort_by(|a, b| match (&a.version, &b.version) {
+        (Some(x), Some(y)) => version::compare(y, x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.kernel.cmp(&b.kernel),
+    });
+    Ok(entries)
+}
+
+fn absolute(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    }
+}
+
+fn join_dir(dir: &str, name: &str) -> String {
+    format!("{}/{name}", dir.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[&str]) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        for f in files {
+            let p = tmp.path().join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, f.as_bytes()).unwrap();
+        }
+        tmp
+    }
+
+    fn request<'a>(root: &'a Path, boot: Option<&'a Path>) -> ScanRequest<'a> {
+        ScanRequest {
+            root,
+            boot,
+            kernel: None,
+            ramdisk: None,
+            cmdline: "root=LABEL=r",
+        }
+    }
+
+    #[test]
+    fn kernel_versions_from_names() {
+        assert_eq!(
+            kernel_version("vmlinuz-6.1.0-9-amd64"),
+            Some("6.1.0-9-amd64")
+        );
+        assert_eq!(kernel_version("vmlinux-6.2"), Some("6.2"));
+        assert_eq!(kernel_version("bzImage"), Some(""));
+        assert_eq!(kernel_version("bzImage-6.3"), Some("6.3"));
+        assert_eq!(kernel_version("initrd.img-6.1"), None);
+    }
+
+    #[test]
+    fn newest_first_with_matching_ramdisks() {
+        let t = tree(&[
+            "boot/vmlinuz-6.1.0-9-cloud-amd64",
+            "boot/initrd.img-6.1.0-9-cloud-amd64",
+            "boot/vmlinuz-6.1.0-56-cloud-amd64",
+            "boot/initrd.img-6.1.0-56-cloud-amd64",
+            "boot/vmlinuz-5.14.0-1.el9",
+            "boot/initramfs-5.14.0-1.el9.img",
+            "boot/vmlinuz-4.0",
+            "boot/initrd-4.0.img",
+            "boot/vmlinuz-3.0",
+            "boot/initrd-3.0",
+            "boot/vmlinuz-2.6-noramdisk",
+            "boot/vmlinuz-6.1.0-56-cloud-amd64.old",
+            "boot/config-6.1.0-56-cloud-amd64",
+        ]);
+        let entries = find_entries(&request(t.path(), None)).unwrap();
+        let got: Vec<(&str, Option<&str>)> = entries
+            .iter()
+            .map(|e| (e.kernel.as_str(), e.ramdisk.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "/boot/vmlinuz-6.1.0-56-cloud-amd64",
+                    Some("/boot/initrd.img-6.1.0-56-cloud-amd64")
+                ),
+                (
+                    "/boot/vmlinuz-6.1.0-9-cloud-amd64",
+                    Some("/boot/initrd.img-6.1.0-9-cloud-amd64")
+                ),
+                (
+                    "/boot/vmlinuz-5.14.0-1.el9",
+                    Some("/boot/initramfs-5.14.0-1.el9.img")
+                ),
+                ("/boot/vmlinuz-4.0", Some("/boot/initrd-4.0.img")),
+                ("/boot/vmlinuz-3.0", Some("/boot/initrd-3.0")),
+                ("/boot/vmlinuz-2.6-noramdisk", None),
+            ]
+        );
+        assert_eq!(entries[0].cmdline, "root=LABEL=r");
+        assert_eq!(entries[0].source, Source::Scan);
+        assert_eq!(
+            entries[0].kernel_path(),
+            t.path().join("boot/vmlinuz-6.1.0-56-cloud-amd64")
+        );
+    }
+
+    #[test]
+    fn separate_boot_filesystem_holds_kernels_at_its_top() {
+        let root = tree(&["etc/hostname", "boot/.keep"]);
+        let boot = tree(&["vmlinuz-6.1", "initrd.img-6.1"]);
+        let entries = find_entries(&request(root.path(), Some(boot.path()))).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].kernel, "/vmlinuz-6.1");
+        assert_eq!(entries[0].ramdisk.as_deref(), Some("/initrd.img-6.1"));
+        assert_eq!(entries[0].fs_root, boot.path());
+    }
+
+    #[test]
+    fn command_line_kernel_is_the_only_entry() {
+        let t = tree(&[
+            "boot/vmlinuz-6.1",
+            "boot/vmlinuz-6.2",
+            "boot/initrd.img-6.1",
+        ]);
+        let mut req = request(t.path(), None);
+        req.kernel = Some("boot/vmlinuz-6.1");
+        req.ramdisk = Some("/boot/initrd.img-6.1");
+        let entries = find_entries(&req).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].kernel, "/boot/vmlinuz-6.1");
+        assert_eq!(entries[0].ramdisk.as_deref(), Some("/boot/initrd.img-6.1"));
+        assert_eq!(entries[0].source, Source::Cmdline);
+    }
+
+    #[test]
+    fn missing_files_are_named() {
+        let t = tree(&["boot/vmlinuz-6.1"]);
+        let mut req = request(t.path(), None);
+        req.kernel = Some("/boot/vmlinuz-typo");
+        assert!(
+            matches!(find_entries(&req), Err(ScanError::KernelMissing { path, .. }) if path == "/boot/vmlinuz-typo")
+        );
+        req.kernel = Some("/boot/vmlinuz-6.1");
+        req.ramdisk = Some("/boot/initrd-nope");
+        assert!(
+            matches!(find_entries(&req), Err(ScanError::RamdiskMissing { path, .. }) if path == "/boot/initrd-nope")
+        );
+        let empty = tree(&["boot/grub/grub.cfg"]);
+        assert!(matches!(
+            find_entries(&request(empty.path(), None)),
+            Err(ScanError::NoKernels { .. })
+        ));
+    }
+}
