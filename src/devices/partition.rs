@@ -1193,6 +1193,16 @@ mod tests {
     }
 
     #[test]
+    fn gpt_name_decodes_utf16_and_trims_like_blkid() {
+        let mut raw = [0u8; GPT_NAME_BYTES];
+        for (i, unit) in "café ".encode_utf16().enumerate() {
+            raw[2 * i..2 * i + 2].copy_from_slice(&unit.to_le_bytes());
+        }
+        assert_eq!(gpt_name(&raw).as_deref(), Some("café"));
+        assert_eq!(gpt_name(&[0u8; GPT_NAME_BYTES]), None);
+    }
+
+    #[test]
     fn crc32_is_the_ieee_polynomial() {
         // The standard check value for CRC-32/ISO-HDLC.
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);

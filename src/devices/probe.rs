@@ -918,6 +918,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn ext3_recover_flag_stays_ext3_and_needs_recovery() {
+        let (_dir, image) = mke2fs_image("ext3", &[]);
+        let incompat_at = 1024 + 0x60;
+        let mut file = File::open(&image).unwrap();
+        let mut incompat = [0u8; 4];
+        file.seek(SeekFrom::Start(incompat_at)).unwrap();
+        file.read_exact(&mut incompat).unwrap();
+        let flags = u32::from_le_bytes(incompat) | EXT_INCOMPAT_RECOVER;
+        patch(&image, incompat_at, &flags.to_le_bytes());
+        let info = probe_and_compare(&image);
+        assert_eq!(info.fs_type, FsType::Ext3);
+        assert!(info.needs_recovery);
+    }
+
+    #[test]
     fn ext_external_journal_is_not_a_filesystem() {
         let (_dir, image) = mke2fs_image("ext4", &["-O", "journal_dev", "-b", "4096"]);
         assert_eq!(
