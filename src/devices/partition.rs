@@ -275,31 +275,71 @@ fn read_mbr<R: Read + Seek>(
     entries: &[MbrEntry; 4],
 ) -> Result<PartitionTable, PartitionError> {
     let signature = le32(mbr, MBR_DISK_SIGNATURE_AT);
-    let mut table = PartitionTable {
-        kind: TableKind::Mbr,
-        disk_id: format!("{signature:08x}"),
-        partitions: Vec::new(),
+    let mut builder = MbrTableBuilder {
+        table: PartitionTable {
+            kind: TableKind::Mbr,
+            disk_id: format!("{signature:08x}"),
+            partitions: Vec::new(),
+        },
+        disk_size_bytes: disk.size_bytes,
+        signature,
+        next_logical: FIRST_LOGICAL_NUMBER,
     };
-    let mut next_logical = FIRST_LOGICAL_NUMBER;
     for (number, entry) in (1u32..).zip(entries.iter().copied()) {
         if entry.size_sectors == 0 {
             continue;
         }
-        push_mbr_partition(
-            &mut table,
-            disk.size_bytes,
-            signature,
+        builder.push(
             number,
             entry.start_lba,
             entry.size_sectors,
             entry.is_extended(),
         );
         if entry.is_extended() {
-            read_logicals(disk, &mut table, signature, entry, &mut next_logical)?;
+            read_logicals(disk, &mut builder, entry)?;
         }
     }
+    let mut table = builder.table;
     table.partitions.sort_by_key(|partition| partition.number);
     Ok(table)
+}
+
+/// The MBR table being assembled from the MBR and the EBR chains.
+struct MbrTableBuilder {
+    table: PartitionTable,
+    disk_size_bytes: u64,
+    signature: u32,
+    /// Logical partitions are numbered in chain order across all extended
+    /// partitions.
+    next_logical: u32,
+}
+
+impl MbrTableBuilder {
+    /// Add a partition the way the kernel would expose it: dropped when it starts
+    /// past the end of the disk, cut short when it runs past it.
+    fn push(&mut self, number: u32, start_lba: u64, size_sectors: u64, extended_container: bool) {
+        // LBAs here are sums of at most three 32-bit table fields, so the products
+        // stay far below u64::MAX.
+        let start_bytes = start_lba * MBR_SECTOR_BYTES_U64;
+        let size_bytes = size_sectors * MBR_SECTOR_BYTES_U64;
+        if start_bytes >= self.disk_size_bytes {
+            return;
+        }
+        let signature = self.signature;
+        self.table.partitions.push(Partition {
+            number,
+            start_bytes,
+            size_bytes: size_bytes.min(self.disk_size_bytes - start_bytes),
+            partuuid: format!("{signature:08x}-{number:02x}"),
+            partlabel: None,
+            extended_container,
+        });
+    }
+
+    fn push_logical(&mut self, start_lba: u64, size_sectors: u64) {
+        self.push(self.next_logical, start_lba, size_sectors, false);
+        self.next_logical += 1;
+    }
 }
 
 /// Follow the chain of extended boot records inside `extended`. Each EBR holds a
@@ -307,10 +347,8 @@ fn read_mbr<R: Read + Seek>(
 /// relative to the extended partition).
 fn read_logicals<R: Read + Seek>(
     disk: &mut Disk<'_, R>,
-    table: &mut PartitionTable,
-    signature: u32,
+    builder: &mut MbrTableBuilder,
     extended: MbrEntry,
-    next_logical: &mut u32,
 ) -> Result<(), PartitionError> {
     let container_first_lba = extended.start_lba;
     let container_end_lba = extended.start_lba + extended.size_sectors;
@@ -327,11 +365,8 @@ fn read_logicals<R: Read + Seek>(
             });
         }
         visited.push(ebr_lba);
-        let offset_bytes = ebr_lba
-            .checked_mul(MBR_SECTOR_BYTES_U64)
-            .ok_or(PartitionError::EbrOutOfRange { ebr_lba })?;
         let sector = disk
-            .read_at(offset_bytes, MBR_SECTOR_BYTES)?
+            .read_at(ebr_lba * MBR_SECTOR_BYTES_U64, MBR_SECTOR_BYTES)?
             .ok_or(PartitionError::EbrOutOfRange { ebr_lba })?;
         // An EBR without the signature ends the chain, as in the kernel.
         let Some(entries) = parse_mbr_entries(&sector) else {
@@ -351,16 +386,7 @@ fn read_logicals<R: Read + Seek>(
             {
                 continue;
             }
-            push_mbr_partition(
-                table,
-                disk.size_bytes,
-                signature,
-                *next_logical,
-                start_lba,
-                entry.size_sectors,
-                false,
-            );
-            *next_logical += 1;
+            builder.push_logical(start_lba, entry.size_sectors);
         }
         let Some(link) = entries
             .iter()
@@ -371,33 +397,6 @@ fn read_logicals<R: Read + Seek>(
         ebr_lba = container_first_lba + link.start_lba;
         ebr_size_sectors = link.size_sectors;
     }
-}
-
-/// Add a partition the way the kernel would expose it: dropped when it starts past
-/// the end of the disk, cut short when it runs past it.
-fn push_mbr_partition(
-    table: &mut PartitionTable,
-    disk_size_bytes: u64,
-    signature: u32,
-    number: u32,
-    start_lba: u64,
-    size_sectors: u64,
-    extended_container: bool,
-) {
-    // MBR LBAs and sizes are 32-bit, so these products cannot overflow u64.
-    let start_bytes = start_lba * MBR_SECTOR_BYTES_U64;
-    let size_bytes = size_sectors * MBR_SECTOR_BYTES_U64;
-    if start_bytes >= disk_size_bytes {
-        return;
-    }
-    table.partitions.push(Partition {
-        number,
-        start_bytes,
-        size_bytes: size_bytes.min(disk_size_bytes - start_bytes),
-        partuuid: format!("{signature:08x}-{number:02x}"),
-        partlabel: None,
-        extended_container,
-    });
 }
 
 // ---------------------------------------------------------------------------------
