@@ -107,11 +107,7 @@ fn read_trimmed(path: &Path) -> Option<String> {
 
 fn parse_dev_number(text: &str) -> Option<(u32, u32)> {
     let (maj, min) = text.split_once(':')?;
-    Some((maj.parse().ok()?, minor_or_none(min)?))
-}
-
-fn minor_or_none(text: &str) -> Option<u32> {
-    text.parse().ok()
+    Some((maj.parse().ok()?, min.parse().ok()?))
 }
 
 fn probe_range(

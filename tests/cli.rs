@@ -1,0 +1,150 @@
+//! kboot as a tool: `kboot devices` on disk images made by sfdisk and mke2fs/mkfs.vfat,
+//! and `kboot entries` on a /boot tree.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+fn kboot(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kboot"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (tests/setup-debian.sh installs it)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const ROOT_UUID: &str = "6c9a3b52-1f0e-4e8e-9a57-3a4f0c1d2e3f";
+const DISK_GUID: &str = "0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0";
+const P1_GUID: &str = "11111111-2222-4333-8444-555555555555";
+const P2_GUID: &str = "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE";
+
+/// A GPT disk with an ext4 root (LABEL=clroot) and a FAT32 partition (LABEL=CLEFI).
+fn make_disk(dir: &Path) -> std::path::PathBuf {
+    let img = dir.join("disk.img");
+    fs::File::create(&img).unwrap().set_len(80 << 20).unwrap();
+    let script = format!(
+        "label: gpt\nlabel-id: {DISK_GUID}\n\
+         start=2048, size=65536, type=linux, uuid={P1_GUID}, name=\"root part\"\n\
+         start=67584, size=65536, type=uefi, uuid={P2_GUID}, name=esp\n"
+    );
+    let mut sfdisk = Command::new("sfdisk");
+    sfdisk
+        .arg("--quiet")
+        .arg(&img)
+        .stdin(std::process::Stdio::piped());
+    let mut child = sfdisk.spawn().expect("sfdisk (package fdisk)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    run(Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-L", "clroot", "-U", ROOT_UUID])
+        .args(["-E", &format!("offset={}", 2048 * 512)])
+        .arg(&img)
+        .arg("32768k"));
+    // mkfs.vfat cannot write at an offset: make the filesystem alone, then splice it in.
+    let fat = dir.join("fat.img");
+    run(Command::new("mkfs.vfat")
+        .args(["-F", "32", "-n", "CLEFI", "-i", "1234ABCD", "-C"])
+        .arg(&fat)
+        .arg("32768"));
+    run(Command::new("dd")
+        .arg(format!("if={}", fat.display()))
+        .arg(format!("of={}", img.display()))
+        .args(["bs=512", "seek=67584", "conv=notrunc,sparse", "status=none"]));
+    img
+}
+
+#[test]
+fn devices_on_an_image_lists_partitions_as_blkid_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = make_disk(tmp.path());
+    let (ok, out, err) = kboot(&["devices", img.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[1].ends_with(&format!(
+        ":1: LABEL=\"clroot\" UUID=\"{ROOT_UUID}\" TYPE=\"ext4\" PARTLABEL=\"root part\" PARTUUID=\"{}\"",
+        P1_GUID.to_lowercase()
+    )), "{out}");
+    assert!(
+        lines[2].ends_with(&format!(
+        ":2: LABEL=\"CLEFI\" UUID=\"1234-ABCD\" TYPE=\"vfat\" PARTLABEL=\"esp\" PARTUUID=\"{}\"",
+        P2_GUID.to_lowercase()
+    )),
+        "{out}"
+    );
+
+    let (ok, json, err) = kboot(&["devices", "--json", img.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed[1]["fs"]["uuid"], ROOT_UUID);
+    assert_eq!(parsed[1]["offset_bytes"], 2048 * 512);
+    assert_eq!(parsed[2]["partlabel"], "esp");
+}
+
+#[test]
+fn entries_lists_kernels_newest_first_with_the_target_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let boot = tmp.path().join("boot");
+    fs::create_dir_all(&boot).unwrap();
+    for f in [
+        "vmlinuz-6.1.0-9-amd64",
+        "initrd.img-6.1.0-9-amd64",
+        "vmlinuz-6.1.0-10-amd64",
+    ] {
+        fs::write(boot.join(f), f).unwrap();
+    }
+    let root = tmp.path().to_str().unwrap();
+    let (ok, out, err) = kboot(&[
+        "entries",
+        "--root",
+        root,
+        "--cmdline",
+        "root=LABEL=r boot=LABEL=b kboot.timeout=3 kboot.append=\"quiet\" console=ttyS0",
+    ]);
+    // boot= names a device, but --boot was not given: entries reads the root tree.
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "1) Linux 6.1.0-10-amd64\n   kernel  /boot/vmlinuz-6.1.0-10-amd64\n   initrd  none\n   \
+         cmdline \"root=LABEL=r console=ttyS0 quiet\"\n\
+         2) Linux 6.1.0-9-amd64\n   kernel  /boot/vmlinuz-6.1.0-9-amd64\n   initrd  /boot/initrd.img-6.1.0-9-amd64\n   \
+         cmdline \"root=LABEL=r console=ttyS0 quiet\"\n"
+    );
+    let (ok, _, err) = kboot(&["entries", "--root", root, "--cmdline", "kernel=/boot/nope"]);
+    assert!(!ok);
+    assert!(err.contains("kernel=/boot/nope not found"), "{err}");
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let (ok, out, _) = kboot(&["--help"]);
+    assert!(ok);
+    for sub in ["devices", "entries", "mkinitramfs"] {
+        assert!(out.contains(&format!("kboot {sub}")), "{out}");
+    }
+    let (ok, _, err) = kboot(&["frobnicate"]);
+    assert!(!ok);
+    assert!(err.contains("unknown command"), "{err}");
+}
