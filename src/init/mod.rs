@@ -39,8 +39,8 @@ pub fn is_init(args: &[String]) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
-    #[error("no root= on the command line: add root=UUID=… or root=LABEL=… (type `devices` to see what is there)")]
-    NoRoot,
+    #[error("no root= on the command line and no filesystem with kernels in /boot found after {waited_secs} s: add root=UUID=… or root=LABEL=… (type `devices` to see what is there)")]
+    NoRootFound { waited_secs: u64 },
     #[error("{what} device {spec} not found after {waited_secs} s: check {what}= (type `devices` to list the disks), or add rootwait if the disk is slow to appear")]
     DeviceNotFound {
         what: &'static str,
@@ -81,9 +81,14 @@ impl Boot {
         for target in [BOOT_MOUNT, ROOT_MOUNT] {
             let _ = mount::unmount(Path::new(target));
         }
-        let root_spec = self.cmdline.root.clone().ok_or(BootError::NoRoot)?;
-        let root = self.wait_for("root", &root_spec)?;
-        self.mount(&root, Path::new(ROOT_MOUNT), "root")?;
+        let discovered_root = match self.cmdline.root.clone() {
+            Some(spec) => {
+                let root = self.wait_for("root", &spec)?;
+                self.mount(&root, Path::new(ROOT_MOUNT), "root")?;
+                None
+            }
+            None => Some(self.discover_root()?),
+        };
         let boot_mount = match self.cmdline.boot.clone() {
             Some(spec) => {
                 let boot = self.wait_for("boot", &spec)?;
@@ -92,7 +97,12 @@ impl Boot {
             }
             None => None,
         };
-        let target_cmdline = self.cmdline.target_cmdline();
+        let target_cmdline = match discovered_root {
+            Some(root_word) => format!("{root_word} {}", self.cmdline.target_cmdline())
+                .trim_end()
+                .to_string(),
+            None => self.cmdline.target_cmdline(),
+        };
         let request = ScanRequest {
             root: Path::new(ROOT_MOUNT),
             boot: boot_mount.as_deref(),
@@ -180,6 +190,70 @@ impl Boot {
             }
             thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    /// Without `root=`: the first filesystem (in device order) that has kernels in
+    /// `/boot` becomes root, and the target is told `root=UUID=…` so it finds it too.
+    /// Returns the `root=` word for the target.
+    fn discover_root(&mut self) -> Result<String, BootError> {
+        let limit = Duration::from_secs(u64::from(
+            self.cmdline
+                .rootdelay_secs
+                .unwrap_or(DEFAULT_ROOT_WAIT_SECS),
+        ));
+        let started = Instant::now();
+        let mut tried: Vec<PathBuf> = Vec::new();
+        let mut announced = false;
+        loop {
+            self.load_hardware_modules();
+            let devices = blockdev::scan(&self.sys_root, &self.dev_root)?;
+            let candidates = devices.iter().filter(|d| {
+                d.fs.as_ref().is_some_and(|f| f.fs_type.mountable()) && !tried.contains(&d.path)
+            });
+            for dev in candidates.cloned().collect::<Vec<_>>() {
+                tried.push(dev.path.clone());
+                if self
+                    .mount(&dev, Path::new(ROOT_MOUNT), "candidate root")
+                    .is_err()
+                {
+                    continue;
+                }
+                let boot_dir = Path::new(ROOT_MOUNT).join("boot");
+                let has_kernels = fs::read_dir(&boot_dir).is_ok_and(|mut entries| {
+                    entries.any(|e| {
+                        e.is_ok_and(|e| {
+                            scan::kernel_version(&e.file_name().to_string_lossy()).is_some()
+                        })
+                    })
+                });
+                if has_kernels {
+                    let name = match dev.fs.as_ref().and_then(|f| f.uuid.clone()) {
+                        Some(uuid) => format!("root=UUID={uuid}"),
+                        None => format!("root={}", dev.path.display()),
+                    };
+                    log::say(format!(
+                        "no root= given: using {} ({name}), which has kernels in /boot",
+                        dev.path.display()
+                    ));
+                    return Ok(name);
+                }
+                let _ = mount::unmount(Path::new(ROOT_MOUNT));
+            }
+            let waited = started.elapsed();
+            if waited >= limit {
+                return Err(BootError::NoRootFound {
+                    waited_secs: waited.as_secs(),
+                });
+            }
+            if !announced && waited >= Duration::from_millis(500) {
+                log::say(format!(
+                    "no root= given: looking for a filesystem with kernels in /boot (up to {} s)",
+                    limit.as_secs()
+                ));
+                announced = true;
+            }
+            thread::sleep(Duration::from_millis(250));
         }
     }
 
