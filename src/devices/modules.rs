@@ -208,8 +208,10 @@ pub struct Softdep {
 }
 
 impl Softdep {
-    /// Parses the part after the module name: `pre: a b post: c`.
-    fn parse_body(body: &str) -> Result<Softdep, &'static str> {
+    /// Parses the part after the module name: `pre: a b post: c`. Names before any
+    /// `pre:`/`post:` are ignored, as kmod does: cifs declares `MODULE_SOFTDEP("gcm")`
+    /// and depmod copies that into modules.softdep as `softdep cifs gcm`.
+    fn parse_body(body: &str) -> Softdep {
         enum Side {
             Unset,
             Pre,
@@ -222,13 +224,13 @@ impl Softdep {
                 "pre:" => side = Side::Pre,
                 "post:" => side = Side::Post,
                 name => match side {
-                    Side::Unset => return Err("module before 'pre:' or 'post:'"),
+                    Side::Unset => {}
                     Side::Pre => softdep.pre.push(name.to_string()),
                     Side::Post => softdep.post.push(name.to_string()),
                 },
             }
         }
-        Ok(softdep)
+        softdep
     }
 
     fn merge(&mut self, other: Softdep) {
@@ -261,7 +263,7 @@ impl FromStr for SoftdepLine {
             .next()
             .filter(|m| !m.is_empty())
             .ok_or("missing module name")?;
-        let softdep = Softdep::parse_body(words.next().unwrap_or(""))?;
+        let softdep = Softdep::parse_body(words.next().unwrap_or(""));
         Ok(SoftdepLine {
             module: normalize_name(module),
             softdep,
@@ -378,12 +380,7 @@ pub fn parse_modinfo_section(section: &[u8]) -> ModInfo {
                     .map(normalize_name),
             ),
             "alias" => info.aliases.push(value.to_string()),
-            // A malformed softdep only loses a hint, never a hard dependency.
-            "softdep" => {
-                if let Ok(softdep) = Softdep::parse_body(value) {
-                    info.softdep.merge(softdep);
-                }
-            }
+            "softdep" => info.softdep.merge(Softdep::parse_body(value)),
             _ => {}
         }
     }
@@ -1071,6 +1068,14 @@ alias pci:v00001AF4d*sv*sd*bc01sc00i* virtio_blk
             };
             assert_eq!(shown, line);
         }
+    }
+
+    #[test]
+    fn softdep_names_before_pre_or_post_are_ignored_like_kmod() {
+        let line: SoftdepLine = "softdep cifs gcm".parse().unwrap();
+        assert_eq!(line.softdep, Softdep::default());
+        let line: SoftdepLine = "softdep x junk pre: a".parse().unwrap();
+        assert_eq!(line.softdep.pre, ["a"]);
     }
 
     #[test]
