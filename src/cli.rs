@@ -56,15 +56,7 @@ pub fn main(args: &[String]) -> i32 {
         }
         Some("devices") => devices(rest),
         Some("entries") => entries(rest),
-        Some("mkinitramfs") => {
-            return match crate::mkinitramfs::run(rest) {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("mkinitramfs: {e}");
-                    1
-                }
-            }
-        }
+        Some("mkinitramfs") => return crate::mkinitramfs::main(rest),
         Some(other) => Err(CliError::Usage(format!("unknown command {other:?}"))),
     };
     match result {

@@ -1,0 +1,386 @@
+//! Loading kernel modules at boot, without kmod.
+//!
+//! Planning is pure: read the modalias of every device under sysfs, match those against
+//! the [`ModuleIndex`] aliases, and resolve the dependency closure in load order. The
+//! side effect is one syscall per module, `finit_module(2)` (or `init_module(2)` for a
+//! gunzipped image), behind [`ModuleLoader`] so the flow can be tested with a recorder.
+//! A module that is already loaded answers EEXIST, which is success here.
+//! Specified by init_module(2); the kboot storage-formats reference, section 6.
+
+use std::collections::BTreeSet;
+use std::ffi::CStr;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::kmod::{finit_module, init_module, ModuleInitFlags};
+use thiserror::Error;
+
+use super::modules::{read_module_bytes, Compression, ModuleIndex, ModulePath, ModulesError};
+
+#[derive(Debug, Error)]
+pub enum ModloadError {
+    #[error("cannot walk {path}: {source}")]
+    Walk {
+        path: PathBuf,
+        #[source]
+        source: walkdir::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Modules(#[from] ModulesError),
+    #[error("{syscall}({path}) failed: {errno}")]
+    Syscall {
+        syscall: &'static str,
+        path: PathBuf,
+        errno: Errno,
+    },
+    #[error(
+        "{path}: loading {compression} compressed modules is not supported; use .ko or .ko.gz"
+    )]
+    UnsupportedCompression {
+        path: PathBuf,
+        compression: &'static str,
+    },
+    #[error("not loaded because its dependency {dependency} failed to load")]
+    DependencyFailed { dependency: String },
+}
+
+/// The kernel interface for inserting one module file; the real one is [`KernelLoader`].
+pub trait ModuleLoader {
+    /// Loads the module at `path`. `Err(Errno::EEXIST)` inside
+    /// [`ModloadError::Syscall`] means it was already loaded.
+    fn load(&mut self, path: &Path) -> Result<(), ModloadError>;
+}
+
+/// Loads modules into the running kernel.
+pub struct KernelLoader;
+
+impl ModuleLoader for KernelLoader {
+    fn load(&mut self, path: &Path) -> Result<(), ModloadError> {
+        let no_params: &CStr = c"";
+        match Compression::from_path(path) {
+            Compression::None => {
+                let file = std::fs::File::open(path).map_err(|source| ModloadError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                finit_module(&file, no_params, ModuleInitFlags::empty()).map_err(|errno| {
+                    ModloadError::Syscall {
+                        syscall: "finit_module",
+                        path: path.to_path_buf(),
+                        errno,
+                    }
+                })
+            }
+            // Kernels only decompress in finit_module since 6.4 and only the format
+            // they were built for; gunzipping here works on every kernel.
+            Compression::Gzip => {
+                let image = read_module_bytes(path)?;
+                init_module(&image, no_params).map_err(|errno| ModloadError::Syscall {
+                    syscall: "init_module",
+                    path: path.to_path_buf(),
+                    errno,
+                })
+            }
+            Compression::Xz => Err(ModloadError::UnsupportedCompression {
+                path: path.to_path_buf(),
+                compression: "xz",
+            }),
+            Compression::Zstd => Err(ModloadError::UnsupportedCompression {
+                path: path.to_path_buf(),
+                compression: "zstd",
+            }),
+        }
+    }
+}
+
+/// The modalias of every device under `sys_root/devices`, each once, sorted.
+/// `sys_root` is where sysfs is mounted (`/sys` at boot). Symlinks are not followed:
+/// sysfs links back up its own tree.
+pub fn device_modaliases(sys_root: &Path) -> Result<Vec<String>, ModloadError> {
+    let devices = sys_root.join("devices");
+    let mut modaliases = BTreeSet::new();
+    for entry in walkdir::WalkDir::new(&devices) {
+        let entry = entry.map_err(|source| ModloadError::Walk {
+            path: devices.clone(),
+            source,
+        })?;
+        if entry.file_name() != "modalias" || !entry.file_type().is_file() {
+            continue;
+        }
+        let text = match std::fs::read_to_string(entry.path()) {
+            Ok(text) => text,
+            // A device can vanish between listing and reading (hot unplug).
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(ModloadError::Read {
+                    path: entry.path().to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let modalias = text.trim();
+        if !modalias.is_empty() {
+            modaliases.insert(modalias.to_string());
+        }
+    }
+    Ok(modaliases.into_iter().collect())
+}
+
+/// What to load for a set of devices.
+#[derive(Debug, Default)]
+pub struct LoadPlan {
+    /// In load order: dependencies first.
+    pub modules: Vec<ModulePath>,
+    /// Modules wanted by some device that could not be resolved (broken index); the
+    /// rest of the plan stands without them.
+    pub unresolved: Vec<(String, ModulesError)>,
+}
+
+/// Plans the modules that drive the devices with these modaliases. Each wanted module
+/// is resolved on its own so one broken entry does not cost the other devices.
+pub fn plan_for_modaliases(index: &ModuleIndex, modaliases: &[String]) -> LoadPlan {
+    let mut plan = LoadPlan::default();
+    let mut wanted: Vec<String> = Vec::new();
+    for modalias in modaliases {
+        for name in index.aliases_matching(modalias) {
+            if !wanted.contains(&name) {
+                wanted.push(name);
+            }
+        }
+    }
+    for name in wanted {
+        match index.resolve(&[&name]) {
+            Ok(modules) => {
+                for module in modules {
+                    if !plan.modules.contains(&module) {
+                        plan.modules.push(module);
+                    }
+                }
+            }
+            Err(error) => plan.unresolved.push((name, error)),
+        }
+    }
+    plan
+}
+
+/// One module that did not load.
+#[derive(Debug)]
+pub struct LoadFailure {
+    pub module: String,
+    pub path: PathBuf,
+    pub error: ModloadError,
+}
+
+impl LoadFailure {
+    /// The syscall's errno, when the kernel refused the module.
+    pub fn errno(&self) -> Option<Errno> {
+        match self.error {
+            ModloadError::Syscall { errno, .. } => Some(errno),
+            _ => None,
+        }
+    }
+}
+
+/// What happened to each module of a plan. Failures are reported, never fatal: a
+/// missing driver for one device must not stop the boot from others.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    pub loaded: Vec<String>,
+    pub already_loaded: Vec<String>,
+    pub failed: Vec<LoadFailure>,
+}
+
+/// Loads `modules` in order through `loader`. A module whose hard dependency failed is
+/// not tried: the kernel would only answer "unknown symbol".
+pub fn load_modules(
+    loader: &mut impl ModuleLoader,
+    index: &ModuleIndex,
+    modules: &[ModulePath],
+) -> LoadReport {
+    let mut report = LoadReport::default();
+    for module in modules {
+        let path = index.full_path(module);
+        let failed_dependency = index.module(&module.name).and_then(|entry| {
+            entry
+                .depends
+                .iter()
+                .find(|dep| report.failed.iter().any(|failure| &failure.module == *dep))
+        });
+        if let Some(dependency) = failed_dependency {
+            report.failed.push(LoadFailure {
+                module: module.name.clone(),
+                path,
+                error: ModloadError::DependencyFailed {
+                    dependency: dependency.clone(),
+                },
+            });
+            continue;
+        }
+        match loader.load(&path) {
+            Ok(()) => report.loaded.push(module.name.clone()),
+            Err(ModloadError::Syscall {
+                errno: Errno::EEXIST,
+                ..
+            }) => report.already_loaded.push(module.name.clone()),
+            Err(error) => report.failed.push(LoadFailure {
+                module: module.name.clone(),
+                path,
+                error,
+            }),
+        }
+    }
+    report
+}
+
+/// Loads the drivers for every device sysfs shows now. Callers rescan after new buses
+/// (e.g. virtio under PCI) have appeared.
+pub fn load_for_devices(index: &ModuleIndex, sys_root: &Path) -> Result<LoadReport, ModloadError> {
+    let modaliases = device_modaliases(sys_root)?;
+    let plan = plan_for_modaliases(index, &modaliases);
+    let mut report = load_modules(&mut KernelLoader, index, &plan.modules);
+    report.failed.extend(
+        plan.unresolved
+            .into_iter()
+            .map(|(module, error)| LoadFailure {
+                path: index.dir().to_path_buf(),
+                module,
+                error: ModloadError::Modules(error),
+            }),
+    );
+    Ok(report)
+}
+
+/// Loads one module (or alias such as `fs-xfs`, `md-level-1`, `dm-crypt`) with its
+/// dependencies: what the kernel would ask /sbin/modprobe for, which we don't have.
+pub fn load_by_name(index: &ModuleIndex, name: &str) -> Result<LoadReport, ModloadError> {
+    let modules = index.resolve(&[name])?;
+    Ok(load_modules(&mut KernelLoader, index, &modules))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::devices::modules::ModuleTables;
+
+    fn fixture_sys() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modload-sys")
+    }
+
+    fn index() -> ModuleIndex {
+        ModuleIndex::from_tables(
+            Path::new("/lib/modules/test"),
+            &ModuleTables {
+                modules_dep: "\
+kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko
+kernel/drivers/virtio/virtio.ko:
+kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio.ko
+kernel/drivers/ata/ahci.ko: kernel/drivers/ata/libahci.ko
+kernel/drivers/ata/libahci.ko:
+",
+                modules_alias: "\
+alias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci
+alias virtio:d00000002v* virtio_blk
+alias pci:v*d*sv*sd*bc01sc06i01* ahci
+alias fs-xfs xfs
+",
+                ..ModuleTables::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[derive(Default)]
+    struct Recorder {
+        loaded: Vec<PathBuf>,
+        refuse: Vec<(&'static str, Errno)>,
+    }
+
+    impl ModuleLoader for Recorder {
+        fn load(&mut self, path: &Path) -> Result<(), ModloadError> {
+            self.loaded.push(path.to_path_buf());
+            let refused = self
+                .refuse
+                .iter()
+                .find(|(name, _)| path.to_string_lossy().contains(name));
+            match refused {
+                Some(&(_, errno)) => Err(ModloadError::Syscall {
+                    syscall: "finit_module",
+                    path: path.to_path_buf(),
+                    errno,
+                }),
+                None => Ok(()),
+            }
+        }
+    }
+
+    #[test]
+    fn device_modaliases_walks_sysfs_without_following_links() {
+        assert_eq!(
+            device_modaliases(&fixture_sys()).unwrap(),
+            [
+                "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00",
+                "pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01",
+                "platform:serial8250",
+                "virtio:d00000002v00001AF4",
+            ]
+        );
+    }
+
+    #[test]
+    fn plan_loads_drivers_for_fixture_devices_in_dependency_order() {
+        let modaliases = device_modaliases(&fixture_sys()).unwrap();
+        let plan = plan_for_modaliases(&index(), &modaliases);
+        let names: Vec<&str> = plan.modules.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["virtio", "virtio_pci", "libahci", "ahci", "virtio_blk"]
+        );
+        assert!(plan.unresolved.is_empty());
+    }
+
+    #[test]
+    fn plan_keeps_going_past_an_unresolvable_module() {
+        // The alias table names xfs but modules.dep has no such module.
+        let plan = plan_for_modaliases(&index(), &["fs-xfs".into(), "virtio:d00000002v1".into()]);
+        assert_eq!(plan.modules.len(), 2);
+        assert_eq!(plan.unresolved.len(), 1);
+        assert_eq!(plan.unresolved[0].0, "xfs");
+    }
+
+    #[test]
+    fn load_treats_eexist_as_loaded_and_reports_other_errnos() {
+        let index = index();
+        let modules = index.resolve(&["virtio_blk", "ahci"]).unwrap();
+        let mut recorder = Recorder {
+            refuse: vec![("virtio.ko", Errno::EEXIST), ("libahci", Errno::ENOEXEC)],
+            ..Recorder::default()
+        };
+        let report = load_modules(&mut recorder, &index, &modules);
+        assert_eq!(report.already_loaded, ["virtio"]);
+        assert_eq!(report.loaded, ["virtio_blk"]);
+        assert_eq!(report.failed.len(), 2);
+        assert_eq!(report.failed[0].module, "libahci");
+        assert_eq!(report.failed[0].errno(), Some(Errno::ENOEXEC));
+        // ahci is not tried once libahci failed.
+        assert_eq!(report.failed[1].module, "ahci");
+        assert!(matches!(
+            &report.failed[1].error,
+            ModloadError::DependencyFailed { dependency } if dependency == "libahci"
+        ));
+        assert_eq!(
+            recorder.loaded,
+            [
+                Path::new("/lib/modules/test/kernel/drivers/virtio/virtio.ko"),
+                Path::new("/lib/modules/test/kernel/drivers/block/virtio_blk.ko"),
+                Path::new("/lib/modules/test/kernel/drivers/ata/libahci.ko"),
+            ]
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! A writer for "newc" cpio archives, the format the kernel unpacks as initramfs
+//! (`Documentation/driver-api/early-userspace/buffer-format.rst`, `init/initramfs.c`).
+//!
+//! Each member: a 110-byte ASCII header (`070701` then 13 fields of 8 hex digits: ino
+//! mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize
+//! check), the NUL-terminated name, padding to 4 bytes, the data, padding to 4 bytes.
+//! The archive ends with a member named `TRAILER!!!`. Output is reproducible: mtime is
+//! always 0 and inode numbers count up from 1 in write order.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use super::list::{EntryKind, InitramfsSpec, NodeKind};
+
+const NEWC_MAGIC: &str = "070701";
+const HEADER_BYTES: u64 = 110;
+const TRAILER_NAME: &str = "TRAILER!!!";
+/// gen_init_cpio and cpio(1) round the archive up to whole 512-byte blocks.
+const ARCHIVE_BLOCK_BYTES: u64 = 512;
+
+const S_IFDIR: u32 = 0o040000;
+const S_IFREG: u32 = 0o100000;
+const S_IFLNK: u32 = 0o120000;
+const S_IFCHR: u32 = 0o020000;
+const S_IFBLK: u32 = 0o060000;
+
+#[derive(Debug, Error)]
+pub enum CpioError {
+    #[error("cannot write the archive: {source}")]
+    Write {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {path} for the archive: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} changed size while being archived: expected {expected_bytes} bytes, read {read_bytes}")]
+    SizeChanged {
+        path: PathBuf,
+        expected_bytes: u64,
+        read_bytes: u64,
+    },
+    #[error("{name}: {field} {value} does not fit the 32-bit newc header field")]
+    FieldOverflow {
+        name: String,
+        field: &'static str,
+        value: u64,
+    },
+}
+
+/// Permissions and owner of a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ownership {
+    pub mode_bits: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// One member's header fields (newc has no others worth setting here).
+struct Header {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u32,
+    size_bytes: u64,
+    rdev_major: u32,
+    rdev_minor: u32,
+}
+
+/// Streams members into `out`. Call [`CpioWriter::finish`] to write the trailer.
+pub struct CpioWriter<W: Write> {
+    out: W,
+    offset_bytes: u64,
+    next_inode: u32,
+}
+
+impl<W: Write> CpioWriter<W> {
+    pub fn new(out: W) -> Self {
+        CpioWriter {
+            out,
+            offset_bytes: 0,
+            next_inode: 1,
+        }
+    }
+
+    pub fn dir(&mut self, name: &str, owner: Ownership) -> Result<(), CpioError> {
+        let header = Header {
+            mode: S_IFDIR | owner.mode_bits,
+            uid: owner.uid,
+            gid: owner.gid,
+            nlink: 2,
+            size_bytes: 0,
+            rdev_major: 0,
+            rdev_minor: 0,
+        };
+        self.member(name, &header, &mut std::io::empty(), None)
+    }
+
+    /// A regular file of exactly `size_bytes` read from `contents`; `source` labels
+    /// read errors.
+    pub fn file(
+        &mut self,
+        name: &str,
+        owner: Ownership,
+        size_bytes: u64,
+        contents: &mut impl Read,
+        source: PathBuf,
+    ) -> Result<(), CpioError> {
+        let header = Header {
+            mode: S_IFREG | owner.mode_bits,
+            uid: owner.uid,
+            gid: owner.gid,
+            nlink: 1,
+            size_bytes,
+            rdev_major: 0,
+            rdev_minor: 0,
+        };
+        self.member(name, &header, contents, Some(source))
+    }
+
+    pub fn symlink(&mut self, name: &str, target: &str, owner: Ownership) -> Result<(), CpioError> {
+        let header = Header {
+            mode: S_IFLNK | owner.mode_bits,
+            uid: owner.uid,
+            gid: owner.gid,
+            nlink: 1,
+            size_bytes: target.len() as u64,
+            rdev_major: 0,
+            rdev_minor: 0,
+        };
+        self.member(name, &header, &mut target.as_bytes(), None)
+    }
+
+    pub fn node(
+        &mut self,
+        name: &str,
+        owner: Ownership,
+        kind: NodeKind,
+        major: u32,
+        minor: u32,
+    ) -> Result<(), CpioError> {
+        let type_bits = match kind {
+            NodeKind::Char => S_IFCHR,
+            NodeKind::Block => S_IFBLK,
+        };
+        let header = Header {
+            mode: type_bits | owner.mode_bits,
+            uid: owner.uid,
+            gid: owner.gid,
+            nlink: 1,
+            size_bytes: 0,
+            rdev_major: major,
+            rdev_minor: minor,
+        };
+        self.member(name, &header, &mut std::io::empty(), None)
+    }
+
+    /// Writes the trailer, pads to a whole block and returns the output.
+    pub fn finish(mut self) -> Result<W, CpioError> {
+        let header = Header {
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            nlink: 1,
+            size_bytes: 0,
+            rdev_major: 0,
+            rdev_minor: 0,
+        };
+        self.write_header_and_name(TRAILER_NAME, &header, 0)?;
+        self.pad_to(ARCHIVE_BLOCK_BYTES)?;
+        self.out
+            .flush()
+            .map_err(|source| CpioError::Write { source })?;
+        Ok(self.out)
+    }
+
+    fn member(
+        &mut self,
+        name: &str,
+        header: &Header,
+        contents: &mut impl Read,
+        source: Option<PathBuf>,
+    ) -> Result<(), CpioError> {
+        // Names are stored relative to the root, as gen_init_cpio does.
+        let name = name.trim_start_matches('/');
+        let inode = self.next_inode;
+        self.next_inode = self.next_inode.wrapping_add(1);
+        self.write_header_and_name(name, header, inode)?;
+        let copied_bytes = std::io::copy(&mut contents.take(header.size_bytes), &mut self.out)
+            .map_err(|error| match &source {
+                // Errors reading the source and writing the archive look alike in
+                // io::copy; the source is named when there is one.
+                Some(path) => CpioError::Read {
+                    path: path.clone(),
+                    source: error,
+                },
+                None => CpioError::Write { source: error },
+            })?;
+        if copied_bytes != header.size_bytes {
+            return Err(CpioError::SizeChanged {
+                path: source.unwrap_or_else(|| PathBuf::from(name)),
+                expected_bytes: header.size_bytes,
+                read_bytes: copied_bytes,
+            });
+        }
+        self.offset_bytes += copied_bytes;
+        self.pad_to(4)
+    }
+
+    fn write_header_and_name(
+        &mut self,
+        name: &str,
+        header: &Header,
+        inode: u32,
+    ) -> Result<(), CpioError> {
+        let size = u32::try_from(header.size_bytes).map_err(|_| CpioError::FieldOverflow {
+            name: name.to_string(),
+            field: "filesize",
+            value: header.size_bytes,
+        })?;
+        // The name size counts the terminating NUL.
+        let name_size = u32::try_from(name.len() + 1).map_err(|_| CpioError::FieldOverflow {
+            name: name.to_string(),
+            field: "namesize",
+            value: name.len() as u64 + 1,
+        })?;
+        let fields = [
+            inode,
+            header.mode,
+            header.uid,
+            header.gid,
+            header.nlink,
+            0, // mtime: fixed for reproducible images
+            size,
+            0, // devmajor/devminor of the filesystem the file came from: meaningless here
+            0,
+            header.rdev_major,
+            header.rdev_minor,
+            name_size,
+            0, // check: only used by the 070702 "crc" variant
+        ];
+        let mut text = String::with_capacity(HEADER_BYTES as usize + name.len() + 1);
+        text.push_str(NEWC_MAGIC);
+        for field in fields {
+            text.push_str(&format!("{field:08X}"));
+        }
+        text.push_str(name);
+        text.push('\0');
+        self.write_all(text.as_bytes())?;
+        self.pad_to(4)
+    }
+
+    fn pad_to(&mut self, alignment_bytes: u64) -> Result<(), CpioError> {
+        let padding_bytes =
+            (alignment_bytes - self.offset_bytes % alignment_bytes) % alignment_bytes;
+        const ZEROS: [u8; ARCHIVE_BLOCK_BYTES as usize] = [0; ARCHIVE_BLOCK_BYTES as usize];
+        // padding_bytes < alignment_bytes <= 512, so the slice is in range.
+        self.write_all(&ZEROS[..padding_bytes as usize])
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), CpioError> {
+        self.out
+            .write_all(bytes)
+            .map_err(|source| CpioError::Write { source })?;
+        self.offset_bytes += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+/// Writes every entry of `spec` as a newc archive into `out`; returns `out`.
+pub fn write_spec<W: Write>(spec: &InitramfsSpec, out: W) -> Result<W, CpioError> {
+    let mut writer = CpioWriter::new(out);
+    for entry in spec.entries() {
+        let name = entry.path.as_str();
+        let owner = Ownership {
+            mode_bits: entry.mode_bits,
+            uid: entry.uid,
+            gid: entry.gid,
+        };
+        match &entry.kind {
+            EntryKind::Dir => writer.dir(name, owner)?,
+            EntryKind::File { source } => match spec.generated().get(source) {
+                Some(contents) => writer.file(
+                    name,
+                    owner,
+                    contents.len() as u64,
+                    &mut contents.as_slice(),
+                    source.clone(),
+                )?,
+                None => {
+                    let read_error = |error| CpioError::Read {
+                        path: source.clone(),
+                        source: error,
+                    };
+                    let mut file = std::fs::File::open(source).map_err(read_error)?;
+                    let size_bytes = file.metadata().map_err(read_error)?.len();
+                    writer.file(name, owner, size_bytes, &mut file, source.clone())?;
+                }
+            },
+            EntryKind::Node { kind, major, minor } => {
+                writer.node(name, owner, *kind, *major, *minor)?
+            }
+            EntryKind::Symlink { target } => writer.symlink(name, target, owner)?,
+        }
+    }
+    writer.finish()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn root(mode_bits: u32) -> Ownership {
+        Ownership {
+            mode_bits,
+            uid: 0,
+            gid: 0,
+        }
+    }
+
+    fn tiny_archive() -> Vec<u8> {
+        let mut writer = CpioWriter::new(Vec::new());
+        writer.dir("/dev", root(0o755)).unwrap();
+        writer
+            .node("/dev/console", root(0o600), NodeKind::Char, 5, 1)
+            .unwrap();
+        writer
+            .file("/init", root(0o755), 3, &mut &b"hi\n"[..], "init".into())
+            .unwrap();
+        writer.symlink("/sh", "init", root(0o777)).unwrap();
+        writer.finish().unwrap()
+    }
+
+    #[test]
+    fn tiny_archive_has_exact_newc_bytes() {
+        let mut expected = Vec::new();
+        let mut member = |fields: [u32; 13], name: &str, data: &[u8]| {
+            let mut header = String::from("070701");
+            for field in fields {
+                header.push_str(&format!("{field:08X}"));
+            }
+            expected.extend_from_slice(header.as_bytes());
+            expected.extend_from_slice(name.as_bytes());
+            expected.push(0);
+            while expected.len() % 4 != 0 {
+                expected.push(0);
+            }
+            expected.extend_from_slice(data);
+            while expected.len() % 4 != 0 {
+                expected.push(0);
+            }
+        };
+        // ino mode uid gid nlink mtime size devmaj devmin rdevmaj rdevmin namesize check
+        member([1, 0o40755, 0, 0, 2, 0, 0, 0, 0, 0, 0, 4, 0], "dev", b"");
+        member(
+            [2, 0o20600, 0, 0, 1, 0, 0, 0, 0, 5, 1, 12, 0],
+            "dev/console",
+            b"",
+        );
+        member(
+            [3, 0o100755, 0, 0, 1, 0, 3, 0, 0, 0, 0, 5, 0],
+            "init",
+            b"hi\n",
+        );
+        member(
+            [4, 0o120777, 0, 0, 1, 0, 4, 0, 0, 0, 0, 3, 0],
+            "sh",
+            b"init",
+        );
+        member([0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 11, 0], "TRAILER!!!", b"");
+        expected.resize(expected.len().next_multiple_of(512), 0);
+
+        let archive = tiny_archive();
+        // 604 bytes of members, rounded up to two blocks.
+        assert_eq!(archive.len(), 1024);
+        // Spot-check one header by hand, so the test does not only mirror the code.
+        assert_eq!(
+            &archive[..110],
+            b"07070100000001000041ED0000000000000000000000020000000000000000\
+               000000000000000000000000000000000000000400000000"
+                .as_slice()
+        );
+        assert_eq!(archive, expected);
+    }
+
+    #[test]
+    fn a_short_source_is_an_error() {
+        let mut writer = CpioWriter::new(Vec::new());
+        let error = writer
+            .file("/x", root(0o644), 10, &mut &b"short"[..], "src/x".into())
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CpioError::SizeChanged {
+                    expected_bytes: 10,
+                    read_bytes: 5,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    /// The archive must mean the same to GNU cpio: list it and extract it.
+    #[test]
+    fn gnu_cpio_lists_and_extracts_the_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive_path = dir.path().join("a.cpio");
+        std::fs::write(&archive_path, tiny_archive()).unwrap();
+
+        let listing = Command::new("cpio")
+            .args(["-itv", "--quiet", "-F"])
+            .arg(&archive_path)
+            .output()
+            .unwrap();
+        assert!(listing.status.success(), "{listing:?}");
+        let listing = String::from_utf8(listing.stdout).unwrap();
+        let lines: Vec<&str> = listing.lines().collect();
+        assert_eq!(lines.len(), 4, "{listing}");
+        assert!(lines[0].starts_with("drwxr-xr-x") && lines[0].ends_with(" dev"));
+        assert!(
+            lines[1].starts_with("crw-------") && lines[1].contains("5,   1"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].ends_with(" dev/console"));
+        assert!(lines[2].starts_with("-rwxr-xr-x") && lines[2].ends_with(" init"));
+        assert!(lines[3].starts_with("lrwxrwxrwx") && lines[3].ends_with(" sh -> init"));
+
+        // Extract all but the device node (making one needs CAP_MKNOD).
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let extract = Command::new("cpio")
+            .args(["-idmv", "--quiet", "--no-absolute-filenames", "-F"])
+            .arg(&archive_path)
+            .args(["dev", "init", "sh"])
+            .current_dir(&out)
+            .output()
+            .unwrap();
+        assert!(extract.status.success(), "{extract:?}");
+        assert_eq!(std::fs::read(out.join("init")).unwrap(), b"hi\n");
+        assert_eq!(
+            std::fs::read_link(out.join("sh")).unwrap(),
+            Path::new("init")
+        );
+        assert!(out.join("dev").is_dir());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join("init"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o755);
+    }
+
+    use std::path::Path;
+}
