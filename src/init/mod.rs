@@ -8,6 +8,7 @@ pub mod early;
 pub mod log;
 pub mod rescue;
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::devices::blockdev::{self, BlockDevice};
+use crate::devices::modload::{self, KernelLoader};
+use crate::devices::modules::{ModuleIndex, ModulePath};
 use crate::devices::mount::{self, MountError};
 use crate::devices::probe::FsType;
 use crate::devices::spec::DeviceSpec;
@@ -64,14 +67,23 @@ pub struct Boot {
     pub cmdline: Cmdline,
     pub sys_root: PathBuf,
     pub dev_root: PathBuf,
+    /// The modules shipped in the initramfs for the running kernel, if any.
+    pub modules: Option<ModuleIndex>,
+    /// Modules already tried (loaded, failed or unresolvable): never tried twice.
+    attempted_modules: BTreeSet<String>,
+    /// The device modaliases the last driver pass saw.
+    seen_modaliases: Vec<String>,
 }
 
 impl Boot {
-    pub fn new(cmdline: Cmdline) -> Self {
+    pub fn new(cmdline: Cmdline, modules: Option<ModuleIndex>) -> Self {
         Boot {
             cmdline,
             sys_root: PathBuf::from("/sys"),
             dev_root: PathBuf::from("/dev"),
+            modules,
+            attempted_modules: BTreeSet::new(),
+            seen_modaliases: Vec::new(),
         }
     }
 
@@ -257,12 +269,70 @@ impl Boot {
         }
     }
 
-    /// Loads drivers for the hardware sysfs shows. Safe to call repeatedly: it only
-    /// loads what is new.
-    fn load_hardware_modules(&mut self) {}
+    /// Loads drivers for the hardware sysfs shows. Cheap to call repeatedly: nothing
+    /// happens unless new devices appeared, and no module is tried twice.
+    fn load_hardware_modules(&mut self) {
+        let Some(index) = &self.modules else { return };
+        let modaliases = match modload::device_modaliases(&self.sys_root) {
+            Ok(m) => m,
+            Err(e) => {
+                log::warn(format!("cannot list devices for driver loading: {e}"));
+                return;
+            }
+        };
+        if modaliases == self.seen_modaliases {
+            return;
+        }
+        let plan = modload::plan_for_modaliases(index, &modaliases);
+        self.seen_modaliases = modaliases;
+        for (name, e) in plan.unresolved {
+            if self.attempted_modules.insert(name.clone()) {
+                log::warn(format!("driver {name} cannot be loaded: {e}"));
+            }
+        }
+        let fresh: Vec<ModulePath> = plan
+            .modules
+            .into_iter()
+            .filter(|m| self.attempted_modules.insert(m.name.clone()))
+            .collect();
+        if !fresh.is_empty() {
+            let report = modload::load_modules(&mut KernelLoader, index, &fresh);
+            Self::report_modules(&report);
+        }
+    }
 
-    /// Loads the module for a filesystem type, if it is a module.
-    fn load_fs_module(&mut self, _fstype: &str) {}
+    /// Loads the module for a filesystem type unless it is built in or already tried.
+    fn load_fs_module(&mut self, name: &str) {
+        let Some(index) = &self.modules else { return };
+        if index.is_builtin(name) || !self.attempted_modules.insert(name.to_string()) {
+            return;
+        }
+        match index.resolve(&[name]) {
+            Ok(modules) => {
+                let fresh: Vec<ModulePath> = modules
+                    .into_iter()
+                    .filter(|m| m.name == name || self.attempted_modules.insert(m.name.clone()))
+                    .collect();
+                Self::report_modules(&modload::load_modules(&mut KernelLoader, index, &fresh));
+            }
+            // Not in the initramfs: the kernel may still have it built in under another name.
+            Err(e) => log::warn(format!("filesystem driver {name}: {e}")),
+        }
+    }
+
+    fn report_modules(report: &modload::LoadReport) {
+        if !report.loaded.is_empty() {
+            log::say(format!("loaded {}", report.loaded.join(" ")));
+        }
+        for failure in &report.failed {
+            log::warn(format!(
+                "module {} ({}) not loaded: {}",
+                failure.module,
+                failure.path.display(),
+                failure.error
+            ));
+        }
+    }
 
     fn mount(&mut self, dev: &BlockDevice, target: &Path, what: &str) -> Result<(), BootError> {
         let probed = dev.fs.as_ref();
@@ -339,6 +409,29 @@ fn read_cmdline() -> Cmdline {
     }
 }
 
+/// The module index of the running kernel's modules in the initramfs.
+fn module_index() -> Option<ModuleIndex> {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let dir = Path::new("/lib/modules").join(release.trim());
+    if !dir.is_dir() {
+        log::say(format!(
+            "no modules for kernel {} in the initramfs; using built-in drivers only",
+            release.trim()
+        ));
+        return None;
+    }
+    match ModuleIndex::load(&dir) {
+        Ok(index) => Some(index),
+        Err(e) => {
+            log::error(format!(
+                "cannot read the module index in {}: {e}; using built-in drivers only",
+                dir.display()
+            ));
+            None
+        }
+    }
+}
+
 /// The boot flow as PID 1. Never returns: success is a kexec into the next kernel;
 /// anything else ends at the rescue prompt, which can retry, reboot or power off.
 pub fn run() -> ! {
@@ -359,7 +452,7 @@ pub fn run() -> ! {
     for w in &cmdline.warnings {
         log::warn(w);
     }
-    let mut boot = Boot::new(cmdline);
+    let mut boot = Boot::new(cmdline, module_index());
     loop {
         match panic::catch_unwind(AssertUnwindSafe(|| boot.attempt())) {
             Ok(Err(e)) => log::error(e),
