@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::partition::{self, PartitionTable};
+use super::partition::{self, PartitionTable, TableKind};
 use super::probe::{self, FsInfo};
 use super::spec::DeviceSpec;
 
@@ -29,6 +29,9 @@ pub struct BlockDevice {
     pub partition_number: Option<u32>,
     pub partuuid: Option<String>,
     pub partlabel: Option<String>,
+    /// For whole disks with a partition table: its type (`gpt`, `dos`) and id.
+    pub pttype: Option<&'static str>,
+    pub ptuuid: Option<String>,
     pub fs: Option<FsInfo>,
     /// Why the superblock or partition table could not be read, if it could not.
     pub problem: Option<String>,
@@ -174,6 +177,8 @@ pub fn scan(sys_root: &Path, dev_root: &Path) -> Result<Vec<BlockDevice>, Blockd
             partition_number,
             partuuid: None,
             partlabel: None,
+            pttype: None,
+            ptuuid: None,
             fs: None,
             problem: None,
             name,
@@ -198,7 +203,10 @@ fn identify(devices: &mut [BlockDevice]) {
         };
         if dev.partition_number.is_none() {
             match read_table_of(&mut file, dev.size_bytes) {
-                Ok(Some(table)) => tables.push((dev.name.clone(), table)),
+                Ok(Some(table)) => {
+                    dev.set_table(&table);
+                    tables.push((dev.name.clone(), table));
+                }
                 Ok(None) => {}
                 Err(e) => dev.problem = Some(e),
             }
@@ -243,11 +251,18 @@ pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
         partition_number: None,
         partuuid: None,
         partlabel: None,
+        pttype: None,
+        ptuuid: None,
         fs: None,
         problem: None,
     };
     let table = match read_table_of(&mut file, size_bytes) {
-        Ok(t) => t,
+        Ok(t) => {
+            if let Some(t) = &t {
+                whole.set_table(t);
+            }
+            t
+        }
         Err(e) => {
             whole.problem = Some(e);
             None
@@ -269,6 +284,8 @@ pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
             partition_number: Some(p.number),
             partuuid: Some(p.partuuid.clone()),
             partlabel: p.partlabel.clone(),
+            pttype: None,
+            ptuuid: None,
             fs: None,
             problem: None,
         };
@@ -282,6 +299,32 @@ pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
 }
 
 impl BlockDevice {
+    fn set_table(&mut self, table: &PartitionTable) {
+        self.pttype = Some(match table.kind {
+            TableKind::Gpt => "gpt",
+            TableKind::Mbr => "dos",
+        });
+        self.ptuuid = Some(table.disk_id.clone());
+    }
+
+    /// A short description for messages: `/dev/vda1 (ext4 LABEL=root UUID=…)`.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(fs) = &self.fs {
+            parts.push(fs.fs_type.name().to_string());
+        }
+        if let Some(l) = self.label() {
+            parts.push(format!("LABEL={l}"));
+        }
+        if let Some(u) = self.uuid() {
+            parts.push(format!("UUID={u}"));
+        }
+        if let Some(p) = &self.partuuid {
+            parts.push(format!("PARTUUID={p}"));
+        }
+        format!("{} ({})", self.name_for_humans(), parts.join(" "))
+    }
+
     fn uuid(&self) -> Option<&str> {
         self.fs.as_ref().and_then(|f| f.uuid.as_deref())
     }
@@ -303,6 +346,8 @@ impl BlockDevice {
         field("TYPE", self.fs.as_ref().map(|f| f.fs_type.name()));
         field("PARTLABEL", self.partlabel.as_deref());
         field("PARTUUID", self.partuuid.as_deref());
+        field("PTUUID", self.ptuuid.as_deref());
+        field("PTTYPE", self.pttype);
         if let Some(problem) = &self.problem {
             line.push_str(&format!(" (problem: {problem})"));
         }
@@ -399,6 +444,8 @@ mod tests {
             partition_number: part,
             partuuid: partuuid.map(Into::into),
             partlabel: Some(format!("{name}-label")),
+            pttype: None,
+            ptuuid: None,
             fs: Some(FsInfo {
                 fs_type: probe::FsType::Ext4,
                 uuid: Some(format!("UUID-{name}")),
