@@ -57,6 +57,12 @@ log() { echo "fixtures: $*" >&2; }
 stamp_fresh() { [[ -f "$cache_dir/.stamp-$1" && $(<"$cache_dir/.stamp-$1") == "$script_hash" ]]; }
 stamp_write() { echo "$script_hash" >"$cache_dir/.stamp-$1"; }
 
+# The versioned package the metapackage points at, e.g. linux-image-6.1.0-56-cloud-amd64.
+cloud_kernel_package() {
+    apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-.*-cloud-amd64\)$/\1/p' | head -n1
+}
+
 build_kernel() {
     if [[ -f "$cache_dir/kernel-version" ]]; then
         local version
@@ -67,10 +73,15 @@ build_kernel() {
         fi
     fi
     local package
-    package=$(apt-cache depends linux-image-cloud-amd64 |
-        sed -n 's/^ *Depends: \(linux-image-.*-cloud-amd64\)$/\1/p' | head -n1)
+    package=$(cloud_kernel_package)
     if [[ -z "$package" ]]; then
-        log "apt-cache knows no linux-image-cloud-amd64 (run apt-get update?)"
+        # A fresh machine has no package lists yet.
+        log "apt-cache knows no linux-image-cloud-amd64: running apt-get update"
+        apt-get update -q >&2
+        package=$(cloud_kernel_package)
+    fi
+    if [[ -z "$package" ]]; then
+        log "apt-cache still knows no linux-image-cloud-amd64"
         exit 1
     fi
     local version=${package#linux-image-}
