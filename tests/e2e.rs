@@ -1,0 +1,326 @@
+//! The QEMU tier: boots the Debian cloud kernel under TCG with kboot as its initramfs
+//! and checks, on the serial console, that kboot finds the disk, picks the right
+//! kernel and boots it with the right command line, or lands at its rescue prompt.
+//! The booted "system" is a marker ramdisk that prints one `KBOOT-MARKER` line and
+//! powers off. Fixtures come from `tests/fixtures.sh` (see there); transcripts go to
+//! `target/kboot-cache/logs/<test>.log`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{fixtures, kboot_initramfs, BootSpec, DiskCopy, Qemu};
+
+/// `KBOOT-MARKER ramdisk=<NAME> kernel=<uname -r> cmdline=<...>`, printed by the
+/// marker ramdisk's /init.
+struct Marker {
+    ramdisk: String,
+    kernel_release: String,
+    cmdline: String,
+}
+
+impl Marker {
+    fn parse(line: &str) -> Option<Marker> {
+        let rest = &line[line.find("KBOOT-MARKER ")? + "KBOOT-MARKER ".len()..];
+        let rest = rest.strip_prefix("ramdisk=")?;
+        let (ramdisk, rest) = rest.split_once(" kernel=")?;
+        let (kernel_release, cmdline) = rest.split_once(" cmdline=")?;
+        Some(Marker {
+            ramdisk: ramdisk.to_string(),
+            kernel_release: kernel_release.to_string(),
+            cmdline: cmdline.to_string(),
+        })
+    }
+
+    fn cmdline_words(&self) -> Vec<&str> {
+        self.cmdline.split_whitespace().collect()
+    }
+}
+
+/// `kboot: [T] booting <KERNEL> initrd <RAMDISK> cmdline "<CMDLINE>"`, printed just
+/// before kexec.
+struct Booting {
+    seconds_since_init: f64,
+    kernel: String,
+    ramdisk: String,
+    cmdline: String,
+}
+
+impl Booting {
+    fn parse(line: &str) -> Option<Booting> {
+        let rest = &line[line.find("kboot: [")? + "kboot: [".len()..];
+        let (seconds, rest) = rest.split_once("] booting ")?;
+        let (kernel, rest) = rest.split_once(" initrd ")?;
+        let (ramdisk, rest) = rest.split_once(" cmdline \"")?;
+        let cmdline = rest.strip_suffix('"')?;
+        Some(Booting {
+            seconds_since_init: seconds.trim().parse().ok()?,
+            kernel: kernel.to_string(),
+            ramdisk: ramdisk.to_string(),
+            cmdline: cmdline.to_string(),
+        })
+    }
+}
+
+fn is_booting_line(line: &str) -> bool {
+    Booting::parse(line).is_some()
+}
+
+fn is_marker_line(line: &str) -> bool {
+    Marker::parse(line).is_some()
+}
+
+/// Boots kboot with `append` on a fresh copy of `pristine_disk`, expects it to kexec
+/// a kernel that reaches a marker ramdisk, and returns what kboot said and what the
+/// marker saw. Also checks: the guest powers off, no panic, the disk is unchanged.
+fn boot_to_marker(
+    test_name: &str,
+    initramfs: &Path,
+    pristine_disk: &Path,
+    append: &str,
+) -> (Booting, Marker) {
+    let fixtures = fixtures();
+    let disk = DiskCopy::new(test_name, pristine_disk);
+    let kernel = fixtures.path("KERNEL_IMAGE");
+    let mut qemu = Qemu::start(&BootSpec {
+        name: test_name,
+        kernel: &kernel,
+        initrd: initramfs,
+        append,
+        disk: disk.path(),
+    });
+    let booting_line = qemu.expect_line("kboot's booting line", is_booting_line);
+    let booted_after = qemu.elapsed();
+    let marker_line = qemu.expect_line("the marker line", is_marker_line);
+    let marker_after = qemu.elapsed();
+    qemu.expect_exit();
+    qemu.check_no_panic();
+    disk.assert_unchanged();
+    let booting = Booting::parse(&booting_line).unwrap();
+    let marker = Marker::parse(&marker_line).unwrap();
+    eprintln!(
+        "{test_name}: kboot booted after {:.1} s of /init ({booted_after:.1?} since QEMU \
+         start); marker after {marker_after:.1?}",
+        booting.seconds_since_init
+    );
+    (booting, marker)
+}
+
+/// Boots kboot on a fresh copy of `pristine_disk` expecting it to fail with a
+/// `kboot: error:` line naming `error_mentions` and to offer the rescue prompt. Runs
+/// `commands` at the prompt (returning each one's output) and then `poweroff`.
+fn boot_to_rescue(
+    test_name: &str,
+    pristine_disk: &Path,
+    append: &str,
+    error_mentions: &str,
+    commands: &[&str],
+) -> Vec<String> {
+    const PROMPT: &str = "kboot> ";
+    let fixtures = fixtures();
+    let initramfs = &kboot_initramfs().cpio_gz;
+    let disk = DiskCopy::new(test_name, pristine_disk);
+    let kernel = fixtures.path("KERNEL_IMAGE");
+    let mut qemu = Qemu::start(&BootSpec {
+        name: test_name,
+        kernel: &kernel,
+        initrd: initramfs,
+        append,
+        disk: disk.path(),
+    });
+    let error = qemu.expect_line(&format!("a kboot error naming {error_mentions}"), |line| {
+        line.contains("kboot: error: ") && line.contains(error_mentions)
+    });
+    let banner = qemu.expect_text(PROMPT);
+    qemu.check(
+        banner.contains("rescue"),
+        "no rescue banner between the error and the prompt",
+    );
+    eprintln!(
+        "{test_name}: error {error:?}, prompt after {:.1?}",
+        qemu.elapsed()
+    );
+    let mut outputs = Vec::new();
+    for command in commands {
+        qemu.send_line(command);
+        outputs.push(qemu.expect_text(PROMPT));
+    }
+    qemu.send_line("poweroff");
+    qemu.expect_exit();
+    qemu.check_no_panic();
+    disk.assert_unchanged();
+    outputs
+}
+
+fn assert_words(marker: &Marker, present: &[&str], absent_prefixes: &[&str]) {
+    let words = marker.cmdline_words();
+    for word in present {
+        assert!(
+            words.contains(word),
+            "target cmdline {:?} lacks {word:?}",
+            marker.cmdline
+        );
+    }
+    for prefix in absent_prefixes {
+        assert!(
+            !words.iter().any(|word| word.starts_with(prefix)),
+            "target cmdline {:?} still has {prefix:?}",
+            marker.cmdline
+        );
+    }
+}
+
+#[test]
+fn debian_kernel_boots_marker_ramdisk_directly() {
+    let fixtures = fixtures();
+    let disk = DiskCopy::new("direct_marker", &fixtures.path("ONEFS_IMAGE"));
+    let kernel = fixtures.path("KERNEL_IMAGE");
+    let marker_new = fixtures.path("MARKER_NEW");
+    let append = "console=ttyS0 kbootdirect=1 root=LABEL=kroot";
+    let mut qemu = Qemu::start(&BootSpec {
+        name: "direct_marker",
+        kernel: &kernel,
+        initrd: &marker_new,
+        append,
+        disk: disk.path(),
+    });
+    let line = qemu.expect_line("the marker line", is_marker_line);
+    let marker_after = qemu.elapsed();
+    qemu.expect_exit();
+    qemu.check_no_panic();
+    disk.assert_unchanged();
+    eprintln!(
+        "direct boot: marker after {marker_after:.2?}, QEMU gone after {:.2?}",
+        qemu.elapsed()
+    );
+    let marker = Marker::parse(&line).unwrap();
+    assert_eq!(marker.ramdisk, "new");
+    assert_eq!(marker.kernel_release, fixtures.kernel_version());
+    assert_words(
+        &marker,
+        &["console=ttyS0", "kbootdirect=1", "root=LABEL=kroot"],
+        &[],
+    );
+}
+
+#[test]
+fn kboot_boots_newest_kernel_from_root_uuid() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    let root = format!("root=UUID={}", fixtures.var("ONEFS_ROOT_UUID"));
+    let (booting, marker) = boot_to_marker(
+        "kboot_root_uuid",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("ONEFS_IMAGE"),
+        &format!("console=ttyS0 {root}"),
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{version}"));
+    assert_eq!(booting.ramdisk, format!("/boot/initrd.img-{version}"));
+    assert_eq!(marker.ramdisk, "new");
+    assert_eq!(marker.kernel_release, version);
+    assert_eq!(booting.cmdline.trim(), marker.cmdline.trim());
+    assert_words(&marker, &[&root, "console=ttyS0"], &["kboot."]);
+}
+
+#[test]
+fn kboot_boots_from_separate_boot_partition_by_partuuid() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    let boot = format!("boot=PARTUUID={}", fixtures.var("SPLIT_BOOT_PARTUUID"));
+    let (booting, marker) = boot_to_marker(
+        "kboot_split_boot",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("SPLIT_IMAGE"),
+        &format!("console=ttyS0 root=LABEL=sysroot {boot}"),
+    );
+    assert_eq!(booting.kernel, format!("/vmlinuz-{version}"));
+    assert_eq!(booting.ramdisk, format!("/initrd.img-{version}"));
+    assert_eq!(marker.ramdisk, "new");
+    assert_words(
+        &marker,
+        &["root=LABEL=sysroot", "console=ttyS0"],
+        &["boot=", "kboot."],
+    );
+}
+
+#[test]
+fn kboot_boots_kernel_and_ramdisk_named_on_cmdline_with_append() {
+    let fixtures = fixtures();
+    let old = fixtures.var("OLD_KERNEL_VERSION");
+    let root = format!("root=UUID={}", fixtures.var("ONEFS_ROOT_UUID"));
+    let (booting, marker) = boot_to_marker(
+        "kboot_explicit_kernel",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("ONEFS_IMAGE"),
+        &format!(
+            "console=ttyS0 {root} kernel=/boot/vmlinuz-{old} ramdisk=/boot/initrd.img-{old} \
+             kboot.append=\"quiet kbootmark=1\""
+        ),
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{old}"));
+    assert_eq!(booting.ramdisk, format!("/boot/initrd.img-{old}"));
+    assert_eq!(marker.ramdisk, "old");
+    assert!(
+        marker.cmdline.contains("quiet kbootmark=1"),
+        "target cmdline {:?} lacks the kboot.append text",
+        marker.cmdline
+    );
+    assert_words(
+        &marker,
+        &[&root, "console=ttyS0"],
+        &["kernel=", "ramdisk=", "kboot."],
+    );
+}
+
+#[test]
+fn kboot_unknown_root_label_reaches_rescue_prompt() {
+    let fixtures = fixtures();
+    let outputs = boot_to_rescue(
+        "kboot_unknown_root",
+        &fixtures.path("ONEFS_IMAGE"),
+        "console=ttyS0 root=LABEL=nosuchlabel rootdelay=3",
+        "nosuchlabel",
+        &["devices"],
+    );
+    let devices = &outputs[0];
+    assert!(
+        devices.contains("ext4") && devices.contains(fixtures.var("ONEFS_ROOT_LABEL")),
+        "`devices` does not list the ext4 filesystem labelled {}:\n{devices}",
+        fixtures.var("ONEFS_ROOT_LABEL")
+    );
+}
+
+#[test]
+fn kboot_truncated_kernel_reaches_rescue_prompt() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    boot_to_rescue(
+        "kboot_truncated_kernel",
+        &fixtures.path("ONEFS_IMAGE"),
+        &format!(
+            "console=ttyS0 root=UUID={} kernel=/boot/truncated-vmlinuz \
+             ramdisk=/boot/initrd.img-{version}",
+            fixtures.var("ONEFS_ROOT_UUID")
+        ),
+        "truncated-vmlinuz",
+        &[],
+    );
+}
+
+#[test]
+fn kboot_from_gen_init_cpio_archive_boots_newest_kernel() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    let root = format!("root=UUID={}", fixtures.var("ONEFS_ROOT_UUID"));
+    let (booting, marker) = boot_to_marker(
+        "kboot_gen_init_cpio",
+        &kboot_initramfs().gen_init_cpio,
+        &fixtures.path("ONEFS_IMAGE"),
+        &format!("console=ttyS0 {root}"),
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{version}"));
+    assert_eq!(marker.ramdisk, "new");
+    assert_words(&marker, &[&root, "console=ttyS0"], &["kboot."]);
+}
