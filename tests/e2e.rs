@@ -81,6 +81,17 @@ fn boot_to_marker(
     pristine_disk: &Path,
     append: &str,
 ) -> (Booting, Marker) {
+    boot_to_marker_answering(test_name, initramfs, pristine_disk, append, &[])
+}
+
+/// As `boot_to_marker`, typing each answer once its prompt text has appeared.
+fn boot_to_marker_answering(
+    test_name: &str,
+    initramfs: &Path,
+    pristine_disk: &Path,
+    append: &str,
+    answers: &[(&str, &str)],
+) -> (Booting, Marker) {
     let fixtures = fixtures();
     let disk = DiskCopy::new(test_name, pristine_disk);
     let kernel = fixtures.path("KERNEL_IMAGE");
@@ -91,6 +102,10 @@ fn boot_to_marker(
         append,
         disk: disk.path(),
     });
+    for (prompt, answer) in answers {
+        qemu.expect_text(prompt);
+        qemu.send_line(answer);
+    }
     let booting_line = qemu.expect_line("kboot's booting line", is_booting_line);
     let booted_after = qemu.elapsed();
     let marker_line = qemu.expect_line("the marker line", is_marker_line);
@@ -233,7 +248,7 @@ fn kboot_boots_from_separate_boot_partition_by_partuuid() {
         "kboot_split_boot",
         &kboot_initramfs().cpio_gz,
         &fixtures.path("SPLIT_IMAGE"),
-        &format!("console=ttyS0 root=LABEL=sysroot {boot}"),
+        &format!("console=ttyS0 root=LABEL=sysroot {boot} kboot.timeout=0"),
     );
     assert_eq!(booting.kernel, format!("/vmlinuz-{version}"));
     assert_eq!(booting.ramdisk, format!("/initrd.img-{version}"));
@@ -318,9 +333,44 @@ fn kboot_from_gen_init_cpio_archive_boots_newest_kernel() {
         "kboot_gen_init_cpio",
         &kboot_initramfs().gen_init_cpio,
         &fixtures.path("ONEFS_IMAGE"),
-        &format!("console=ttyS0 {root}"),
+        &format!("console=ttyS0 {root} kboot.timeout=0"),
     );
     assert_eq!(booting.kernel, format!("/boot/vmlinuz-{version}"));
     assert_eq!(marker.ramdisk, "new");
+    assert_words(&marker, &[&root, "console=ttyS0"], &["kboot."]);
+}
+
+#[test]
+fn kboot_boots_the_kernel_chosen_from_the_list() {
+    let fixtures = fixtures();
+    let old = fixtures.var("OLD_KERNEL_VERSION");
+    let (booting, marker) = boot_to_marker_answering(
+        "kboot_list_choice",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("ONEFS_IMAGE"),
+        &format!(
+            "console=ttyS0 root=LABEL={} kboot.timeout=60",
+            fixtures.var("ONEFS_ROOT_LABEL")
+        ),
+        &[("boot which? [1-2", "2")],
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{old}"));
+    assert_eq!(marker.ramdisk, "old");
+    assert_words(&marker, &["console=ttyS0"], &["kboot."]);
+}
+
+#[test]
+fn kboot_without_root_finds_the_filesystem_with_kernels_and_passes_it_on() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    let (booting, marker) = boot_to_marker(
+        "kboot_no_root",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("ONEFS_IMAGE"),
+        "console=ttyS0 kboot.timeout=0",
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{version}"));
+    assert_eq!(marker.ramdisk, "new");
+    let root = format!("root=UUID={}", fixtures.var("ONEFS_ROOT_UUID"));
     assert_words(&marker, &[&root, "console=ttyS0"], &["kboot."]);
 }

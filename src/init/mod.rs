@@ -58,6 +58,12 @@ pub enum BootError {
     Scan(#[from] scan::ScanError),
     #[error("kboot.default={0} names no entry: use a number from the list, a version or a title")]
     NoSuchDefault(String),
+    #[error("kernel {kernel} cannot be booted: {source}; choose another kernel (kernel=PATH) or reinstall this one")]
+    Kernel {
+        kernel: String,
+        #[source]
+        source: kexec::KexecError,
+    },
     #[error(transparent)]
     Kexec(#[from] kexec::KexecError),
 }
@@ -138,7 +144,10 @@ impl Boot {
             ramdisk: entry.ramdisk_path(),
             cmdline: entry.cmdline.clone(),
         };
-        kexec::check_kernel(&plan.kernel)?;
+        kexec::check_kernel(&plan.kernel).map_err(|source| BootError::Kernel {
+            kernel: entry.kernel.clone(),
+            source,
+        })?;
         log::say(format!(
             "booting {} initrd {} cmdline \"{}\"",
             entry.kernel,

@@ -18,7 +18,7 @@ pub enum KexecError {
         #[source]
         source: io::Error,
     },
-    #[error("kernel {path} is not bootable: {source}")]
+    #[error("{source}")]
     BadKernel {
         path: PathBuf,
         #[source]
