@@ -79,6 +79,8 @@ pub struct Boot {
     attempted_modules: BTreeSet<String>,
     /// The device modaliases the last driver pass saw.
     seen_modaliases: Vec<String>,
+    /// The device lines `kboot.debug` printed last.
+    debug_seen_devices: Vec<String>,
 }
 
 impl Boot {
@@ -90,6 +92,7 @@ impl Boot {
             modules,
             attempted_modules: BTreeSet::new(),
             seen_modaliases: Vec::new(),
+            debug_seen_devices: Vec::new(),
         }
     }
 
@@ -188,6 +191,7 @@ impl Boot {
         loop {
             self.load_hardware_modules();
             let devices = blockdev::scan(&self.sys_root, &self.dev_root)?;
+            self.debug_devices(&devices);
             if let Some(found) = blockdev::find(&devices, spec, &self.dev_root) {
                 log::say(format!("{what} {spec} is {}", found.path.display()));
                 return Ok(found.clone());
@@ -229,6 +233,7 @@ impl Boot {
         loop {
             self.load_hardware_modules();
             let devices = blockdev::scan(&self.sys_root, &self.dev_root)?;
+            self.debug_devices(&devices);
             let candidates = devices.iter().filter(|d| {
                 d.fs.as_ref().is_some_and(|f| f.fs_type.mountable()) && !tried.contains(&d.path)
             });
@@ -292,6 +297,9 @@ impl Boot {
         if modaliases == self.seen_modaliases {
             return;
         }
+        if self.cmdline.debug {
+            log::say(format!("debug: {} device modaliases", modaliases.len()));
+        }
         let plan = modload::plan_for_modaliases(index, &modaliases);
         self.seen_modaliases = modaliases;
         for (name, e) in plan.unresolved {
@@ -307,6 +315,20 @@ impl Boot {
         if !fresh.is_empty() {
             let report = modload::load_modules(&mut KernelLoader, index, &fresh);
             Self::report_modules(&report);
+        }
+    }
+
+    /// With `kboot.debug`: every block device, each time the set changes.
+    fn debug_devices(&mut self, devices: &[BlockDevice]) {
+        if !self.cmdline.debug {
+            return;
+        }
+        let lines: Vec<String> = devices.iter().map(BlockDevice::blkid_line).collect();
+        if lines != self.debug_seen_devices {
+            for line in &lines {
+                log::say(format!("debug: {line}"));
+            }
+            self.debug_seen_devices = lines;
         }
     }
 
