@@ -2,6 +2,7 @@
 //! kernel modules, mounts.
 
 pub mod blockdev;
+pub mod md;
 pub mod modload;
 pub mod modules;
 pub mod mount;
