@@ -994,6 +994,7 @@ impl MdFilter {
 mod tests {
     use super::*;
     use std::io::Cursor;
+    use std::path::Path;
 
     const UUID_BYTES: [u8; 16] = [
         0x4b, 0x42, 0x4f, 0x4f, 0x00, 0x01, 0x40, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -1810,5 +1811,118 @@ mod tests {
         assert!(only.allows(UUID_TEXT));
         assert!(!only.allows("4b424f4f:00014000:80000000:00000002"));
         assert!(MdFilter::default().allows(UUID_TEXT));
+    }
+
+    /// A device of `size_bytes` that reads as zeros except for one 4 KiB block
+    /// (a committed sample) at `block_offset_bytes`: real superblock bytes at their
+    /// real place without committing whole disk images.
+    fn sample_device(name: &str, size_bytes: u64, block_offset_bytes: u64) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/md")
+            .join(name);
+        let block = std::fs::read(&path).unwrap();
+        assert_eq!(block.len(), 4096, "{}", path.display());
+        let mut image = vec![0u8; size_bytes as usize];
+        let at = block_offset_bytes as usize;
+        image[at..at + 4096].copy_from_slice(&block);
+        image
+    }
+
+    /// The GPT partitions of the VM fixtures: 192512 sectors from sector 2048.
+    const PARTITION_BYTES: u64 = 192_512 * 512;
+
+    fn sample_member(device: &str, name: &str) -> MdMember {
+        let image = sample_device(name, PARTITION_BYTES, 4096);
+        MdMember {
+            device: device.to_owned(),
+            path: PathBuf::from(format!("/dev/{device}")),
+            number: (254, 1),
+            superblock: read(&image).unwrap().unwrap(),
+        }
+    }
+
+    #[test]
+    fn mdadm_1_2_raid1_with_bitmap_sample() {
+        // Values from `mdadm --examine /dev/vda1` in the VM (tests/data/md/README.md).
+        let sb = sample_member("vda1", "r1lvm-vda1.sb").superblock;
+        assert_eq!(sb.version, MetadataVersion::V1_2);
+        assert_eq!(sb.feature_map, feature::BITMAP_OFFSET);
+        assert_eq!(sb.uuid, "4b424f4f:00000001:00000000:00000001");
+        assert_eq!(sb.name.as_deref(), Some("sysraid"));
+        assert_eq!(sb.level, Level::Raid1);
+        assert_eq!(sb.raid_disks, 2);
+        assert_eq!(sb.data_size_sectors, 190_464);
+        assert_eq!(sb.data_offset_sectors, 2048);
+        assert_eq!(sb.super_offset_sectors, 8);
+        assert!(sb.clean);
+        assert_eq!(sb.events, 2);
+        assert_eq!(sb.role, Role::Active(0));
+    }
+
+    #[test]
+    fn mdadm_1_2_raid5_sample() {
+        let sb = sample_member("vdb1", "r5-vdb1.sb").superblock;
+        assert_eq!(sb.uuid, "4b424f4f:00000003:00000000:00000003");
+        assert_eq!(sb.name.as_deref(), Some("r5root"));
+        assert_eq!(sb.level, Level::Raid5);
+        assert_eq!(sb.raid_disks, 3);
+        assert_eq!(sb.layout, 2); // left-symmetric
+        assert_eq!(sb.chunk_size_bytes, 512 * 1024);
+        assert_eq!(sb.data_size_sectors, 188_416);
+        assert_eq!(sb.data_offset_sectors, 4096);
+        assert_eq!(sb.events, 2);
+        assert_eq!(sb.feature_map, 0);
+        assert_eq!(sb.role, Role::Active(1));
+    }
+
+    #[test]
+    fn mdadm_0_90_raid1_whole_disk_sample() {
+        // Whole 96 MiB disk: the superblock is in its last 64 KiB.
+        let size_bytes = 100_663_296;
+        let image = sample_device("r1090-vdb.sb", size_bytes, 100_597_760);
+        let sb = read(&image).unwrap().unwrap();
+        assert_eq!(sb.version, MetadataVersion::V0_90);
+        assert_eq!(sb.uuid, "4b424f4f:00000002:00000000:00000002");
+        assert_eq!(sb.name, None);
+        assert_eq!(sb.level, Level::Raid1);
+        assert_eq!(sb.raid_disks, 2);
+        assert_eq!(sb.preferred_minor, Some(0));
+        assert_eq!(sb.events, 1);
+        assert!(sb.clean);
+        assert_eq!(sb.data_size_sectors, 2 * 98_240);
+        assert_eq!(sb.role, Role::Active(1));
+        assert_eq!(
+            sb.this_disk,
+            Some(DiskEntry090 {
+                number: 1,
+                major: 254,
+                minor: 16,
+                raid_disk: 1,
+                state: SYNCED
+            })
+        );
+        assert_eq!(sb.member_roles[..2], [Role::Active(0), Role::Active(1)]);
+    }
+
+    #[test]
+    fn mdadm_stale_member_sample_is_left_out() {
+        let members = [
+            sample_member("vdc1", "stale-vdc1.sb"),
+            sample_member("vda1", "stale-vda1.sb"),
+        ];
+        assert_eq!(members[0].superblock.events, 4);
+        assert_eq!(members[1].superblock.events, 8);
+        let plan = only_plan(&members).unwrap();
+        assert_eq!(plan.name.as_deref(), Some("stale"));
+        assert_eq!(devices(&plan), ["vda1"]);
+        assert_eq!(plan.missing_slots, [1, 2]);
+        assert!(plan.degraded);
+        assert_eq!(
+            plan.left_out,
+            [LeftOut {
+                device: "vdc1".into(),
+                reason: "events 4 behind 8 on vda1".into()
+            }]
+        );
     }
 }
