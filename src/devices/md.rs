@@ -56,6 +56,12 @@ pub mod feature {
 /// device the superblock was found.
 #[derive(Debug, Error)]
 pub enum MdError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
     Read {
         offset_bytes: u64,

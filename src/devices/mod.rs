@@ -3,6 +3,7 @@
 
 pub mod blockdev;
 pub mod md;
+pub mod md_assemble;
 pub mod modload;
 pub mod modules;
 pub mod mount;
