@@ -2,6 +2,8 @@
 //! kernel modules, mounts.
 
 pub mod blockdev;
+pub mod md;
+pub mod md_assemble;
 pub mod modload;
 pub mod modules;
 pub mod mount;

@@ -1,0 +1,1934 @@
+//! Linux md RAID without mdadm: read a member's superblock, group members into
+//! arrays, and decide which members to use and whether an array can run. The kernel
+//! does the RAID itself; `md_assemble` hands it the plan made here.
+//!
+//! Formats: `include/uapi/linux/raid/md_p.h` (`mdp_super_t` for 0.90,
+//! `mdp_superblock_1` for 1.x) and the checks in `drivers/md/md.c`
+//! (`super_90_load`, `super_1_load`, `analyze_sbs`); section 1 of
+//! `storage-formats.md`. Member choice follows mdadm's `Assemble.c`: the newest
+//! event count wins, one behind is still accepted (the kernel allows the same), and
+//! every member not used is named with the reason.
+//!
+//! Only one 4 KiB block is read per candidate location (1.2, 1.1, 1.0, then 0.90):
+//! this runs on the boot path for every block device.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// `MD_SB_MAGIC`, the first word of every native md superblock.
+pub const MD_MAGIC: u32 = 0xa92b_4efc;
+const SECTOR_BYTES: u64 = 512;
+/// Both superblock formats fit in (and are read as) one 4 KiB block.
+const SUPERBLOCK_BLOCK_BYTES: usize = 4096;
+/// 0.90 lives in the last 64 KiB-aligned 64 KiB of the device.
+const V090_RESERVED_BYTES: u64 = 64 * 1024;
+/// `MD_SB_DISKS`: entries in the 0.90 disk table.
+const V090_DISKS: usize = 27;
+/// 1.x header size before `dev_roles[]`.
+const V1_HEADER_BYTES: usize = 256;
+/// `resync_offset` of a 1.x array that needs no resync (`MaxSector`).
+const V1_RESYNC_DONE: u64 = u64::MAX;
+
+/// 1.x `feature_map` bits (`MD_FEATURE_*` in md_p.h).
+pub mod feature {
+    pub const BITMAP_OFFSET: u32 = 1;
+    pub const RECOVERY_OFFSET: u32 = 2;
+    pub const RESHAPE_ACTIVE: u32 = 4;
+    pub const BAD_BLOCKS: u32 = 8;
+    pub const REPLACEMENT: u32 = 16;
+    pub const RESHAPE_BACKWARDS: u32 = 32;
+    pub const NEW_OFFSET: u32 = 64;
+    pub const RECOVERY_BITMAP: u32 = 128;
+    pub const CLUSTERED: u32 = 256;
+    pub const JOURNAL: u32 = 512;
+    pub const PPL: u32 = 1024;
+    pub const MULTIPLE_PPLS: u32 = 2048;
+    pub const RAID0_LAYOUT: u32 = 4096;
+    /// Every bit the 6.1 kernel knows (`MD_FEATURE_ALL`).
+    pub const KNOWN: u32 = 0x1fff;
+}
+
+/// Errors from reading one member's superblock. `offset_bytes` is where on the
+/// device the superblock was found.
+#[derive(Debug, Error)]
+pub enum MdError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
+    Read {
+        offset_bytes: u64,
+        len_bytes: usize,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "md {version} superblock at offset {offset_bytes} has a bad checksum \
+         (stored {stored:#010x}, computed {computed:#010x}); member left out"
+    )]
+    BadChecksum {
+        version: MetadataVersion,
+        offset_bytes: u64,
+        stored: u32,
+        computed: u32,
+    },
+    #[error("md {version} superblock at offset {offset_bytes}: unknown version {major}.{minor}")]
+    UnknownVersion {
+        version: MetadataVersion,
+        offset_bytes: u64,
+        major: u32,
+        minor: u32,
+    },
+    #[error(
+        "md {version} superblock at offset {offset_bytes}: RAID level {level} is not \
+         supported (supported: linear, 0, 1, 4, 5, 6, 10)"
+    )]
+    UnsupportedLevel {
+        version: MetadataVersion,
+        offset_bytes: u64,
+        level: i32,
+    },
+    #[error(
+        "md {version} superblock at offset {offset_bytes}: a reshape is in progress; \
+         assemble this array with mdadm on a running system to finish it"
+    )]
+    ReshapeActive {
+        version: MetadataVersion,
+        offset_bytes: u64,
+    },
+    #[error(
+        "md {version} superblock at offset {offset_bytes}: clustered md arrays are \
+         not supported"
+    )]
+    Clustered {
+        version: MetadataVersion,
+        offset_bytes: u64,
+    },
+    #[error(
+        "md {version} superblock at offset {offset_bytes}: unknown feature bits \
+         {bits:#x} (feature_map {feature_map:#x})"
+    )]
+    UnknownFeatures {
+        version: MetadataVersion,
+        offset_bytes: u64,
+        feature_map: u32,
+        bits: u32,
+    },
+    #[error(
+        "md {version} superblock at offset {offset_bytes}: max_dev {max_dev} does \
+         not fit in a 4 KiB superblock"
+    )]
+    BadMaxDev {
+        version: MetadataVersion,
+        offset_bytes: u64,
+        max_dev: u32,
+    },
+}
+
+/// The superblock format, as sysfs `metadata_version` and `mdadm -E` spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum MetadataVersion {
+    V0_90,
+    V1_0,
+    V1_1,
+    V1_2,
+}
+
+impl MetadataVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetadataVersion::V0_90 => "0.90",
+            MetadataVersion::V1_0 => "1.0",
+            MetadataVersion::V1_1 => "1.1",
+            MetadataVersion::V1_2 => "1.2",
+        }
+    }
+}
+
+impl fmt::Display for MetadataVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// RAID levels the kernel's native personalities handle and kboot assembles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Level {
+    Linear,
+    Raid0,
+    Raid1,
+    Raid4,
+    Raid5,
+    Raid6,
+    Raid10,
+}
+
+impl Level {
+    /// From the superblock's signed `level` word; `None` for multipath (-4),
+    /// faulty (-5) and anything unknown.
+    pub fn from_raw(level: i32) -> Option<Level> {
+        match level {
+            -1 => Some(Level::Linear),
+            0 => Some(Level::Raid0),
+            1 => Some(Level::Raid1),
+            4 => Some(Level::Raid4),
+            5 => Some(Level::Raid5),
+            6 => Some(Level::Raid6),
+            10 => Some(Level::Raid10),
+            _ => None,
+        }
+    }
+
+    /// As `mdadm` prints "Raid Level" and sysfs `md/level` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Linear => "linear",
+            Level::Raid0 => "raid0",
+            Level::Raid1 => "raid1",
+            Level::Raid4 => "raid4",
+            Level::Raid5 => "raid5",
+            Level::Raid6 => "raid6",
+            Level::Raid10 => "raid10",
+        }
+    }
+
+    /// The kernel module holding the personality (`drivers/md/*.ko`).
+    pub fn module(self) -> &'static str {
+        match self {
+            Level::Linear => "linear",
+            Level::Raid0 => "raid0",
+            Level::Raid1 => "raid1",
+            Level::Raid4 | Level::Raid5 | Level::Raid6 => "raid456",
+            Level::Raid10 => "raid10",
+        }
+    }
+
+    /// How many members may be missing while the array still runs (raid10 depends
+    /// on which ones; see [`raid10_runnable`]).
+    fn max_missing(self, raid_disks: u32) -> u32 {
+        match self {
+            Level::Linear | Level::Raid0 => 0,
+            Level::Raid1 => raid_disks.saturating_sub(1),
+            Level::Raid4 | Level::Raid5 => 1,
+            Level::Raid6 => 2,
+            Level::Raid10 => raid_disks,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a member does in its array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Role {
+    /// Holds data for slot n (0-based, `raid_disk`).
+    Active(u32),
+    /// Being rebuilt as the replacement of slot n.
+    Replacement(u32),
+    Spare,
+    Faulty,
+    /// raid4/5/6 write journal.
+    Journal,
+}
+
+/// One entry of the 0.90 disk table (`mdp_disk_t`), including `this_disk`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DiskEntry090 {
+    pub number: u32,
+    pub major: u32,
+    pub minor: u32,
+    pub raid_disk: u32,
+    pub state: u32,
+}
+
+/// `mdp_disk_t.state` bits.
+const DISK_FAULTY: u32 = 1 << 0;
+const DISK_ACTIVE: u32 = 1 << 1;
+const DISK_SYNC: u32 = 1 << 2;
+const DISK_REMOVED: u32 = 1 << 3;
+
+/// What one member's superblock says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MdSuperblock {
+    pub version: MetadataVersion,
+    /// As `mdadm --examine` prints "Array UUID" (1.x) / "UUID" (0.90).
+    pub uuid: String,
+    /// 1.x `set_name` without its `homehost:` prefix; `None` for 0.90 or empty.
+    pub name: Option<String>,
+    pub level: Level,
+    pub layout: u32,
+    pub chunk_size_bytes: u64,
+    pub raid_disks: u32,
+    pub events: u64,
+    /// This member's index in the role table (1.x `dev_number`, 0.90 `this_disk.number`).
+    pub dev_number: u32,
+    pub role: Role,
+    /// What this superblock says about every member, by device number. The
+    /// freshest member's table decides whether an older member was failed.
+    pub member_roles: Vec<Role>,
+    pub data_offset_sectors: u64,
+    pub data_size_sectors: u64,
+    /// Where the superblock is, in sectors from the start of the device.
+    pub super_offset_sectors: u64,
+    /// 1.x `feature_map`; 0 for 0.90.
+    pub feature_map: u32,
+    /// Set when this member is only rebuilt up to here (1.x `recovery_offset`).
+    pub recovery_offset_sectors: Option<u64>,
+    /// No resync pending (0.90 `MD_SB_CLEAN`; 1.x `resync_offset == MaxSector`).
+    pub clean: bool,
+    /// 0.90 `md_minor`: the array wants to be `/dev/mdN`.
+    pub preferred_minor: Option<u32>,
+    /// 0.90 `this_disk`.
+    pub this_disk: Option<DiskEntry090>,
+}
+
+fn le16(buf: &[u8], at: usize) -> u16 {
+    let mut bytes = [0u8; 2];
+    bytes.copy_from_slice(&buf[at..at + 2]);
+    u16::from_le_bytes(bytes)
+}
+
+fn le32(buf: &[u8], at: usize) -> u32 {
+    let mut bytes = [0u8; 4];
+    bytes.copy_from_slice(&buf[at..at + 4]);
+    u32::from_le_bytes(bytes)
+}
+
+fn le64(buf: &[u8], at: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&buf[at..at + 8]);
+    u64::from_le_bytes(bytes)
+}
+
+/// The 0.90 u32 word `n` (host-endian, which is little-endian on x86).
+fn word(buf: &[u8], n: usize) -> u32 {
+    le32(buf, n * 4)
+}
+
+fn read_block<R: Read + Seek>(
+    dev: &mut R,
+    offset_bytes: u64,
+) -> Result<[u8; SUPERBLOCK_BLOCK_BYTES], MdError> {
+    let mut block = [0u8; SUPERBLOCK_BLOCK_BYTES];
+    dev.seek(SeekFrom::Start(offset_bytes))
+        .and_then(|_| dev.read_exact(&mut block))
+        .map_err(|source| MdError::Read {
+            offset_bytes,
+            len_bytes: SUPERBLOCK_BLOCK_BYTES,
+            source,
+        })?;
+    Ok(block)
+}
+
+/// Sum of little-endian u32 words with the 64-bit carry folded back in, as both
+/// `calc_sb_csum` (0.90) and `calc_sb_1_csum` (1.x) compute it. `skip` is the byte
+/// offset of the checksum field itself, counted as zero. A trailing half word is
+/// added as a u16.
+fn fold_checksum(bytes: &[u8], skip: usize) -> u32 {
+    let mut sum: u64 = 0;
+    let mut chunks = bytes.chunks_exact(4);
+    for (index, chunk) in chunks.by_ref().enumerate() {
+        if index * 4 != skip {
+            sum += u64::from(le32(chunk, 0));
+        }
+    }
+    let rest = chunks.remainder();
+    if rest.len() >= 2 {
+        sum += u64::from(le16(rest, 0));
+    }
+    // Fold: the result fits in 33 bits, the kernel keeps the low 32 of that.
+    ((sum & 0xffff_ffff) + (sum >> 32)) as u32
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 1.x UUID text: the 16 bytes in disk order, a ':' after every 4.
+fn uuid_text_v1(bytes: &[u8]) -> String {
+    bytes.chunks(4).map(hex).collect::<Vec<_>>().join(":")
+}
+
+/// Identify and parse an md superblock on `dev`, a device of `size_bytes` bytes.
+///
+/// Tries 1.2 (sector 8), 1.1 (sector 0), 1.0 (end) and then 0.90 (last 64 KiB).
+/// `Ok(None)` when none is there. A block whose magic matches but whose
+/// `super_offset` is not where it was found is not a superblock (an image copied
+/// to another offset). A damaged or unsupported superblock is an error: the device
+/// is an md member and must not be probed as a filesystem.
+pub fn read_superblock<R: Read + Seek>(
+    dev: &mut R,
+    size_bytes: u64,
+) -> Result<Option<MdSuperblock>, MdError> {
+    let sectors = size_bytes / SECTOR_BYTES;
+    let block_sectors = SUPERBLOCK_BLOCK_BYTES as u64 / SECTOR_BYTES;
+    let v1_locations = [
+        (MetadataVersion::V1_2, Some(8)),
+        (MetadataVersion::V1_1, Some(0)),
+        (
+            MetadataVersion::V1_0,
+            sectors.checked_sub(16).map(|s| s & !7),
+        ),
+    ];
+    for (version, sector) in v1_locations {
+        let Some(sector) = sector else { continue };
+        if sector + block_sectors > sectors {
+            continue;
+        }
+        let block = read_block(dev, sector * SECTOR_BYTES)?;
+        if let Some(superblock) = parse_v1(&block, version, sector)? {
+            return Ok(Some(superblock));
+        }
+    }
+    let aligned = size_bytes & !(V090_RESERVED_BYTES - 1);
+    if let Some(offset_bytes) = aligned.checked_sub(V090_RESERVED_BYTES) {
+        let block = read_block(dev, offset_bytes)?;
+        return parse_v090(&block, offset_bytes);
+    }
+    Ok(None)
+}
+
+/// Parse a 1.x superblock read at `sector`. `Ok(None)` when it is not one.
+pub fn parse_v1(
+    block: &[u8; SUPERBLOCK_BLOCK_BYTES],
+    version: MetadataVersion,
+    sector: u64,
+) -> Result<Option<MdSuperblock>, MdError> {
+    let offset_bytes = sector * SECTOR_BYTES;
+    if le32(block, 0) != MD_MAGIC || le32(block, 4) != 1 || le64(block, 144) != sector {
+        return Ok(None);
+    }
+    let max_dev = le32(block, 220);
+    let max_dev_fits = (SUPERBLOCK_BLOCK_BYTES - V1_HEADER_BYTES) / 2;
+    if max_dev as usize > max_dev_fits {
+        return Err(MdError::BadMaxDev {
+            version,
+            offset_bytes,
+            max_dev,
+        });
+    }
+    let checked_len = V1_HEADER_BYTES + 2 * max_dev as usize;
+    let stored = le32(block, 216);
+    let computed = fold_checksum(&block[..checked_len], 216);
+    if stored != computed {
+        return Err(MdError::BadChecksum {
+            version,
+            offset_bytes,
+            stored,
+            computed,
+        });
+    }
+    let feature_map = le32(block, 8);
+    let unknown = feature_map & !feature::KNOWN;
+    if unknown != 0 {
+        return Err(MdError::UnknownFeatures {
+            version,
+            offset_bytes,
+            feature_map,
+            bits: unknown,
+        });
+    }
+    if feature_map & feature::RESHAPE_ACTIVE != 0 {
+        return Err(MdError::ReshapeActive {
+            version,
+            offset_bytes,
+        });
+    }
+    if feature_map & feature::CLUSTERED != 0 {
+        return Err(MdError::Clustered {
+            version,
+            offset_bytes,
+        });
+    }
+    let raw_level = le32(block, 72) as i32;
+    let level = Level::from_raw(raw_level).ok_or(MdError::UnsupportedLevel {
+        version,
+        offset_bytes,
+        level: raw_level,
+    })?;
+
+    let member_roles: Vec<Role> = (0..max_dev as usize)
+        .map(|n| match le16(block, V1_HEADER_BYTES + 2 * n) {
+            0xffff => Role::Spare,
+            0xfffe => Role::Faulty,
+            0xfffd => Role::Journal,
+            slot if slot < 0xff00 => Role::Active(u32::from(slot)),
+            _ => Role::Faulty,
+        })
+        .collect();
+    let dev_number = le32(block, 160);
+    // The kernel treats a device number outside the table as a spare.
+    let own_role = member_roles
+        .get(dev_number as usize)
+        .copied()
+        .unwrap_or(Role::Spare);
+    let role = match own_role {
+        Role::Active(slot) if feature_map & feature::REPLACEMENT != 0 => Role::Replacement(slot),
+        other => other,
+    };
+
+    let name_field = &block[32..64];
+    let name_len = name_field.iter().position(|&b| b == 0).unwrap_or(32);
+    let full_name = String::from_utf8_lossy(&name_field[..name_len]).into_owned();
+    let name = match full_name.split_once(':') {
+        Some((_host, name)) => name.to_owned(),
+        None => full_name,
+    };
+
+    Ok(Some(MdSuperblock {
+        version,
+        uuid: uuid_text_v1(&block[16..32]),
+        name: (!name.is_empty()).then_some(name),
+        level,
+        layout: le32(block, 76),
+        chunk_size_bytes: u64::from(le32(block, 88)) * SECTOR_BYTES,
+        raid_disks: le32(block, 92),
+        events: le64(block, 200),
+        dev_number,
+        role,
+        member_roles,
+        data_offset_sectors: le64(block, 128),
+        data_size_sectors: le64(block, 136),
+        super_offset_sectors: sector,
+        feature_map,
+        recovery_offset_sectors: (feature_map & feature::RECOVERY_OFFSET != 0)
+            .then(|| le64(block, 152)),
+        clean: le64(block, 208) == V1_RESYNC_DONE,
+        preferred_minor: None,
+        this_disk: None,
+    }))
+}
+
+fn disk_entry_090(block: &[u8], first_word: usize) -> DiskEntry090 {
+    DiskEntry090 {
+        number: word(block, first_word),
+        major: word(block, first_word + 1),
+        minor: word(block, first_word + 2),
+        raid_disk: word(block, first_word + 3),
+        state: word(block, first_word + 4),
+    }
+}
+
+fn role_090(entry: &DiskEntry090, raid_disks: u32) -> Role {
+    if entry.state & (DISK_FAULTY | DISK_REMOVED) != 0 {
+        Role::Faulty
+    } else if entry.state & DISK_ACTIVE != 0
+        && entry.state & DISK_SYNC != 0
+        && entry.raid_disk < raid_disks
+    {
+        Role::Active(entry.raid_disk)
+    } else {
+        Role::Spare
+    }
+}
+
+/// Parse a 0.90 superblock read at `offset_bytes`. `Ok(None)` when it is not one.
+pub fn parse_v090(
+    block: &[u8; SUPERBLOCK_BLOCK_BYTES],
+    offset_bytes: u64,
+) -> Result<Option<MdSuperblock>, MdError> {
+    let version = MetadataVersion::V0_90;
+    if word(block, 0) != MD_MAGIC {
+        return Ok(None);
+    }
+    let (major, minor) = (word(block, 1), word(block, 2));
+    // 0.91 is 0.90 with a reshape in progress (md.c `super_90_load`).
+    if major == 0 && minor == 91 {
+        return Err(MdError::ReshapeActive {
+            version,
+            offset_bytes,
+        });
+    }
+    if major != 0 || minor != 90 {
+        return Err(MdError::UnknownVersion {
+            version,
+            offset_bytes,
+            major,
+            minor,
+        });
+    }
+    let stored = word(block, 38);
+    let computed = fold_checksum(block, 38 * 4);
+    if stored != computed {
+        return Err(MdError::BadChecksum {
+            version,
+            offset_bytes,
+            stored,
+            computed,
+        });
+    }
+    let raw_level = word(block, 7) as i32;
+    let level = Level::from_raw(raw_level).ok_or(MdError::UnsupportedLevel {
+        version,
+        offset_bytes,
+        level: raw_level,
+    })?;
+    let raid_disks = word(block, 10);
+    let this_disk = disk_entry_090(block, 992);
+    let member_roles = (0..V090_DISKS)
+        .map(|n| role_090(&disk_entry_090(block, 128 + 32 * n), raid_disks))
+        .collect();
+    let uuid = [5, 13, 14, 15]
+        .iter()
+        .map(|&n| format!("{:08x}", word(block, n)))
+        .collect::<Vec<_>>()
+        .join(":");
+    let events = u64::from(word(block, 40)) << 32 | u64::from(word(block, 39));
+    Ok(Some(MdSuperblock {
+        version,
+        uuid,
+        name: None,
+        level,
+        layout: word(block, 64),
+        chunk_size_bytes: u64::from(word(block, 65)),
+        raid_disks,
+        events,
+        dev_number: this_disk.number,
+        role: role_090(&this_disk, raid_disks),
+        member_roles,
+        data_offset_sectors: 0,
+        data_size_sectors: u64::from(word(block, 8)) * 2,
+        super_offset_sectors: offset_bytes / SECTOR_BYTES,
+        feature_map: 0,
+        recovery_offset_sectors: None,
+        clean: word(block, 33) & 1 != 0,
+        preferred_minor: Some(word(block, 11)),
+        this_disk: Some(this_disk),
+    }))
+}
+
+/// A block device that carries an md superblock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdMember {
+    /// Kernel name, e.g. `vda1`.
+    pub device: String,
+    pub path: PathBuf,
+    pub number: (u32, u32),
+    pub superblock: MdSuperblock,
+}
+
+/// A member the plan uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedMember {
+    pub device: String,
+    pub path: PathBuf,
+    pub number: (u32, u32),
+    pub slot: u32,
+    pub events: u64,
+}
+
+/// A device with this array's UUID that the plan does not use, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    pub device: String,
+    pub reason: String,
+}
+
+impl fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.device, self.reason)
+    }
+}
+
+/// How to assemble one array: what `md_assemble` needs, decided before any write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrayPlan {
+    pub uuid: String,
+    pub name: Option<String>,
+    pub version: MetadataVersion,
+    pub level: Level,
+    pub raid_disks: u32,
+    /// The freshest member's event count.
+    pub events: u64,
+    pub preferred_minor: Option<u32>,
+    /// By slot.
+    pub members: Vec<PlannedMember>,
+    pub missing_slots: Vec<u32>,
+    pub left_out: Vec<LeftOut>,
+    pub degraded: bool,
+}
+
+impl ArrayPlan {
+    /// `NAME (UUID u)` or `UUID u`, for messages.
+    pub fn display_name(&self) -> String {
+        array_display_name(self.name.as_deref(), &self.uuid)
+    }
+}
+
+fn array_display_name(name: Option<&str>, uuid: &str) -> String {
+    match name {
+        Some(name) => format!("{name} (UUID {uuid})"),
+        None => format!("UUID {uuid}"),
+    }
+}
+
+/// Why an array cannot be started.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PlanError {
+    #[error(
+        "md array {array} ({level}, {raid_disks} devices) cannot start: slots {missing:?} \
+         are missing; found {found}{left_out}"
+    )]
+    TooFewMembers {
+        array: String,
+        level: Level,
+        raid_disks: u32,
+        missing: Vec<u32>,
+        found: String,
+        left_out: String,
+    },
+    #[error(
+        "md array {array} ({level}) is degraded (slots {missing:?} missing) and was not \
+         shut down cleanly; the kernel will not start it (md_mod.start_dirty_degraded=1 \
+         forces it, parity may be stale); found {found}{left_out}"
+    )]
+    DirtyDegraded {
+        array: String,
+        level: Level,
+        missing: Vec<u32>,
+        found: String,
+        left_out: String,
+    },
+}
+
+fn describe_members(members: &[PlannedMember]) -> String {
+    if members.is_empty() {
+        return "no usable members".to_owned();
+    }
+    members
+        .iter()
+        .map(|m| format!("{} (slot {})", m.device, m.slot))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe_left_out(left_out: &[LeftOut]) -> String {
+    if left_out.is_empty() {
+        return String::new();
+    }
+    let list = left_out
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("; left out: {list}")
+}
+
+/// The kernel's `raid10` `enough()`: walking the slots in steps of the near-copy
+/// count, every window of `near * far` consecutive slots needs one member present.
+fn raid10_runnable(layout: u32, raid_disks: u32, present: &[bool]) -> bool {
+    let near = (layout & 0xff).max(1);
+    let far = ((layout >> 8) & 0xff).max(1);
+    let copies = near * far;
+    let disks = raid_disks.max(1);
+    let mut first = 0u32;
+    loop {
+        let any = (0..copies).any(|i| {
+            let slot = (first + i) % disks;
+            present.get(slot as usize).copied().unwrap_or(false)
+        });
+        if !any {
+            return false;
+        }
+        first = (first + near) % disks;
+        if first == 0 {
+            return true;
+        }
+    }
+}
+
+/// Group members by array UUID and plan each array. Arrays come out in a stable
+/// order (by name, then UUID) so kernel names are given out the same way every boot.
+pub fn plan_arrays(members: &[MdMember]) -> Vec<Result<ArrayPlan, PlanError>> {
+    let mut by_uuid: BTreeMap<&str, Vec<&MdMember>> = BTreeMap::new();
+    for member in members {
+        by_uuid
+            .entry(member.superblock.uuid.as_str())
+            .or_default()
+            .push(member);
+    }
+    let mut plans: Vec<_> = by_uuid
+        .into_values()
+        .map(|group| plan_array(&group))
+        .collect();
+    plans.sort_by_key(sort_key);
+    plans
+}
+
+fn sort_key(plan: &Result<ArrayPlan, PlanError>) -> (Option<String>, String) {
+    match plan {
+        Ok(plan) => (plan.name.clone(), plan.uuid.clone()),
+        Err(PlanError::TooFewMembers { array, .. } | PlanError::DirtyDegraded { array, .. }) => {
+            (None, array.clone())
+        }
+    }
+}
+
+/// Plan one array from members that share a UUID (`group` is never empty).
+fn plan_array(group: &[&MdMember]) -> Result<ArrayPlan, PlanError> {
+    // The freshest superblock describes the array; on a tie the first device seen.
+    let mut freshest = group[0];
+    for member in group {
+        if member.superblock.events > freshest.superblock.events {
+            freshest = member;
+        }
+    }
+    let array = &freshest.superblock;
+    let mut left_out = Vec::new();
+    let mut by_slot: BTreeMap<u32, &MdMember> = BTreeMap::new();
+    for &member in group {
+        let sb = &member.superblock;
+        let leave = |reason: String| LeftOut {
+            device: member.device.clone(),
+            reason,
+        };
+        // Kernel and mdadm both accept a member one event behind (an update that
+        // reached some members before a crash).
+        if sb.events.saturating_add(1) < array.events {
+            left_out.push(leave(format!(
+                "events {} behind {} on {}",
+                sb.events, array.events, freshest.device
+            )));
+            continue;
+        }
+        if member.device != freshest.device
+            && array.member_roles.get(sb.dev_number as usize) == Some(&Role::Faulty)
+        {
+            left_out.push(leave(format!(
+                "{} records device {} as faulty",
+                freshest.device, sb.dev_number
+            )));
+            continue;
+        }
+        let slot = match sb.role {
+            Role::Active(slot) if slot < array.raid_disks => slot,
+            Role::Active(slot) => {
+                left_out.push(leave(format!(
+                    "slot {slot} is beyond raid_disks {}",
+                    array.raid_disks
+                )));
+                continue;
+            }
+            Role::Replacement(slot) => {
+                left_out.push(leave(format!("replacement for slot {slot}, not in sync")));
+                continue;
+            }
+            Role::Spare => {
+                left_out.push(leave("spare".to_owned()));
+                continue;
+            }
+            Role::Faulty => {
+                left_out.push(leave("faulty".to_owned()));
+                continue;
+            }
+            Role::Journal => {
+                left_out.push(leave("write journal (not used read-only)".to_owned()));
+                continue;
+            }
+        };
+        if let Some(recovered) = sb.recovery_offset_sectors {
+            left_out.push(leave(format!(
+                "only rebuilt up to sector {recovered} of slot {slot}"
+            )));
+            continue;
+        }
+        match by_slot.get(&slot) {
+            Some(&other) if other.superblock.events >= sb.events => {
+                left_out.push(leave(format!(
+                    "slot {slot} is also on {}, which is as fresh or fresher",
+                    other.device
+                )));
+            }
+            Some(&other) => {
+                left_out.push(LeftOut {
+                    device: other.device.clone(),
+                    reason: format!("slot {slot} is also on {}, which is fresher", member.device),
+                });
+                by_slot.insert(slot, member);
+            }
+            None => {
+                by_slot.insert(slot, member);
+            }
+        }
+    }
+
+    let planned: Vec<PlannedMember> = by_slot
+        .iter()
+        .map(|(&slot, member)| PlannedMember {
+            device: member.device.clone(),
+            path: member.path.clone(),
+            number: member.number,
+            slot,
+            events: member.superblock.events,
+        })
+        .collect();
+    let present: Vec<bool> = (0..array.raid_disks)
+        .map(|slot| by_slot.contains_key(&slot))
+        .collect();
+    let missing_slots: Vec<u32> = (0..array.raid_disks)
+        .filter(|slot| !by_slot.contains_key(slot))
+        .collect();
+    let missing = missing_slots.len() as u32;
+    let runnable = !planned.is_empty()
+        && match array.level {
+            Level::Raid10 => raid10_runnable(array.layout, array.raid_disks, &present),
+            level => missing <= level.max_missing(array.raid_disks),
+        };
+    let name = array_display_name(array.name.as_deref(), &array.uuid);
+    if !runnable {
+        return Err(PlanError::TooFewMembers {
+            array: name,
+            level: array.level,
+            raid_disks: array.raid_disks,
+            missing: missing_slots,
+            found: describe_members(&planned),
+            left_out: describe_left_out(&left_out),
+        });
+    }
+    let degraded = missing > 0;
+    let parity = matches!(array.level, Level::Raid4 | Level::Raid5 | Level::Raid6);
+    if degraded && parity && !array.clean {
+        return Err(PlanError::DirtyDegraded {
+            array: name,
+            level: array.level,
+            missing: missing_slots,
+            found: describe_members(&planned),
+            left_out: describe_left_out(&left_out),
+        });
+    }
+    Ok(ArrayPlan {
+        uuid: array.uuid.clone(),
+        name: array.name.clone(),
+        version: array.version,
+        level: array.level,
+        raid_disks: array.raid_disks,
+        events: array.events,
+        preferred_minor: array.preferred_minor,
+        members: planned,
+        missing_slots,
+        left_out,
+        degraded,
+    })
+}
+
+/// The highest md minor mdadm counts down from when an array has no number of its own.
+const FIRST_FREE_MINOR: u32 = 127;
+
+/// The kernel name (`mdN`) for an array, given which names are taken.
+///
+/// Like mdadm without an mdadm.conf: a 0.90 array gets its preferred minor, a 1.x
+/// array named like a number (`0`, `md0`, as `mdadm --create /dev/md0` names it)
+/// gets that number, and everything else counts down from `md127`. Numbered
+/// `mdN` nodes (rather than the kernel's `md_NAME`) keep major 9 minors that every
+/// tool understands; the name lives in the `/dev/md/NAME` link.
+pub fn choose_kernel_name(plan: &ArrayPlan, taken: &dyn Fn(&str) -> bool) -> Option<String> {
+    let wanted = plan.preferred_minor.or_else(|| {
+        let name = plan.name.as_deref()?;
+        let digits = name.strip_prefix("md").unwrap_or(name);
+        digits.parse::<u32>().ok()
+    });
+    if let Some(minor) = wanted.filter(|&m| m <= 255) {
+        let kernel_name = format!("md{minor}");
+        if !taken(&kernel_name) {
+            return Some(kernel_name);
+        }
+    }
+    (0..=FIRST_FREE_MINOR)
+        .rev()
+        .map(|minor| format!("md{minor}"))
+        .find(|kernel_name| !taken(kernel_name))
+}
+
+/// Which arrays the command line allows: dracut's `rd.md=0` (none) and
+/// `rd.md.uuid=U` (only these; may repeat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdFilter {
+    pub assemble: bool,
+    /// Normalised UUIDs (see [`normalize_uuid`]); empty means every array.
+    pub uuids: Vec<String>,
+}
+
+impl Default for MdFilter {
+    fn default() -> Self {
+        MdFilter {
+            assemble: true,
+            uuids: Vec::new(),
+        }
+    }
+}
+
+/// dracut compares md UUIDs with ':' and '-' removed, ignoring case.
+pub fn normalize_uuid(uuid: &str) -> String {
+    uuid.chars()
+        .filter(|c| *c != ':' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+impl MdFilter {
+    /// From command-line parameters `(param, value)`; others are ignored.
+    pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Self {
+        let mut filter = MdFilter::default();
+        for (param, value) in params {
+            match (param, value) {
+                ("rd.md", Some(value)) => filter.assemble = !matches!(value, "0" | "no" | "off"),
+                ("rd.md.uuid", Some(uuid)) => filter.uuids.push(normalize_uuid(uuid)),
+                _ => {}
+            }
+        }
+        filter
+    }
+
+    pub fn allows(&self, uuid: &str) -> bool {
+        self.assemble && (self.uuids.is_empty() || self.uuids.contains(&normalize_uuid(uuid)))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+    use std::path::Path;
+
+    const UUID_BYTES: [u8; 16] = [
+        0x4b, 0x42, 0x4f, 0x4f, 0x00, 0x01, 0x40, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x01,
+    ];
+    const UUID_TEXT: &str = "4b424f4f:00014000:80000000:00000001";
+
+    /// A 1.x superblock laid out byte by byte from `struct mdp_superblock_1`.
+    #[derive(Clone)]
+    pub(crate) struct V1Builder {
+        pub version: MetadataVersion,
+        pub size_bytes: u64,
+        pub name: &'static str,
+        pub level: i32,
+        pub layout: u32,
+        pub chunk_sectors: u32,
+        pub raid_disks: u32,
+        pub events: u64,
+        pub dev_number: u32,
+        pub roles: Vec<u16>,
+        pub data_offset_sectors: u64,
+        pub feature_map: u32,
+        pub resync_offset: u64,
+        pub recovery_offset: u64,
+    }
+
+    impl V1Builder {
+        pub fn new(version: MetadataVersion) -> Self {
+            V1Builder {
+                version,
+                size_bytes: 8 * 1024 * 1024,
+                name: "kboot:data",
+                level: 1,
+                layout: 0,
+                chunk_sectors: 0,
+                raid_disks: 2,
+                events: 17,
+                dev_number: 1,
+                roles: vec![0, 1],
+                data_offset_sectors: match version {
+                    MetadataVersion::V1_0 => 0,
+                    _ => 2048,
+                },
+                feature_map: 0,
+                resync_offset: u64::MAX,
+                recovery_offset: 0,
+            }
+        }
+
+        pub fn super_sector(&self) -> u64 {
+            match self.version {
+                MetadataVersion::V1_2 => 8,
+                MetadataVersion::V1_1 => 0,
+                _ => ((self.size_bytes / 512) - 16) & !7,
+            }
+        }
+
+        pub fn data_size_sectors(&self) -> u64 {
+            let sectors = self.size_bytes / 512;
+            match self.version {
+                MetadataVersion::V1_0 => self.super_sector() - 8,
+                _ => sectors - self.data_offset_sectors,
+            }
+        }
+
+        pub fn block(&self) -> [u8; 4096] {
+            let mut b = [0u8; 4096];
+            let put32 = |b: &mut [u8; 4096], at: usize, v: u32| {
+                b[at..at + 4].copy_from_slice(&v.to_le_bytes())
+            };
+            let put64 = |b: &mut [u8; 4096], at: usize, v: u64| {
+                b[at..at + 8].copy_from_slice(&v.to_le_bytes())
+            };
+            put32(&mut b, 0, MD_MAGIC);
+            put32(&mut b, 4, 1);
+            put32(&mut b, 8, self.feature_map);
+            b[16..32].copy_from_slice(&UUID_BYTES);
+            b[32..32 + self.name.len()].copy_from_slice(self.name.as_bytes());
+            put64(&mut b, 64, 1_700_000_000);
+            put32(&mut b, 72, self.level as u32);
+            put32(&mut b, 76, self.layout);
+            put64(&mut b, 80, self.data_size_sectors());
+            put32(&mut b, 88, self.chunk_sectors);
+            put32(&mut b, 92, self.raid_disks);
+            put64(&mut b, 128, self.data_offset_sectors);
+            put64(&mut b, 136, self.data_size_sectors());
+            put64(&mut b, 144, self.super_sector());
+            put64(&mut b, 152, self.recovery_offset);
+            put32(&mut b, 160, self.dev_number);
+            b[168..184].copy_from_slice(&[0x11; 16]);
+            put64(&mut b, 192, 1_700_000_100);
+            put64(&mut b, 200, self.events);
+            put64(&mut b, 208, self.resync_offset);
+            put32(&mut b, 220, self.roles.len() as u32);
+            for (n, role) in self.roles.iter().enumerate() {
+                b[256 + 2 * n..258 + 2 * n].copy_from_slice(&role.to_le_bytes());
+            }
+            let len = 256 + 2 * self.roles.len();
+            let csum = fold_checksum(&b[..len], 216);
+            put32(&mut b, 216, csum);
+            b
+        }
+
+        pub fn image(&self) -> Vec<u8> {
+            let mut image = vec![0u8; self.size_bytes as usize];
+            let at = (self.super_sector() * 512) as usize;
+            image[at..at + 4096].copy_from_slice(&self.block());
+            image
+        }
+    }
+
+    /// A 0.90 superblock laid out word by word from `mdp_super_t` (little-endian).
+    #[derive(Clone)]
+    pub(crate) struct V090Builder {
+        pub size_bytes: u64,
+        pub level: i32,
+        pub layout: u32,
+        pub chunk_bytes: u32,
+        pub raid_disks: u32,
+        pub events: u64,
+        pub md_minor: u32,
+        pub this_number: u32,
+        /// (raid_disk, state) per table entry.
+        pub disks: Vec<(u32, u32)>,
+        pub clean: bool,
+        pub minor_version: u32,
+    }
+
+    const SYNCED: u32 = DISK_ACTIVE | DISK_SYNC;
+
+    impl V090Builder {
+        pub fn new() -> Self {
+            V090Builder {
+                size_bytes: 8 * 1024 * 1024 + 12345,
+                level: 1,
+                layout: 0,
+                chunk_bytes: 0,
+                raid_disks: 2,
+                events: 0x1_0000_0005,
+                md_minor: 3,
+                this_number: 1,
+                disks: vec![(0, SYNCED), (1, SYNCED)],
+                clean: true,
+                minor_version: 90,
+            }
+        }
+
+        pub fn offset_bytes(&self) -> u64 {
+            (self.size_bytes & !0xffff) - 0x10000
+        }
+
+        pub fn block(&self) -> [u8; 4096] {
+            let mut b = [0u8; 4096];
+            let mut put = |n: usize, v: u32| b[n * 4..n * 4 + 4].copy_from_slice(&v.to_le_bytes());
+            put(0, MD_MAGIC);
+            put(1, 0);
+            put(2, self.minor_version);
+            put(5, 0x4b424f4f);
+            put(6, 1_700_000_000);
+            put(7, self.level as u32);
+            put(8, (self.offset_bytes() / 1024) as u32);
+            put(9, self.disks.len() as u32);
+            put(10, self.raid_disks);
+            put(11, self.md_minor);
+            put(13, 0x00014000);
+            put(14, 0x80000000);
+            put(15, 0x00000001);
+            put(32, 1_700_000_100);
+            put(33, u32::from(self.clean));
+            put(34, self.raid_disks);
+            put(35, self.raid_disks);
+            put(39, self.events as u32);
+            put(40, (self.events >> 32) as u32);
+            put(64, self.layout);
+            put(65, self.chunk_bytes);
+            for (n, &(raid_disk, state)) in self.disks.iter().enumerate() {
+                let w = 128 + 32 * n;
+                put(w, n as u32);
+                put(w + 1, 8);
+                put(w + 2, 16 * (n as u32 + 1));
+                put(w + 3, raid_disk);
+                put(w + 4, state);
+                if n as u32 == self.this_number {
+                    put(992, n as u32);
+                    put(993, 8);
+                    put(994, 16 * (n as u32 + 1));
+                    put(995, raid_disk);
+                    put(996, state);
+                }
+            }
+            let csum = fold_checksum(&b, 38 * 4);
+            b[38 * 4..39 * 4].copy_from_slice(&csum.to_le_bytes());
+            b
+        }
+
+        pub fn image(&self) -> Vec<u8> {
+            let mut image = vec![0u8; self.size_bytes as usize];
+            let at = self.offset_bytes() as usize;
+            image[at..at + 4096].copy_from_slice(&self.block());
+            image
+        }
+    }
+
+    fn read(image: &[u8]) -> Result<Option<MdSuperblock>, MdError> {
+        read_superblock(&mut Cursor::new(image), image.len() as u64)
+    }
+
+    #[test]
+    fn v1_2_fields_are_read() {
+        let builder = V1Builder::new(MetadataVersion::V1_2);
+        let sb = read(&builder.image()).unwrap().unwrap();
+        assert_eq!(sb.version, MetadataVersion::V1_2);
+        assert_eq!(sb.uuid, UUID_TEXT);
+        assert_eq!(sb.name.as_deref(), Some("data"));
+        assert_eq!(sb.level, Level::Raid1);
+        assert_eq!(sb.raid_disks, 2);
+        assert_eq!(sb.events, 17);
+        assert_eq!(sb.dev_number, 1);
+        assert_eq!(sb.role, Role::Active(1));
+        assert_eq!(sb.member_roles, vec![Role::Active(0), Role::Active(1)]);
+        assert_eq!(sb.data_offset_sectors, 2048);
+        assert_eq!(sb.data_size_sectors, 16384 - 2048);
+        assert_eq!(sb.super_offset_sectors, 8);
+        assert_eq!(sb.feature_map, 0);
+        assert!(sb.clean);
+        assert_eq!(sb.preferred_minor, None);
+        assert_eq!(sb.recovery_offset_sectors, None);
+    }
+
+    #[test]
+    fn v1_1_is_found_at_sector_0() {
+        let sb = read(&V1Builder::new(MetadataVersion::V1_1).image())
+            .unwrap()
+            .unwrap();
+        assert_eq!(sb.version, MetadataVersion::V1_1);
+        assert_eq!(sb.super_offset_sectors, 0);
+    }
+
+    #[test]
+    fn v1_0_is_found_at_the_end() {
+        let mut builder = V1Builder::new(MetadataVersion::V1_0);
+        builder.size_bytes = 8 * 1024 * 1024 + 3 * 512;
+        let sb = read(&builder.image()).unwrap().unwrap();
+        assert_eq!(sb.version, MetadataVersion::V1_0);
+        assert_eq!(sb.super_offset_sectors, (16384 + 3 - 16) & !7);
+        assert_eq!(sb.data_offset_sectors, 0);
+    }
+
+    #[test]
+    fn v1_name_without_homehost_is_kept_whole() {
+        let mut builder = V1Builder::new(MetadataVersion::V1_2);
+        builder.name = "root";
+        let sb = read(&builder.image()).unwrap().unwrap();
+        assert_eq!(sb.name.as_deref(), Some("root"));
+        builder.name = "";
+        let sb = read(&builder.image()).unwrap().unwrap();
+        assert_eq!(sb.name, None);
+    }
+
+    #[test]
+    fn v1_roles_spare_faulty_journal_replacement() {
+        let mut builder = V1Builder::new(MetadataVersion::V1_2);
+        builder.roles = vec![0, 1, 0xffff, 0xfffe, 0xfffd];
+        for (dev_number, role) in [
+            (2, Role::Spare),
+            (3, Role::Faulty),
+            (4, Role::Journal),
+            (9, Role::Spare),
+        ] {
+            builder.dev_number = dev_number;
+            assert_eq!(read(&builder.image()).unwrap().unwrap().role, role);
+        }
+        builder.dev_number = 1;
+        builder.feature_map = feature::REPLACEMENT;
+        assert_eq!(
+            read(&builder.image()).unwrap().unwrap().role,
+            Role::Replacement(1)
+        );
+    }
+
+    #[test]
+    fn v1_dirty_and_recovering_are_reported() {
+        let mut builder = V1Builder::new(MetadataVersion::V1_2);
+        builder.resync_offset = 0;
+        builder.feature_map = feature::RECOVERY_OFFSET;
+        builder.recovery_offset = 4096;
+        let sb = read(&builder.image()).unwrap().unwrap();
+        assert!(!sb.clean);
+        assert_eq!(sb.recovery_offset_sectors, Some(4096));
+    }
+
+    #[test]
+    fn v1_raid5_chunk_and_layout() {
+        let mut builder = V1Builder::new(MetadataVersion::V1_2);
+        builder.level = 5;
+        builder.layout = 2;
+        builder.chunk_sectors = 1024;
+        builder.raid_disks = 3;
+        builder.roles = vec![0, 1, 2];
+        let sb = read(&builder.image()).unwrap().unwrap();
+        assert_eq!(sb.level, Level::Raid5);
+        assert_eq!(sb.layout, 2);
+        assert_eq!(sb.chunk_size_bytes, 512 * 1024);
+    }
+
+    #[test]
+    fn v1_one_bit_off_is_a_bad_checksum() {
+        let builder = V1Builder::new(MetadataVersion::V1_2);
+        let mut image = builder.image();
+        let stored = le32(&image, 4096 + 216);
+        image[4096 + 200] ^= 1; // events 17 -> 16
+        match read(&image) {
+            Err(MdError::BadChecksum {
+                version: MetadataVersion::V1_2,
+                offset_bytes: 4096,
+                stored: s,
+                computed,
+            }) => {
+                assert_eq!(s, stored);
+                assert_eq!(computed, stored.wrapping_sub(1));
+            }
+            other => panic!("expected BadChecksum, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn v1_checksum_covers_the_role_table() {
+        let mut image = V1Builder::new(MetadataVersion::V1_2).image();
+        image[4096 + 256] ^= 0x01;
+        assert!(matches!(read(&image), Err(MdError::BadChecksum { .. })));
+    }
+
+    #[test]
+    fn v1_unknown_level_is_an_error() {
+        for level in [-4, -5, 2, 3, 7] {
+            let mut builder = V1Builder::new(MetadataVersion::V1_2);
+            builder.level = level;
+            match read(&builder.image()) {
+                Err(MdError::UnsupportedLevel { level: l, .. }) => assert_eq!(l, level),
+                other => panic!("level {level}: expected UnsupportedLevel, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn v1_reshape_clustered_and_unknown_features_are_refused() {
+        let mut builder = V1Builder::new(MetadataVersion::V1_2);
+        builder.feature_map = feature::RESHAPE_ACTIVE;
+        assert!(matches!(
+            read(&builder.image()),
+            Err(MdError::ReshapeActive {
+                version: MetadataVersion::V1_2,
+                offset_bytes: 4096
+            })
+        ));
+        builder.feature_map = feature::CLUSTERED | feature::BITMAP_OFFSET;
+        assert!(matches!(
+            read(&builder.image()),
+            Err(MdError::Clustered { .. })
+        ));
+        builder.feature_map = 0x4000 | feature::BITMAP_OFFSET;
+        assert!(matches!(
+            read(&builder.image()),
+            Err(MdError::UnknownFeatures {
+                bits: 0x4000,
+                feature_map: 0x4001,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn v1_with_wrong_super_offset_is_not_a_superblock() {
+        let builder = V1Builder::new(MetadataVersion::V1_2);
+        let mut image = vec![0u8; builder.size_bytes as usize];
+        // The 1.2 block copied to the 1.1 location: super_offset says 8, found at 0.
+        image[..4096].copy_from_slice(&builder.block());
+        assert!(read(&image).unwrap().is_none());
+    }
+
+    #[test]
+    fn empty_device_has_no_superblock() {
+        assert!(read(&vec![0u8; 1024 * 1024]).unwrap().is_none());
+        assert!(read(&[0u8; 100]).unwrap().is_none());
+    }
+
+    #[test]
+    fn device_shorter_than_its_size_is_a_read_error() {
+        let image = V1Builder::new(MetadataVersion::V1_0).image();
+        let truncated = &image[..image.len() - 8192];
+        match read_superblock(&mut Cursor::new(truncated), image.len() as u64) {
+            Err(MdError::Read {
+                offset_bytes,
+                len_bytes: 4096,
+                source,
+            }) => {
+                assert_eq!(offset_bytes, image.len() as u64 - 16 * 512);
+                assert_eq!(source.kind(), io::ErrorKind::UnexpectedEof);
+            }
+            other => panic!("expected Read, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn v090_fields_are_read() {
+        let builder = V090Builder::new();
+        let sb = read(&builder.image()).unwrap().unwrap();
+        assert_eq!(sb.version, MetadataVersion::V0_90);
+        assert_eq!(sb.uuid, UUID_TEXT);
+        assert_eq!(sb.name, None);
+        assert_eq!(sb.level, Level::Raid1);
+        assert_eq!(sb.events, 0x1_0000_0005);
+        assert_eq!(sb.raid_disks, 2);
+        assert_eq!(sb.role, Role::Active(1));
+        assert_eq!(sb.dev_number, 1);
+        assert_eq!(sb.preferred_minor, Some(3));
+        assert_eq!(sb.super_offset_sectors, builder.offset_bytes() / 512);
+        assert_eq!(sb.super_offset_sectors, (8 * 1024 * 1024 - 65536) / 512);
+        assert_eq!(sb.data_offset_sectors, 0);
+        assert_eq!(sb.data_size_sectors, builder.offset_bytes() / 512);
+        assert!(sb.clean);
+        assert_eq!(
+            sb.this_disk,
+            Some(DiskEntry090 {
+                number: 1,
+                major: 8,
+                minor: 32,
+                raid_disk: 1,
+                state: SYNCED
+            })
+        );
+    }
+
+    #[test]
+    fn v090_faulty_spare_and_dirty() {
+        let mut builder = V090Builder::new();
+        builder.disks = vec![(0, SYNCED), (1, DISK_FAULTY), (2, 0)];
+        builder.clean = false;
+        let sb = read(&builder.image()).unwrap().unwrap();
+        assert_eq!(sb.role, Role::Faulty);
+        assert_eq!(sb.member_roles[2], Role::Spare);
+        assert!(!sb.clean);
+        builder.this_number = 2;
+        assert_eq!(read(&builder.image()).unwrap().unwrap().role, Role::Spare);
+    }
+
+    #[test]
+    fn v090_one_bit_off_is_a_bad_checksum() {
+        let builder = V090Builder::new();
+        let mut image = builder.image();
+        image[builder.offset_bytes() as usize + 4 * 10] ^= 0x80;
+        match read(&image) {
+            Err(MdError::BadChecksum {
+                version: MetadataVersion::V0_90,
+                offset_bytes,
+                ..
+            }) => assert_eq!(offset_bytes, builder.offset_bytes()),
+            other => panic!("expected BadChecksum, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn v090_reshape_and_unknown_level_are_refused() {
+        let mut builder = V090Builder::new();
+        builder.minor_version = 91;
+        assert!(matches!(
+            read(&builder.image()),
+            Err(MdError::ReshapeActive { .. })
+        ));
+        let mut builder = V090Builder::new();
+        builder.level = -4;
+        assert!(matches!(
+            read(&builder.image()),
+            Err(MdError::UnsupportedLevel { level: -4, .. })
+        ));
+    }
+
+    #[test]
+    fn checksum_folds_the_carry_and_adds_a_trailing_half_word() {
+        let bytes = [0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0x34, 0x12];
+        // 0xffffffff + 2 = 0x1_00000001 -> 1 + 1 = 2, then + 0x1234.
+        assert_eq!(fold_checksum(&bytes, 99), 2 + 0x1234);
+        // Skipping the 2: 0xffffffff + 0x1234 = 0x1_00001233 -> 0x1233 + 1.
+        assert_eq!(fold_checksum(&bytes, 4), 0x1234);
+    }
+
+    /// `mdadm --examine FILE` as "Key : value" pairs (mdadm reads image files
+    /// without the md driver, so it checks our hand-built bytes independently).
+    fn mdadm_examine(image: &[u8]) -> std::collections::HashMap<String, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("member.img");
+        std::fs::write(&path, image).unwrap();
+        let text = crate::devices::probe::tests::tools::run(
+            "mdadm",
+            &["--examine", path.to_str().unwrap()],
+        );
+        text.lines()
+            .filter_map(|line| line.split_once(" : "))
+            .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn v1_hand_built_superblocks_match_mdadm_examine() {
+        for version in [
+            MetadataVersion::V1_0,
+            MetadataVersion::V1_1,
+            MetadataVersion::V1_2,
+        ] {
+            let mut builder = V1Builder::new(version);
+            builder.level = 5;
+            builder.raid_disks = 3;
+            builder.chunk_sectors = 128;
+            builder.layout = 2;
+            builder.roles = vec![0, 1, 2];
+            builder.dev_number = 2;
+            let image = builder.image();
+            let sb = read(&image).unwrap().unwrap();
+            let examine = mdadm_examine(&image);
+            assert_eq!(examine["Version"], sb.version.as_str());
+            assert_eq!(examine["Array UUID"], sb.uuid);
+            assert_eq!(examine["Name"], format!("kboot:{}", sb.name.unwrap()));
+            assert_eq!(examine["Raid Level"], sb.level.name());
+            assert_eq!(examine["Raid Devices"], sb.raid_disks.to_string());
+            assert_eq!(examine["Events"], sb.events.to_string());
+            assert_eq!(
+                examine["Chunk Size"],
+                format!("{}K", sb.chunk_size_bytes / 1024)
+            );
+            assert_eq!(examine["Layout"], "left-symmetric");
+            assert_eq!(examine["Device Role"], "Active device 2");
+            assert_eq!(
+                examine["Super Offset"],
+                format!("{} sectors", sb.super_offset_sectors)
+            );
+            assert!(examine["Checksum"].ends_with("- correct"), "{examine:?}");
+        }
+    }
+
+    #[test]
+    fn v090_hand_built_superblock_matches_mdadm_examine() {
+        let builder = V090Builder::new();
+        let image = builder.image();
+        let sb = read(&image).unwrap().unwrap();
+        let examine = mdadm_examine(&image);
+        assert_eq!(examine["Version"], "0.90.00");
+        assert_eq!(examine["UUID"], sb.uuid);
+        assert_eq!(examine["Raid Level"], "raid1");
+        assert_eq!(examine["Events"], sb.events.to_string());
+        assert_eq!(examine["Preferred Minor"], "3");
+        assert_eq!(examine["State"], "clean");
+        assert!(examine["Checksum"].ends_with("- correct"), "{examine:?}");
+    }
+
+    #[test]
+    fn bad_checksum_values_match_what_mdadm_expects() {
+        let builder = V1Builder::new(MetadataVersion::V1_2);
+        let mut image = builder.image();
+        image[4096 + 92] ^= 0x04; // raid_disks 2 -> 6
+        let Err(MdError::BadChecksum {
+            stored, computed, ..
+        }) = read(&image)
+        else {
+            panic!("expected BadChecksum");
+        };
+        let examine = mdadm_examine(&image);
+        assert_eq!(
+            examine["Checksum"],
+            format!("{stored:x} - expected {computed:x}")
+        );
+    }
+
+    fn member(device: &str, builder: &V1Builder) -> MdMember {
+        MdMember {
+            device: device.to_owned(),
+            path: PathBuf::from(format!("/dev/{device}")),
+            number: (254, device.len() as u32),
+            superblock: read(&builder.image()).unwrap().unwrap(),
+        }
+    }
+
+    /// Members of one array at `level` with `raid_disks` slots: (device, slot, events).
+    fn array(
+        level: i32,
+        raid_disks: u32,
+        layout: u32,
+        disks: &[(&str, u32, u64)],
+    ) -> Vec<MdMember> {
+        disks
+            .iter()
+            .map(|&(device, slot, events)| {
+                let mut builder = V1Builder::new(MetadataVersion::V1_2);
+                builder.level = level;
+                builder.layout = layout;
+                builder.raid_disks = raid_disks;
+                builder.roles = (0..raid_disks as u16).collect();
+                builder.dev_number = slot;
+                builder.events = events;
+                member(device, &builder)
+            })
+            .collect()
+    }
+
+    fn only_plan(members: &[MdMember]) -> Result<ArrayPlan, PlanError> {
+        let mut plans = plan_arrays(members);
+        assert_eq!(plans.len(), 1);
+        plans.remove(0)
+    }
+
+    fn devices(plan: &ArrayPlan) -> Vec<&str> {
+        plan.members.iter().map(|m| m.device.as_str()).collect()
+    }
+
+    #[test]
+    fn complete_raid1_is_planned_by_slot() {
+        let plan = only_plan(&array(1, 2, 0, &[("vdb1", 1, 9), ("vda1", 0, 9)])).unwrap();
+        assert_eq!(devices(&plan), ["vda1", "vdb1"]);
+        assert_eq!(plan.name.as_deref(), Some("data"));
+        assert_eq!(plan.uuid, UUID_TEXT);
+        assert!(!plan.degraded);
+        assert!(plan.left_out.is_empty());
+        assert_eq!(plan.events, 9);
+    }
+
+    #[test]
+    fn member_two_events_behind_is_left_out_and_named() {
+        let plan = only_plan(&array(
+            1,
+            3,
+            0,
+            &[("vda1", 0, 10), ("vdb1", 1, 9), ("vdc1", 2, 8)],
+        ))
+        .unwrap();
+        assert_eq!(devices(&plan), ["vda1", "vdb1"]);
+        assert!(plan.degraded);
+        assert_eq!(plan.missing_slots, [2]);
+        assert_eq!(
+            plan.left_out,
+            [LeftOut {
+                device: "vdc1".into(),
+                reason: "events 8 behind 10 on vda1".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn duplicate_slot_keeps_the_fresher_device() {
+        let plan = only_plan(&array(
+            1,
+            2,
+            0,
+            &[("vda1", 0, 9), ("vdb1", 1, 9), ("vdc1", 0, 10)],
+        ))
+        .unwrap();
+        assert_eq!(devices(&plan), ["vdc1", "vdb1"]);
+        assert_eq!(plan.left_out.len(), 1);
+        assert_eq!(plan.left_out[0].device, "vda1");
+    }
+
+    #[test]
+    fn member_the_freshest_records_as_faulty_is_left_out() {
+        let mut members = array(1, 2, 0, &[("vda1", 0, 10), ("vdb1", 1, 9)]);
+        members[0].superblock.member_roles[1] = Role::Faulty;
+        let plan = only_plan(&members).unwrap();
+        assert_eq!(devices(&plan), ["vda1"]);
+        assert_eq!(plan.left_out[0].reason, "vda1 records device 1 as faulty");
+        assert!(plan.degraded);
+    }
+
+    #[test]
+    fn spares_and_recovering_members_are_left_out() {
+        let mut members = array(1, 2, 0, &[("vda1", 0, 9), ("vdb1", 1, 9), ("vdc1", 0, 9)]);
+        members[2].superblock.role = Role::Spare;
+        members[1].superblock.recovery_offset_sectors = Some(100);
+        let plan = only_plan(&members).unwrap();
+        assert_eq!(devices(&plan), ["vda1"]);
+        let reasons: Vec<_> = plan.left_out.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            reasons,
+            [
+                "vdb1 (only rebuilt up to sector 100 of slot 1)",
+                "vdc1 (spare)"
+            ]
+        );
+    }
+
+    #[test]
+    fn raid0_and_linear_need_every_member() {
+        for level in [0, -1] {
+            let err = only_plan(&array(level, 2, 0, &[("vda1", 0, 5)])).unwrap_err();
+            let PlanError::TooFewMembers { missing, found, .. } = &err else {
+                panic!("expected TooFewMembers, got {err:?}");
+            };
+            assert_eq!(missing, &[1]);
+            assert_eq!(found, "vda1 (slot 0)");
+            assert!(err.to_string().contains("data (UUID 4b424f4f:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn raid5_runs_with_one_missing_but_not_two() {
+        let plan = only_plan(&array(5, 3, 2, &[("vda1", 0, 5), ("vdc1", 2, 5)])).unwrap();
+        assert!(plan.degraded);
+        assert_eq!(plan.missing_slots, [1]);
+        assert!(only_plan(&array(5, 3, 2, &[("vda1", 0, 5)])).is_err());
+    }
+
+    #[test]
+    fn raid6_runs_with_two_missing() {
+        let plan = only_plan(&array(6, 4, 2, &[("vda1", 0, 5), ("vdd1", 3, 5)])).unwrap();
+        assert_eq!(plan.missing_slots, [1, 2]);
+        assert!(only_plan(&array(6, 4, 2, &[("vdd1", 3, 5)])).is_err());
+    }
+
+    #[test]
+    fn dirty_degraded_raid5_is_refused_but_dirty_raid1_runs() {
+        let mut members = array(5, 3, 2, &[("vda1", 0, 5), ("vdb1", 1, 5)]);
+        for m in &mut members {
+            m.superblock.clean = false;
+        }
+        assert!(matches!(
+            only_plan(&members),
+            Err(PlanError::DirtyDegraded { .. })
+        ));
+        let mut members = array(1, 2, 0, &[("vda1", 0, 5)]);
+        members[0].superblock.clean = false;
+        assert!(only_plan(&members).unwrap().degraded);
+    }
+
+    #[test]
+    fn raid10_near2_needs_one_of_each_mirror_pair() {
+        // near=2 (layout 0x102): pairs (0,1) and (2,3).
+        let ok = array(10, 4, 0x102, &[("a", 0, 1), ("d", 3, 1)]);
+        assert!(only_plan(&ok).unwrap().degraded);
+        let broken = array(10, 4, 0x102, &[("a", 0, 1), ("b", 1, 1)]);
+        assert!(only_plan(&broken).is_err());
+    }
+
+    #[test]
+    fn raid10_runnable_follows_the_kernel_for_far_layouts() {
+        // far=2 near=1 on 4 disks: every window of 2 consecutive slots needs one.
+        assert!(raid10_runnable(0x201, 4, &[true, false, true, false]));
+        assert!(!raid10_runnable(0x201, 4, &[true, true, false, false]));
+        // near=2 on 3 disks: windows (0,1), (2,0), (1,2).
+        assert!(raid10_runnable(0x102, 3, &[true, false, true]));
+        assert!(!raid10_runnable(0x102, 3, &[false, false, true]));
+    }
+
+    #[test]
+    fn arrays_are_grouped_by_uuid_and_ordered_by_name() {
+        let mut members = array(1, 1, 0, &[("vda1", 0, 1)]);
+        let mut other = V1Builder::new(MetadataVersion::V1_2);
+        other.name = "host:boot";
+        other.raid_disks = 1;
+        other.roles = vec![0];
+        other.dev_number = 0;
+        let mut other_member = member("vdb1", &other);
+        other_member.superblock.uuid = "00000000:00000000:00000000:00000002".into();
+        members.push(other_member);
+        let plans: Vec<_> = plan_arrays(&members)
+            .into_iter()
+            .map(|p| p.unwrap().name.unwrap())
+            .collect();
+        assert_eq!(plans, ["boot", "data"]);
+    }
+
+    fn plan_named(name: Option<&str>, preferred_minor: Option<u32>) -> ArrayPlan {
+        let mut plan = only_plan(&array(1, 1, 0, &[("vda1", 0, 1)])).unwrap();
+        plan.name = name.map(str::to_owned);
+        plan.preferred_minor = preferred_minor;
+        plan
+    }
+
+    #[test]
+    fn kernel_names_count_down_from_md127() {
+        let plan = plan_named(Some("data"), None);
+        assert_eq!(
+            choose_kernel_name(&plan, &|_| false).as_deref(),
+            Some("md127")
+        );
+        let taken = |n: &str| n == "md127" || n == "md126";
+        assert_eq!(choose_kernel_name(&plan, &taken).as_deref(), Some("md125"));
+    }
+
+    #[test]
+    fn numbered_names_and_preferred_minors_are_honoured_when_free() {
+        let v090 = plan_named(None, Some(3));
+        assert_eq!(
+            choose_kernel_name(&v090, &|_| false).as_deref(),
+            Some("md3")
+        );
+        assert_eq!(
+            choose_kernel_name(&v090, &|n| n == "md3").as_deref(),
+            Some("md127")
+        );
+        for name in ["0", "md0"] {
+            let plan = plan_named(Some(name), None);
+            assert_eq!(
+                choose_kernel_name(&plan, &|_| false).as_deref(),
+                Some("md0")
+            );
+        }
+    }
+
+    #[test]
+    fn rd_md_filters_like_dracut() {
+        assert_eq!(MdFilter::from_params([]), MdFilter::default());
+        let off = MdFilter::from_params([("rd.md", Some("0"))]);
+        assert!(!off.allows(UUID_TEXT));
+        let only = MdFilter::from_params([
+            ("root", Some("/dev/md0")),
+            ("rd.md.uuid", Some("4B424F4F-0001-4000-8000-000000000001")),
+        ]);
+        assert!(only.allows(UUID_TEXT));
+        assert!(!only.allows("4b424f4f:00014000:80000000:00000002"));
+        assert!(MdFilter::default().allows(UUID_TEXT));
+    }
+
+    /// A device of `size_bytes` that reads as zeros except for one 4 KiB block
+    /// (a committed sample) at `block_offset_bytes`: real superblock bytes at their
+    /// real place without committing whole disk images.
+    fn sample_device(name: &str, size_bytes: u64, block_offset_bytes: u64) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/md")
+            .join(name);
+        let block = std::fs::read(&path).unwrap();
+        assert_eq!(block.len(), 4096, "{}", path.display());
+        let mut image = vec![0u8; size_bytes as usize];
+        let at = block_offset_bytes as usize;
+        image[at..at + 4096].copy_from_slice(&block);
+        image
+    }
+
+    /// The GPT partitions of the VM fixtures: 192512 sectors from sector 2048.
+    const PARTITION_BYTES: u64 = 192_512 * 512;
+
+    fn sample_member(device: &str, name: &str) -> MdMember {
+        let image = sample_device(name, PARTITION_BYTES, 4096);
+        MdMember {
+            device: device.to_owned(),
+            path: PathBuf::from(format!("/dev/{device}")),
+            number: (254, 1),
+            superblock: read(&image).unwrap().unwrap(),
+        }
+    }
+
+    #[test]
+    fn mdadm_1_2_raid1_with_bitmap_sample() {
+        // Values from `mdadm --examine /dev/vda1` in the VM (tests/data/md/README.md).
+        let sb = sample_member("vda1", "r1lvm-vda1.sb").superblock;
+        assert_eq!(sb.version, MetadataVersion::V1_2);
+        assert_eq!(sb.feature_map, feature::BITMAP_OFFSET);
+        assert_eq!(sb.uuid, "4b424f4f:00000001:00000000:00000001");
+        assert_eq!(sb.name.as_deref(), Some("sysraid"));
+        assert_eq!(sb.level, Level::Raid1);
+        assert_eq!(sb.raid_disks, 2);
+        assert_eq!(sb.data_size_sectors, 190_464);
+        assert_eq!(sb.data_offset_sectors, 2048);
+        assert_eq!(sb.super_offset_sectors, 8);
+        assert!(sb.clean);
+        assert_eq!(sb.events, 2);
+        assert_eq!(sb.role, Role::Active(0));
+    }
+
+    #[test]
+    fn mdadm_1_2_raid5_sample() {
+        let sb = sample_member("vdb1", "r5-vdb1.sb").superblock;
+        assert_eq!(sb.uuid, "4b424f4f:00000003:00000000:00000003");
+        assert_eq!(sb.name.as_deref(), Some("r5root"));
+        assert_eq!(sb.level, Level::Raid5);
+        assert_eq!(sb.raid_disks, 3);
+        assert_eq!(sb.layout, 2); // left-symmetric
+        assert_eq!(sb.chunk_size_bytes, 512 * 1024);
+        assert_eq!(sb.data_size_sectors, 188_416);
+        assert_eq!(sb.data_offset_sectors, 4096);
+        assert_eq!(sb.events, 2);
+        assert_eq!(sb.feature_map, 0);
+        assert_eq!(sb.role, Role::Active(1));
+    }
+
+    #[test]
+    fn mdadm_0_90_raid1_whole_disk_sample() {
+        // Whole 96 MiB disk: the superblock is in its last 64 KiB.
+        let size_bytes = 100_663_296;
+        let image = sample_device("r1090-vdb.sb", size_bytes, 100_597_760);
+        let sb = read(&image).unwrap().unwrap();
+        assert_eq!(sb.version, MetadataVersion::V0_90);
+        assert_eq!(sb.uuid, "4b424f4f:00000002:00000000:00000002");
+        assert_eq!(sb.name, None);
+        assert_eq!(sb.level, Level::Raid1);
+        assert_eq!(sb.raid_disks, 2);
+        assert_eq!(sb.preferred_minor, Some(0));
+        assert_eq!(sb.events, 1);
+        assert!(sb.clean);
+        assert_eq!(sb.data_size_sectors, 2 * 98_240);
+        assert_eq!(sb.role, Role::Active(1));
+        assert_eq!(
+            sb.this_disk,
+            Some(DiskEntry090 {
+                number: 1,
+                major: 254,
+                minor: 16,
+                raid_disk: 1,
+                state: SYNCED
+            })
+        );
+        assert_eq!(sb.member_roles[..2], [Role::Active(0), Role::Active(1)]);
+    }
+
+    #[test]
+    fn mdadm_stale_member_sample_is_left_out() {
+        let members = [
+            sample_member("vdc1", "stale-vdc1.sb"),
+            sample_member("vda1", "stale-vda1.sb"),
+        ];
+        assert_eq!(members[0].superblock.events, 4);
+        assert_eq!(members[1].superblock.events, 8);
+        let plan = only_plan(&members).unwrap();
+        assert_eq!(plan.name.as_deref(), Some("stale"));
+        assert_eq!(devices(&plan), ["vda1"]);
+        assert_eq!(plan.missing_slots, [1, 2]);
+        assert!(plan.degraded);
+        assert_eq!(
+            plan.left_out,
+            [LeftOut {
+                device: "vdc1".into(),
+                reason: "events 4 behind 8 on vda1".into()
+            }]
+        );
+    }
+}

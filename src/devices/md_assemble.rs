@@ -1,0 +1,516 @@
+//! The side-effect edge of md support: reading superblocks off real block devices and
+//! asking the kernel to start a planned array, read-only, through sysfs.
+//!
+//! Sequence (drivers/md/md.c, Linux 6.1; the same attributes mdadm uses):
+//!
+//! 1. Load `md_mod` and the level's personality (`raid1`, `raid456`, ...) ourselves:
+//!    there is no /sbin/modprobe for the kernel's `request_module("md-level-N")`.
+//! 2. Write `mdN` to `/sys/module/md_mod/parameters/new_array` (`add_named_array`):
+//!    creates the stopped array with minor N under major 9; devtmpfs makes `/dev/mdN`.
+//! 3. Write `1.2` / `0.90` to `md/metadata_version` (`metadata_store`): persistent
+//!    native metadata, so the kernel reads each member's superblock itself.
+//! 4. Write `MAJ:MIN` to `md/new_dev` per planned member (`new_dev_store`): imports
+//!    and binds the device, checking its superblock against the first one. Nothing
+//!    else is given: with `raid_disks` left 0, `md_run` calls `analyze_sbs`, which
+//!    takes level, layout, slots and offsets from the freshest superblock, exactly as
+//!    `mdadm --assemble` does for native metadata.
+//! 5. Write `readonly` to `md/array_state` (`array_state_store`): with no personality
+//!    running yet this sets `mddev->ro = MD_RDONLY`, marks the disk read-only and
+//!    calls `do_md_run`. Why not the ioctls: `RUN_ARRAY` starts read-write (or
+//!    `read-auto` if `md_mod.start_ro` is set, which turns read-write on the first
+//!    write) and `md_run` then writes superblocks (`md_update_sb` with events bumped)
+//!    before a later `STOP_ARRAY_RO` could take effect. With `MD_RDONLY` from the
+//!    start, `md_update_sb` returns without writing, no resync or recovery thread
+//!    starts, and writes to the array fail with EROFS. Degraded arrays start the same
+//!    way: the kernel's own checks (raid5 `enough`, raid10 `enough`) agree with the
+//!    plan's.
+//!
+//! One known write remains: for members with an internal write-intent bitmap
+//! (`feature_map` bit 0), `do_md_run` → `md_bitmap_load` → `md_bitmap_update_sb`
+//! rewrites the 256-byte bitmap superblock even on a read-only array. It writes back
+//! the events and state it read, so the bytes only change when the bitmap was stale
+//! or out of step with the array; the md superblock itself is never written.
+//!
+//! On a failure after step 2 the half-built array is torn down (`array_state` =
+//! `clear`) so its members are not held open.
+
+use std::fs;
+use std::io::{self, ErrorKind};
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use super::blockdev::{BlockDevice, Window};
+use super::md::{self, choose_kernel_name, ArrayPlan, MdError, MdMember};
+
+/// A started array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssembledArray {
+    /// The md name (1.x `set_name` without homehost), if any.
+    pub name: Option<String>,
+    pub uuid: String,
+    /// `md127`.
+    pub kernel_name: String,
+    /// `/dev/md127`.
+    pub dev_path: PathBuf,
+    pub number: (u32, u32),
+    /// `/dev/md/NAME`, when the array has a name usable as a file name.
+    pub link: Option<PathBuf>,
+}
+
+#[derive(Debug, Error)]
+pub enum AssembleError {
+    #[error("md array {array}: cannot load kernel module {module}: {reason}")]
+    Module {
+        array: String,
+        module: String,
+        reason: String,
+    },
+    #[error("md array {array}: no free md device number (md0 to md127 are all in use)")]
+    NoFreeName { array: String },
+    #[error("md array {array}: {step}: writing {value:?} to {path}{for_device} failed: {source}")]
+    Sysfs {
+        array: String,
+        step: &'static str,
+        path: PathBuf,
+        value: String,
+        /// ` for vda1` when the step concerns one member, else empty.
+        for_device: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("md array {array} on {kernel_name}: cannot read {path}: {reason}")]
+    DeviceNumber {
+        array: String,
+        kernel_name: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("md array {array}: cannot create link {link}: {source}")]
+    Link {
+        array: String,
+        link: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl AssembleError {
+    /// The errno of the failed system call, when there was one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            AssembleError::Sysfs { source, .. } | AssembleError::Link { source, .. } => {
+                source.raw_os_error()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A device whose md superblock could not be used; it is still an md member and
+/// must not be probed as a filesystem or PV.
+#[derive(Debug, Error)]
+#[error("{device}: {error}")]
+pub struct MemberProblem {
+    pub device: String,
+    #[source]
+    pub error: MdError,
+}
+
+/// The md members among `devices` (from [`super::blockdev::scan`]), and the devices
+/// whose md superblock is damaged or unsupported. Image files (no device number)
+/// cannot be assembled and are skipped.
+pub fn find_members(devices: &[BlockDevice]) -> (Vec<MdMember>, Vec<MemberProblem>) {
+    let mut members = Vec::new();
+    let mut problems = Vec::new();
+    for device in devices {
+        let Some(number) = device.number else {
+            continue;
+        };
+        let result = fs::File::open(&device.path)
+            .map_err(|source| MdError::Open {
+                path: device.path.clone(),
+                source,
+            })
+            .and_then(|file| {
+                let mut window = Window::new(file, device.offset_bytes, device.size_bytes);
+                md::read_superblock(&mut window, device.size_bytes)
+            });
+        match result {
+            Ok(Some(superblock)) => members.push(MdMember {
+                device: device.name.clone(),
+                path: device.path.clone(),
+                number,
+                superblock,
+            }),
+            Ok(None) => {}
+            Err(error) => problems.push(MemberProblem {
+                device: device.name.clone(),
+                error,
+            }),
+        }
+    }
+    (members, problems)
+}
+
+/// One sysfs write. sysfs attributes take the whole value in a single write(2),
+/// which `fs::write` does for these short strings.
+fn write_attr(path: &Path, value: &str) -> io::Result<()> {
+    fs::write(path, value)
+}
+
+/// Starts `plan` read-only. `load_module` loads a module by name (with its
+/// dependencies); it is only called for modules not already in `sys_root/module`.
+pub fn assemble(
+    plan: &ArrayPlan,
+    sys_root: &Path,
+    dev_root: &Path,
+    load_module: &mut dyn FnMut(&str) -> Result<(), String>,
+) -> Result<AssembledArray, AssembleError> {
+    let array = plan.display_name();
+    for module in ["md_mod", plan.level.module()] {
+        if sys_root.join("module").join(module).exists() {
+            continue;
+        }
+        load_module(module).map_err(|reason| AssembleError::Module {
+            array: array.clone(),
+            module: module.to_owned(),
+            reason,
+        })?;
+    }
+
+    let kernel_name = create_array(plan, &array, sys_root)?;
+    match start_array(plan, &array, sys_root, &kernel_name) {
+        Ok(()) => {}
+        Err(error) => {
+            // Best effort: the start error is the one worth reporting.
+            let _ = stop(sys_root, &kernel_name);
+            return Err(error);
+        }
+    }
+    let number = read_device_number(&array, sys_root, &kernel_name)?;
+    let dev_path = dev_root.join(&kernel_name);
+    let link = match plan.name.as_deref().filter(|name| link_name_ok(name)) {
+        Some(name) => Some(make_link(&array, dev_root, name, &kernel_name)?),
+        None => None,
+    };
+    Ok(AssembledArray {
+        name: plan.name.clone(),
+        uuid: plan.uuid.clone(),
+        kernel_name,
+        dev_path,
+        number,
+        link,
+    })
+}
+
+/// Step 2: a new, empty array. Retries with the next free number if another one
+/// appeared in between (EEXIST/EBUSY from `add_named_array`).
+fn create_array(plan: &ArrayPlan, array: &str, sys_root: &Path) -> Result<String, AssembleError> {
+    let new_array = sys_root.join("module/md_mod/parameters/new_array");
+    let mut refused: Vec<String> = Vec::new();
+    loop {
+        let taken = |name: &str| {
+            refused.iter().any(|r| r == name) || sys_root.join("block").join(name).exists()
+        };
+        let kernel_name =
+            choose_kernel_name(plan, &taken).ok_or_else(|| AssembleError::NoFreeName {
+                array: array.to_owned(),
+            })?;
+        match write_attr(&new_array, &kernel_name) {
+            Ok(()) => return Ok(kernel_name),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::EBUSY)) => {
+                refused.push(kernel_name);
+            }
+            Err(source) => {
+                return Err(AssembleError::Sysfs {
+                    array: array.to_owned(),
+                    step: "creating the array",
+                    path: new_array,
+                    value: kernel_name,
+                    for_device: String::new(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+/// Steps 3 to 5.
+fn start_array(
+    plan: &ArrayPlan,
+    array: &str,
+    sys_root: &Path,
+    kernel_name: &str,
+) -> Result<(), AssembleError> {
+    let md_dir = sys_root.join("block").join(kernel_name).join("md");
+    let write = |step: &'static str, attr: &str, value: String, device: Option<&str>| {
+        let path = md_dir.join(attr);
+        write_attr(&path, &value).map_err(|source| AssembleError::Sysfs {
+            array: array.to_owned(),
+            step,
+            path,
+            value,
+            for_device: device.map(|d| format!(" for {d}")).unwrap_or_default(),
+            source,
+        })
+    };
+    write(
+        "setting the metadata version",
+        "metadata_version",
+        plan.version.as_str().to_owned(),
+        None,
+    )?;
+    for member in &plan.members {
+        let (major, minor) = member.number;
+        write(
+            "adding a member",
+            "new_dev",
+            format!("{major}:{minor}"),
+            Some(&member.device),
+        )?;
+    }
+    write(
+        "starting read-only",
+        "array_state",
+        "readonly".to_owned(),
+        None,
+    )
+}
+
+fn read_device_number(
+    array: &str,
+    sys_root: &Path,
+    kernel_name: &str,
+) -> Result<(u32, u32), AssembleError> {
+    let path = sys_root.join("block").join(kernel_name).join("dev");
+    let error = |reason: String| AssembleError::DeviceNumber {
+        array: array.to_owned(),
+        kernel_name: kernel_name.to_owned(),
+        path: path.clone(),
+        reason,
+    };
+    let text = fs::read_to_string(&path).map_err(|e| error(e.to_string()))?;
+    let (major, minor) = text
+        .trim()
+        .split_once(':')
+        .ok_or_else(|| error(format!("{:?} is not MAJ:MIN", text.trim())))?;
+    match (major.parse(), minor.parse()) {
+        (Ok(major), Ok(minor)) => Ok((major, minor)),
+        _ => Err(error(format!("{:?} is not MAJ:MIN", text.trim()))),
+    }
+}
+
+/// A name that can be one file name under /dev/md.
+fn link_name_ok(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/')
+}
+
+/// `/dev/md/NAME` → `../mdN`, as mdadm and udev make it.
+fn make_link(
+    array: &str,
+    dev_root: &Path,
+    name: &str,
+    kernel_name: &str,
+) -> Result<PathBuf, AssembleError> {
+    let dir = dev_root.join("md");
+    let link = dir.join(name);
+    let error = |source| AssembleError::Link {
+        array: array.to_owned(),
+        link: link.clone(),
+        source,
+    };
+    fs::create_dir_all(&dir).map_err(error)?;
+    match fs::remove_file(&link) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(error(e)),
+    }
+    symlink(Path::new("..").join(kernel_name), &link).map_err(error)?;
+    Ok(link)
+}
+
+/// Stops an array and releases its members (`array_state` = `clear`).
+pub fn stop(sys_root: &Path, kernel_name: &str) -> io::Result<()> {
+    write_attr(
+        &sys_root
+            .join("block")
+            .join(kernel_name)
+            .join("md/array_state"),
+        "clear",
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::devices::md::{Level, MetadataVersion, PlannedMember};
+
+    fn plan() -> ArrayPlan {
+        ArrayPlan {
+            uuid: "4b424f4f:00000001:00000000:00000001".into(),
+            name: Some("sysraid".into()),
+            version: MetadataVersion::V1_2,
+            level: Level::Raid1,
+            raid_disks: 2,
+            events: 2,
+            preferred_minor: None,
+            members: vec![
+                PlannedMember {
+                    device: "vda1".into(),
+                    path: "/dev/vda1".into(),
+                    number: (254, 1),
+                    slot: 0,
+                    events: 2,
+                },
+                PlannedMember {
+                    device: "vdb1".into(),
+                    path: "/dev/vdb1".into(),
+                    number: (254, 17),
+                    slot: 1,
+                    events: 2,
+                },
+            ],
+            missing_slots: vec![],
+            left_out: vec![],
+            degraded: false,
+        }
+    }
+
+    /// A fake sysfs: plain files stand in for the attributes of `kernel_name`,
+    /// kept under devices/virtual/block until the test links `block/NAME` to them
+    /// (the kernel creates that link when `new_array` is written).
+    fn fake_sys(dir: &Path, kernel_name: &str) -> PathBuf {
+        fs::create_dir_all(dir.join("module/md_mod/parameters")).unwrap();
+        fs::write(dir.join("module/md_mod/parameters/new_array"), "").unwrap();
+        fs::create_dir_all(dir.join("module/raid1")).unwrap();
+        fs::create_dir_all(dir.join("block")).unwrap();
+        let array_dir = dir.join("devices/virtual/block").join(kernel_name);
+        fs::create_dir_all(array_dir.join("md")).unwrap();
+        for attr in ["metadata_version", "new_dev", "array_state"] {
+            fs::write(array_dir.join("md").join(attr), "").unwrap();
+        }
+        fs::write(array_dir.join("dev"), "9:127\n").unwrap();
+        array_dir
+    }
+
+    #[test]
+    fn assembly_writes_the_sysfs_sequence_and_links_the_name() {
+        let sys = tempfile::tempdir().unwrap();
+        let dev = tempfile::tempdir().unwrap();
+        let array_dir = fake_sys(sys.path(), "md127");
+        let plan = plan();
+        let kernel_name = create_array(&plan, "sysraid", sys.path()).unwrap();
+        assert_eq!(kernel_name, "md127");
+        assert_eq!(
+            fs::read_to_string(sys.path().join("module/md_mod/parameters/new_array")).unwrap(),
+            "md127"
+        );
+        symlink(&array_dir, sys.path().join("block/md127")).unwrap();
+        start_array(&plan, "sysraid", sys.path(), &kernel_name).unwrap();
+        let md = array_dir.join("md");
+        assert_eq!(
+            fs::read_to_string(md.join("metadata_version")).unwrap(),
+            "1.2"
+        );
+        // A plain file keeps only the last write: the last member.
+        assert_eq!(fs::read_to_string(md.join("new_dev")).unwrap(), "254:17");
+        assert_eq!(
+            fs::read_to_string(md.join("array_state")).unwrap(),
+            "readonly"
+        );
+        assert_eq!(
+            read_device_number("sysraid", sys.path(), "md127").unwrap(),
+            (9, 127)
+        );
+        let link = make_link("sysraid", dev.path(), "sysraid", "md127").unwrap();
+        assert_eq!(link, dev.path().join("md/sysraid"));
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("../md127"));
+        // Made again (a second boot attempt), the link is replaced.
+        make_link("sysraid", dev.path(), "sysraid", "md127").unwrap();
+    }
+
+    #[test]
+    fn taken_names_are_skipped() {
+        let sys = tempfile::tempdir().unwrap();
+        fake_sys(sys.path(), "md126");
+        fs::create_dir_all(sys.path().join("block/md127")).unwrap();
+        assert_eq!(
+            create_array(&plan(), "sysraid", sys.path()).unwrap(),
+            "md126"
+        );
+    }
+
+    #[test]
+    fn modules_already_in_sys_module_are_not_loaded() {
+        let sys = tempfile::tempdir().unwrap();
+        let dev = tempfile::tempdir().unwrap();
+        fs::create_dir_all(sys.path().join("module/md_mod")).unwrap();
+        let mut asked = Vec::new();
+        let mut load = |module: &str| {
+            asked.push(module.to_owned());
+            Ok(())
+        };
+        // No new_array attribute: assembly stops at step 2, after the modules.
+        let error = assemble(&plan(), sys.path(), dev.path(), &mut load).unwrap_err();
+        assert_eq!(asked, ["raid1"]);
+        assert!(matches!(
+            error,
+            AssembleError::Sysfs {
+                step: "creating the array",
+                ..
+            }
+        ));
+        assert_eq!(error.errno(), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn missing_module_is_loaded_and_its_failure_names_the_array() {
+        let sys = tempfile::tempdir().unwrap();
+        let dev = tempfile::tempdir().unwrap();
+        let mut asked = Vec::new();
+        let mut load = |module: &str| {
+            asked.push(module.to_owned());
+            Err(format!("{module} not found in modules.dep"))
+        };
+        let error = assemble(&plan(), sys.path(), dev.path(), &mut load).unwrap_err();
+        assert_eq!(asked, ["md_mod"]);
+        assert_eq!(
+            error.to_string(),
+            "md array sysraid (UUID 4b424f4f:00000001:00000000:00000001): cannot load \
+             kernel module md_mod: md_mod not found in modules.dep"
+        );
+    }
+
+    #[test]
+    fn failed_member_write_names_step_device_and_errno() {
+        let sys = tempfile::tempdir().unwrap();
+        fake_sys(sys.path(), "md127");
+        let md = sys.path().join("devices/virtual/block/md127/md");
+        // new_dev as a directory: the write fails with EISDIR.
+        fs::remove_file(md.join("new_dev")).unwrap();
+        fs::create_dir(md.join("new_dev")).unwrap();
+        symlink(
+            sys.path().join("devices/virtual/block/md127"),
+            sys.path().join("block/md127"),
+        )
+        .unwrap();
+        let error = start_array(&plan(), "sysraid", sys.path(), "md127").unwrap_err();
+        assert_eq!(error.errno(), Some(libc::EISDIR));
+        let text = error.to_string();
+        assert!(text.contains("adding a member"), "{text}");
+        assert!(text.contains("\"254:1\""), "{text}");
+        assert!(text.contains(" for vda1 failed"), "{text}");
+    }
+
+    #[test]
+    fn link_names_must_be_one_file_name() {
+        assert!(link_name_ok("sysraid"));
+        assert!(link_name_ok("0"));
+        for bad in ["", ".", "..", "a/b"] {
+            assert!(!link_name_ok(bad), "{bad:?}");
+        }
+    }
+}
