@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::md::{self, MdSuperblock};
 use super::partition::{self, PartitionTable, TableKind};
 use super::probe::{self, FsInfo};
 use super::spec::DeviceSpec;
@@ -33,6 +34,10 @@ pub struct BlockDevice {
     pub pttype: Option<&'static str>,
     pub ptuuid: Option<String>,
     pub fs: Option<FsInfo>,
+    /// The md superblock, when the device is a member of an md array. Members carry no
+    /// filesystem of their own: with 0.90/1.0 metadata the array's contents show at
+    /// offset 0, so probing them would find the array's filesystem or PV twice.
+    pub md: Option<MdSuperblock>,
     /// Why the superblock or partition table could not be read, if it could not.
     pub problem: Option<String>,
 }
@@ -122,6 +127,28 @@ fn probe_range(
     probe::probe(&mut window, size_bytes).map_err(|e| e.to_string())
 }
 
+/// What the device holds: an md member's superblock, else a filesystem. A damaged md
+/// superblock still marks the device as a member (with the problem noted), so its
+/// contents are not mistaken for a filesystem of its own.
+fn identify_contents(file: &mut File, dev: &mut BlockDevice) {
+    let mut window = Window::new(&mut *file, dev.offset_bytes, dev.size_bytes);
+    match md::read_superblock(&mut window, dev.size_bytes) {
+        Ok(Some(superblock)) => {
+            dev.md = Some(superblock);
+            return;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            dev.problem = Some(format!("md member with a bad superblock: {e}"));
+            return;
+        }
+    }
+    match probe_range(file, dev.offset_bytes, dev.size_bytes) {
+        Ok(fs) => dev.fs = fs,
+        Err(e) => dev.problem = Some(e),
+    }
+}
+
 fn read_table_of(file: &mut File, size_bytes: u64) -> Result<Option<PartitionTable>, String> {
     let mut window = Window::new(file, 0, size_bytes);
     partition::read_table(&mut window, size_bytes).map_err(|e| e.to_string())
@@ -180,6 +207,7 @@ pub fn scan(sys_root: &Path, dev_root: &Path) -> Result<Vec<BlockDevice>, Blockd
             pttype: None,
             ptuuid: None,
             fs: None,
+            md: None,
             problem: None,
             name,
         });
@@ -211,10 +239,7 @@ fn identify(devices: &mut [BlockDevice]) {
                 Err(e) => dev.problem = Some(e),
             }
         }
-        match probe_range(&mut file, 0, dev.size_bytes) {
-            Ok(fs) => dev.fs = fs,
-            Err(e) => dev.problem = Some(e),
-        }
+        identify_contents(&mut file, dev);
     }
     for dev in devices.iter_mut() {
         let (Some(parent), Some(number)) = (&dev.parent, dev.partition_number) else {
@@ -254,6 +279,7 @@ pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
         pttype: None,
         ptuuid: None,
         fs: None,
+        md: None,
         problem: None,
     };
     let table = match read_table_of(&mut file, size_bytes) {
@@ -268,10 +294,7 @@ pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
             None
         }
     };
-    match probe_range(&mut file, 0, size_bytes) {
-        Ok(fs) => whole.fs = fs,
-        Err(e) => whole.problem = Some(e),
-    }
+    identify_contents(&mut file, &mut whole);
     let mut devices = vec![whole];
     for p in table.iter().flat_map(|t| t.partitions.iter()) {
         let mut dev = BlockDevice {
@@ -287,12 +310,10 @@ pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
             pttype: None,
             ptuuid: None,
             fs: None,
+            md: None,
             problem: None,
         };
-        match probe_range(&mut file, p.start_bytes, p.size_bytes) {
-            Ok(fs) => dev.fs = fs,
-            Err(e) => dev.problem = Some(e),
-        }
+        identify_contents(&mut file, &mut dev);
         devices.push(dev);
     }
     Ok(devices)
@@ -343,6 +364,11 @@ impl BlockDevice {
         };
         field("LABEL", self.label());
         field("UUID", self.uuid());
+        if let Some(md) = &self.md {
+            field("LABEL", md.name.as_deref());
+            field("MD_UUID", Some(md.uuid.as_str()));
+            field("TYPE", Some("linux_raid_member"));
+        }
         field("TYPE", self.fs.as_ref().map(|f| f.fs_type.name()));
         field("PARTLABEL", self.partlabel.as_deref());
         field("PARTUUID", self.partuuid.as_deref());
@@ -446,6 +472,7 @@ mod tests {
             partlabel: Some(format!("{name}-label")),
             pttype: None,
             ptuuid: None,
+            md: None,
             fs: Some(FsInfo {
                 fs_type: probe::FsType::Ext4,
                 uuid: Some(format!("UUID-{name}")),

@@ -41,8 +41,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::blockdev::{BlockDevice, Window};
-use super::md::{self, choose_kernel_name, ArrayPlan, MdError, MdMember};
+use super::blockdev::BlockDevice;
+use super::md::{choose_kernel_name, ArrayPlan, MdError, MdMember};
 
 /// A started array.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,40 +118,20 @@ pub struct MemberProblem {
     pub error: MdError,
 }
 
-/// The md members among `devices` (from [`super::blockdev::scan`]), and the devices
-/// whose md superblock is damaged or unsupported. Image files (no device number)
-/// cannot be assembled and are skipped.
-pub fn find_members(devices: &[BlockDevice]) -> (Vec<MdMember>, Vec<MemberProblem>) {
-    let mut members = Vec::new();
-    let mut problems = Vec::new();
-    for device in devices {
-        let Some(number) = device.number else {
-            continue;
-        };
-        let result = fs::File::open(&device.path)
-            .map_err(|source| MdError::Open {
+/// The md members among `devices` (whose superblocks `blockdev` already read). Image
+/// files, which have no device number, cannot be assembled and are left out.
+pub fn find_members(devices: &[BlockDevice]) -> Vec<MdMember> {
+    devices
+        .iter()
+        .filter_map(|device| {
+            Some(MdMember {
+                device: device.name.clone(),
                 path: device.path.clone(),
-                source,
+                number: device.number?,
+                superblock: device.md.clone()?,
             })
-            .and_then(|file| {
-                let mut window = Window::new(file, device.offset_bytes, device.size_bytes);
-                md::read_superblock(&mut window, device.size_bytes)
-            });
-        match result {
-            Ok(Some(superblock)) => members.push(MdMember {
-                device: device.name.clone(),
-                path: device.path.clone(),
-                number,
-                superblock,
-            }),
-            Ok(None) => {}
-            Err(error) => problems.push(MemberProblem {
-                device: device.name.clone(),
-                error,
-            }),
-        }
-    }
-    (members, problems)
+        })
+        .collect()
 }
 
 /// One sysfs write. sysfs attributes take the whole value in a single write(2),
