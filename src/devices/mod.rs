@@ -1,7 +1,9 @@
 //! Finding and preparing block devices: partition tables, filesystem superblocks,
-//! kernel modules, mounts.
+//! md arrays, LVM volumes, kernel modules, mounts.
 
 pub mod blockdev;
+pub mod dm;
+pub mod lvm;
 pub mod md;
 pub mod md_assemble;
 pub mod modload;

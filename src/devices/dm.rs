@@ -1,0 +1,772 @@
+//! The device-mapper ioctl edge: creates read-only DM devices from planned tables
+//! (`lvm::table`) through `/dev/mapper/control`, the way libdevmapper does, without it.
+//!
+//! The request layout is `struct dm_ioctl` and `struct dm_target_spec` from the kernel's
+//! `include/uapi/linux/dm-ioctl.h` (interface 4.x): a 312-byte header, then the target
+//! specs, each followed by its NUL-terminated parameter string padded to 8 bytes.
+//! Requests are built and replies read by pure functions; the one `ioctl(2)` call sits in
+//! [`ControlFile`], behind the [`DmControl`] trait so the sequence can be tested with a
+//! recording backend. See section 2 of `storage-formats.md`.
+#![allow(unsafe_code)]
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use thiserror::Error;
+
+use super::lvm::table::{DevNumber, DmTable, LvActivation};
+
+/// `sizeof(struct dm_ioctl)`.
+pub const DM_IOCTL_HEADER_BYTES: usize = 312;
+/// `sizeof(struct dm_target_spec)`.
+pub const DM_TARGET_SPEC_BYTES: usize = 40;
+const DM_NAME_LEN: usize = 128;
+const DM_UUID_LEN: usize = 129;
+const DM_MAX_TYPE_NAME: usize = 16;
+const NAME_OFFSET: usize = 48;
+const UUID_OFFSET: usize = NAME_OFFSET + DM_NAME_LEN;
+/// The interface version kboot speaks: major 4, and nothing newer than 4.0 needed.
+pub const DM_INTERFACE_VERSION: [u32; 3] = [4, 0, 0];
+pub const DM_READONLY_FLAG: u32 = 1 << 0;
+pub const DM_SUSPEND_FLAG: u32 = 1 << 1;
+/// The misc device number of `/dev/mapper/control` (`MAPPER_CTRL_MINOR`).
+pub const DM_CONTROL_NUMBER: DevNumber = DevNumber {
+    major: 10,
+    minor: 236,
+};
+
+/// The ioctls kboot uses (`enum` in dm-ioctl.h gives the numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmCommand {
+    Version = 0,
+    DevCreate = 3,
+    DevRemove = 4,
+    DevSuspend = 6,
+    TableLoad = 9,
+}
+
+impl DmCommand {
+    pub fn name(self) -> &'static str {
+        match self {
+            DmCommand::Version => "DM_VERSION",
+            DmCommand::DevCreate => "DM_DEV_CREATE",
+            DmCommand::DevRemove => "DM_DEV_REMOVE",
+            DmCommand::DevSuspend => "DM_DEV_SUSPEND",
+            DmCommand::TableLoad => "DM_TABLE_LOAD",
+        }
+    }
+
+    /// `_IOWR(DM_IOCTL, cmd, struct dm_ioctl)`.
+    pub const fn request(self) -> u32 {
+        const IOC_READ_WRITE: u32 = 3;
+        const DM_IOCTL: u32 = 0xfd;
+        (IOC_READ_WRITE << 30)
+            | ((DM_IOCTL_HEADER_BYTES as u32) << 16)
+            | (DM_IOCTL << 8)
+            | self as u32
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum DmError {
+    #[error("invalid device-mapper name {name:?}: {why}")]
+    BadName { name: String, why: &'static str },
+    #[error("invalid device-mapper uuid {uuid:?}: {why}")]
+    BadUuid { uuid: String, why: &'static str },
+    #[error("{ioctl} for {name:?} failed: {source}")]
+    Ioctl {
+        ioctl: &'static str,
+        name: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{ioctl} for {name:?}: reply of {len} bytes is shorter than the header")]
+    ShortReply {
+        ioctl: &'static str,
+        name: String,
+        len: usize,
+    },
+    #[error("kernel device-mapper interface is {found:?}; kboot needs 4.x")]
+    Version { found: [u32; 3] },
+    #[error("target parameters {params:?} are too long or contain a NUL byte")]
+    BadTarget { params: String },
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot create {path}: {source}")]
+    Node {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A DM device name: what `/dev/mapper/` shows. The kernel takes up to 127 bytes, and
+/// no '/'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmName(String);
+
+impl DmName {
+    pub fn new(name: &str) -> Result<Self, DmError> {
+        let why = if name.is_empty() {
+            Some("empty")
+        } else if name.len() >= DM_NAME_LEN {
+            Some("longer than 127 bytes")
+        } else if name.contains('/') || name.contains('\0') {
+            Some("contains '/' or NUL")
+        } else if name == "." || name == ".." || name == "control" {
+            Some("reserved")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => Err(DmError::BadName {
+                name: name.to_string(),
+                why,
+            }),
+            None => Ok(DmName(name.to_string())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A DM device uuid (`LVM-...` for LVs): up to 128 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmUuid(String);
+
+impl DmUuid {
+    pub fn new(uuid: &str) -> Result<Self, DmError> {
+        let why = if uuid.is_empty() {
+            Some("empty")
+        } else if uuid.len() >= DM_UUID_LEN {
+            Some("longer than 128 bytes")
+        } else if uuid.contains('\0') {
+            Some("contains NUL")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => Err(DmError::BadUuid {
+                uuid: uuid.to_string(),
+                why,
+            }),
+            None => Ok(DmUuid(uuid.to_string())),
+        }
+    }
+}
+
+/// The fields of `struct dm_ioctl` a request sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DmRequest {
+    pub flags: u32,
+    pub name: Option<DmName>,
+    pub uuid: Option<DmUuid>,
+}
+
+impl DmRequest {
+    pub fn new() -> Self {
+        DmRequest::default()
+    }
+
+    pub fn name(mut self, name: &DmName) -> Self {
+        self.name = Some(name.clone());
+        self
+    }
+
+    pub fn uuid(mut self, uuid: &DmUuid) -> Self {
+        self.uuid = Some(uuid.clone());
+        self
+    }
+
+    pub fn flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
+    }
+}
+
+fn put_u32(buf: &mut [u8], at: usize, v: u32) {
+    buf[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+}
+
+fn put_u64(buf: &mut [u8], at: usize, v: u64) {
+    buf[at..at + 8].copy_from_slice(&v.to_ne_bytes());
+}
+
+fn get_u32(buf: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&buf[at..at + 4]);
+    u32::from_ne_bytes(b)
+}
+
+fn get_u64(buf: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&buf[at..at + 8]);
+    u64::from_ne_bytes(b)
+}
+
+/// The target specs of a table: for each line a 40-byte `dm_target_spec` (start,
+/// length, status 0, `next` = distance to the next spec, type name), then the
+/// parameters, NUL-terminated and padded to 8 bytes.
+pub fn encode_targets(table: &DmTable) -> Result<Vec<u8>, DmError> {
+    let mut out = Vec::new();
+    for line in &table.lines {
+        let params = line.target.params();
+        if params.contains('\0') {
+            return Err(DmError::BadTarget { params });
+        }
+        let params_len = (params.len() + 1).next_multiple_of(8);
+        let next =
+            u32::try_from(DM_TARGET_SPEC_BYTES + params_len).map_err(|_| DmError::BadTarget {
+                params: params.clone(),
+            })?;
+        let mut spec = [0u8; DM_TARGET_SPEC_BYTES];
+        put_u64(&mut spec, 0, line.start_sector);
+        put_u64(&mut spec, 8, line.length_sectors);
+        put_u32(&mut spec, 20, next);
+        let type_name = line.target.type_name().as_bytes();
+        // Type names are our own short constants ("linear", "striped").
+        spec[24..24 + type_name.len().min(DM_MAX_TYPE_NAME - 1)]
+            .copy_from_slice(&type_name[..type_name.len().min(DM_MAX_TYPE_NAME - 1)]);
+        out.extend_from_slice(&spec);
+        out.extend_from_slice(params.as_bytes());
+        out.resize(out.len() + params_len - params.len(), 0);
+    }
+    Ok(out)
+}
+
+/// A whole ioctl buffer: the 312-byte header (version 4.0.0, `data_size`, `data_start`
+/// = 312, `target_count`, flags, name, uuid) followed by `data`.
+pub fn build_request(request: &DmRequest, target_count: u32, data: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; DM_IOCTL_HEADER_BYTES + data.len()];
+    for (i, v) in DM_INTERFACE_VERSION.iter().enumerate() {
+        put_u32(&mut buf, i * 4, *v);
+    }
+    // A request bigger than 4 GiB cannot be built from an LV table; saturate anyway.
+    let data_size = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+    put_u32(&mut buf, 12, data_size);
+    put_u32(&mut buf, 16, DM_IOCTL_HEADER_BYTES as u32);
+    put_u32(&mut buf, 20, target_count);
+    put_u32(&mut buf, 28, request.flags);
+    if let Some(name) = &request.name {
+        buf[NAME_OFFSET..NAME_OFFSET + name.0.len()].copy_from_slice(name.0.as_bytes());
+    }
+    if let Some(uuid) = &request.uuid {
+        buf[UUID_OFFSET..UUID_OFFSET + uuid.0.len()].copy_from_slice(uuid.0.as_bytes());
+    }
+    buf[DM_IOCTL_HEADER_BYTES..].copy_from_slice(data);
+    buf
+}
+
+/// What the kernel writes back into the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DmReply {
+    pub version: [u32; 3],
+    pub flags: u32,
+    pub target_count: u32,
+    pub open_count: i32,
+    pub dev: DevNumber,
+}
+
+pub fn parse_reply(buf: &[u8]) -> Option<DmReply> {
+    if buf.len() < DM_IOCTL_HEADER_BYTES {
+        return None;
+    }
+    Some(DmReply {
+        version: [get_u32(buf, 0), get_u32(buf, 4), get_u32(buf, 8)],
+        target_count: get_u32(buf, 20),
+        open_count: get_u32(buf, 24) as i32,
+        flags: get_u32(buf, 28),
+        dev: decode_dev(get_u64(buf, 40)),
+    })
+}
+
+/// The kernel's `huge_encode_dev` form of a device number, as `dm_ioctl.dev` holds it.
+pub fn decode_dev(dev: u64) -> DevNumber {
+    DevNumber {
+        major: ((dev >> 8) & 0xfff) as u32,
+        minor: ((dev & 0xff) | ((dev >> 12) & 0xfff_ff00)) as u32,
+    }
+}
+
+pub fn encode_dev(dev: DevNumber) -> u64 {
+    let (major, minor) = (u64::from(dev.major), u64::from(dev.minor));
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12)
+}
+
+/// Sends one DM ioctl; the kernel rewrites the buffer's header in place.
+pub trait DmControl {
+    fn ioctl(&mut self, command: DmCommand, buf: &mut [u8]) -> io::Result<()>;
+}
+
+/// `/dev/mapper/control`, opened.
+pub struct ControlFile(File);
+
+impl DmControl for ControlFile {
+    fn ioctl(&mut self, command: DmCommand, buf: &mut [u8]) -> io::Result<()> {
+        if buf.len() < DM_IOCTL_HEADER_BYTES {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        // SAFETY: the fd is open for the life of `self`; `buf` is a live, writable
+        // buffer at least as long as the `data_size` its header declares (build_request
+        // sets data_size to the buffer length), and the kernel writes back at most
+        // data_size bytes. All DM ioctls take a `struct dm_ioctl *`.
+        let rc = unsafe {
+            libc::ioctl(
+                self.0.as_raw_fd(),
+                command.request() as libc::Ioctl,
+                buf.as_mut_ptr(),
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// Device-mapper through a control backend: one method per ioctl.
+pub struct DeviceMapper<C> {
+    control: C,
+}
+
+impl<C: DmControl> DeviceMapper<C> {
+    pub fn new(control: C) -> Self {
+        DeviceMapper { control }
+    }
+
+    pub fn into_control(self) -> C {
+        self.control
+    }
+
+    fn call(
+        &mut self,
+        command: DmCommand,
+        label: &str,
+        mut buf: Vec<u8>,
+    ) -> Result<DmReply, DmError> {
+        self.control
+            .ioctl(command, &mut buf)
+            .map_err(|source| DmError::Ioctl {
+                ioctl: command.name(),
+                name: label.to_string(),
+                source,
+            })?;
+        parse_reply(&buf).ok_or(DmError::ShortReply {
+            ioctl: command.name(),
+            name: label.to_string(),
+            len: buf.len(),
+        })
+    }
+
+    /// DM_VERSION: the kernel's interface version, which must be 4.x.
+    pub fn version(&mut self) -> Result<[u32; 3], DmError> {
+        let reply = self.call(
+            DmCommand::Version,
+            "",
+            build_request(&DmRequest::new(), 0, &[]),
+        )?;
+        if reply.version[0] != DM_INTERFACE_VERSION[0] {
+            return Err(DmError::Version {
+                found: reply.version,
+            });
+        }
+        Ok(reply.version)
+    }
+
+    /// DM_DEV_CREATE: a new device with no table yet.
+    pub fn create(&mut self, name: &DmName, uuid: &DmUuid) -> Result<DevNumber, DmError> {
+        let request = DmRequest::new().name(name).uuid(uuid);
+        Ok(self
+            .call(
+                DmCommand::DevCreate,
+                name.as_str(),
+                build_request(&request, 0, &[]),
+            )?
+            .dev)
+    }
+
+    /// DM_TABLE_LOAD into the inactive slot; read-only sets DM_READONLY_FLAG.
+    pub fn load_table(
+        &mut self,
+        name: &DmName,
+        table: &DmTable,
+        read_only: bool,
+    ) -> Result<(), DmError> {
+        let data = encode_targets(table)?;
+        let flags = if read_only { DM_READONLY_FLAG } else { 0 };
+        let request = DmRequest::new().name(name).flags(flags);
+        let count = u32::try_from(table.lines.len()).unwrap_or(u32::MAX);
+        self.call(
+            DmCommand::TableLoad,
+            name.as_str(),
+            build_request(&request, count, &data),
+        )?;
+        Ok(())
+    }
+
+    /// DM_DEV_SUSPEND without DM_SUSPEND_FLAG: resume, making the loaded table live.
+    pub fn resume(&mut self, name: &DmName) -> Result<DevNumber, DmError> {
+        let request = DmRequest::new().name(name);
+        Ok(self
+            .call(
+                DmCommand::DevSuspend,
+                name.as_str(),
+                build_request(&request, 0, &[]),
+            )?
+            .dev)
+    }
+
+    /// DM_DEV_REMOVE.
+    pub fn remove(&mut self, name: &DmName) -> Result<(), DmError> {
+        let request = DmRequest::new().name(name);
+        self.call(
+            DmCommand::DevRemove,
+            name.as_str(),
+            build_request(&request, 0, &[]),
+        )?;
+        Ok(())
+    }
+
+    /// Creates the LV's device read-only: create, load, resume. If loading or resuming
+    /// fails the half-made device is removed again. Returns the device number.
+    pub fn activate(&mut self, lv: &LvActivation) -> Result<DevNumber, DmError> {
+        let name = DmName::new(&lv.dm_name)?;
+        let uuid = DmUuid::new(&lv.dm_uuid)?;
+        self.create(&name, &uuid)?;
+        let result = self
+            .load_table(&name, &lv.table, true)
+            .and_then(|()| self.resume(&name));
+        if result.is_err() {
+            // The original error is what matters; a failed cleanup leaves a device
+            // without a table, which nothing will open.
+            let _ = self.remove(&name);
+        }
+        result
+    }
+}
+
+/// Opens `/dev/mapper/control` under `dev_root`, creating the node if devtmpfs did not
+/// (its number comes from `sys_root/class/misc/device-mapper/dev`, else 10:236). The
+/// `dm_mod` module must be loaded first. Checks the interface version.
+pub fn open_control(
+    dev_root: &Path,
+    sys_root: &Path,
+) -> Result<DeviceMapper<ControlFile>, DmError> {
+    let mapper = dev_root.join("mapper");
+    let path = mapper.join("control");
+    if !path.exists() {
+        let number = fs::read_to_string(sys_root.join("class/misc/device-mapper/dev"))
+            .ok()
+            .and_then(|s| s.trim().parse::<DevNumber>().ok())
+            .unwrap_or(DM_CONTROL_NUMBER);
+        let node_err = |source| DmError::Node {
+            path: path.clone(),
+            source,
+        };
+        fs::create_dir_all(&mapper).map_err(node_err)?;
+        mknod(
+            &path,
+            SFlag::S_IFCHR,
+            Mode::from_bits_truncate(0o600),
+            makedev(u64::from(number.major), u64::from(number.minor)),
+        )
+        .map_err(|e| node_err(io::Error::from(e)))?;
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|source| DmError::Open {
+            path: path.clone(),
+            source,
+        })?;
+    let mut dm = DeviceMapper::new(ControlFile(file));
+    dm.version()?;
+    Ok(dm)
+}
+
+/// Creates `/dev/mapper/NAME` (a block node for `dev`) and the other links of the plan
+/// (`/dev/VG/LV`, as symlinks to `../mapper/NAME`) under `dev_root`, replacing stale
+/// ones.
+pub fn make_nodes(dev_root: &Path, lv: &LvActivation, dev: DevNumber) -> Result<(), DmError> {
+    let name = DmName::new(&lv.dm_name)?;
+    let node = dev_root.join("mapper").join(name.as_str());
+    let node_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DmError::Node { path, source }
+    };
+    fs::create_dir_all(dev_root.join("mapper")).map_err(node_err(&node))?;
+    if node.symlink_metadata().is_ok() {
+        fs::remove_file(&node).map_err(node_err(&node))?;
+    }
+    mknod(
+        &node,
+        SFlag::S_IFBLK,
+        Mode::from_bits_truncate(0o600),
+        makedev(u64::from(dev.major), u64::from(dev.minor)),
+    )
+    .map_err(|e| node_err(&node)(io::Error::from(e)))?;
+    let mapper_link = format!("/dev/mapper/{}", name.as_str());
+    for link in lv.links.iter().filter(|l| **l != mapper_link) {
+        let relative = link.strip_prefix("/dev/").unwrap_or(link);
+        let path = dev_root.join(relative);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(node_err(&path))?;
+        }
+        if path.symlink_metadata().is_ok() {
+            fs::remove_file(&path).map_err(node_err(&path))?;
+        }
+        let depth = relative.matches('/').count();
+        let target = format!("{}mapper/{}", "../".repeat(depth), name.as_str());
+        std::os::unix::fs::symlink(&target, &path).map_err(node_err(&path))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::devices::lvm::table::{TableLine, Target};
+
+    #[test]
+    fn ioctl_numbers_match_the_uapi_header() {
+        assert_eq!(DmCommand::Version.request(), 0xc138_fd00);
+        assert_eq!(DmCommand::DevCreate.request(), 0xc138_fd03);
+        assert_eq!(DmCommand::DevRemove.request(), 0xc138_fd04);
+        assert_eq!(DmCommand::DevSuspend.request(), 0xc138_fd06);
+        assert_eq!(DmCommand::TableLoad.request(), 0xc138_fd09);
+    }
+
+    fn table() -> DmTable {
+        "0 8192 linear 7:0 2048\n8192 16384 striped 2 128 7:0 10240 259:1 2048\n"
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn request_header_layout() {
+        let name = DmName::new("sys--vg-root").unwrap();
+        let uuid = DmUuid::new("LVM-abc").unwrap();
+        let buf = build_request(
+            &DmRequest::new()
+                .name(&name)
+                .uuid(&uuid)
+                .flags(DM_READONLY_FLAG),
+            2,
+            &[0xaa; 16],
+        );
+        assert_eq!(buf.len(), 312 + 16);
+        assert_eq!(get_u32(&buf, 0), 4);
+        assert_eq!(get_u32(&buf, 4), 0);
+        assert_eq!(get_u32(&buf, 12), 328, "data_size covers header and data");
+        assert_eq!(get_u32(&buf, 16), 312, "data_start");
+        assert_eq!(get_u32(&buf, 20), 2, "target_count");
+        assert_eq!(get_u32(&buf, 28), 1, "flags");
+        assert_eq!(&buf[48..60], b"sys--vg-root");
+        assert_eq!(buf[60], 0);
+        assert_eq!(&buf[176..183], b"LVM-abc");
+        assert_eq!(buf[183], 0);
+        assert_eq!(&buf[312..], &[0xaa; 16]);
+    }
+
+    #[test]
+    fn target_specs_are_padded_to_8_and_chained_by_next() {
+        let data = encode_targets(&table()).unwrap();
+        // "7:0 2048" + NUL = 9 bytes -> 16.
+        assert_eq!(get_u64(&data, 0), 0);
+        assert_eq!(get_u64(&data, 8), 8192);
+        assert_eq!(get_u32(&data, 16), 0, "status");
+        assert_eq!(get_u32(&data, 20), 56, "next");
+        assert_eq!(&data[24..31], b"linear\0");
+        assert_eq!(&data[40..49], b"7:0 2048\0");
+        let second = &data[56..];
+        assert_eq!(get_u64(second, 0), 8192);
+        assert_eq!(get_u64(second, 8), 16384);
+        assert_eq!(&second[24..32], b"striped\0");
+        let params = b"2 128 7:0 10240 259:1 2048";
+        assert_eq!(&second[40..40 + params.len()], params);
+        let padded = (params.len() + 1).next_multiple_of(8);
+        assert_eq!(get_u32(second, 20) as usize, 40 + padded);
+        assert_eq!(data.len(), 56 + 40 + padded);
+        assert_eq!(data.len() % 8, 0);
+    }
+
+    #[test]
+    fn dev_numbers_use_the_kernel_huge_encoding() {
+        for (major, minor) in [(253, 0), (254, 3), (259, 1_048_575), (7, 256)] {
+            let d = DevNumber { major, minor };
+            assert_eq!(decode_dev(encode_dev(d)), d);
+        }
+        assert_eq!(
+            encode_dev(DevNumber {
+                major: 254,
+                minor: 1
+            }),
+            0xfe01
+        );
+        assert_eq!(
+            decode_dev(0x0010_fe01),
+            DevNumber {
+                major: 254,
+                minor: 0x101
+            }
+        );
+    }
+
+    #[test]
+    fn names_are_validated() {
+        assert!(DmName::new("vg-lv").is_ok());
+        assert!(DmName::new("").is_err());
+        assert!(DmName::new("a/b").is_err());
+        assert!(DmName::new(&"x".repeat(128)).is_err());
+        assert!(DmName::new(&"x".repeat(127)).is_ok());
+        assert!(DmUuid::new(&"u".repeat(129)).is_err());
+        assert!(DmUuid::new(&"u".repeat(128)).is_ok());
+    }
+
+    /// Records requests; answers like the kernel would for a device 254:N.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Vec<(DmCommand, String, u32)>,
+        fail: Option<DmCommand>,
+    }
+
+    impl DmControl for Recorder {
+        fn ioctl(&mut self, command: DmCommand, buf: &mut [u8]) -> io::Result<()> {
+            let name_end = buf[48..176].iter().position(|&b| b == 0).unwrap();
+            let name = String::from_utf8(buf[48..48 + name_end].to_vec()).unwrap();
+            self.calls.push((command, name, get_u32(buf, 28)));
+            if self.fail == Some(command) {
+                return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            put_u32(buf, 4, 47);
+            put_u64(
+                buf,
+                40,
+                encode_dev(DevNumber {
+                    major: 254,
+                    minor: 3,
+                }),
+            );
+            Ok(())
+        }
+    }
+
+    fn activation() -> LvActivation {
+        LvActivation {
+            vg: "sys-vg".into(),
+            lv: "root".into(),
+            dm_name: "sys--vg-root".into(),
+            dm_uuid: "LVM-x".into(),
+            table: DmTable {
+                lines: vec![TableLine {
+                    start_sector: 0,
+                    length_sectors: 8,
+                    target: Target::Linear {
+                        device: DevNumber { major: 7, minor: 0 },
+                        offset_sectors: 2048,
+                    },
+                }],
+            },
+            links: vec!["/dev/mapper/sys--vg-root".into(), "/dev/sys-vg/root".into()],
+        }
+    }
+
+    #[test]
+    fn activation_creates_loads_read_only_and_resumes() {
+        let mut dm = DeviceMapper::new(Recorder::default());
+        assert_eq!(dm.version().unwrap(), [4, 47, 0]);
+        let dev = dm.activate(&activation()).unwrap();
+        assert_eq!(
+            dev,
+            DevNumber {
+                major: 254,
+                minor: 3
+            }
+        );
+        let calls = dm.into_control().calls;
+        let n = || "sys--vg-root".to_string();
+        assert_eq!(
+            calls,
+            vec![
+                (DmCommand::Version, String::new(), 0),
+                (DmCommand::DevCreate, n(), 0),
+                (DmCommand::TableLoad, n(), DM_READONLY_FLAG),
+                (DmCommand::DevSuspend, n(), 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_load_removes_the_device_and_names_ioctl_and_errno() {
+        let mut dm = DeviceMapper::new(Recorder {
+            fail: Some(DmCommand::TableLoad),
+            ..Recorder::default()
+        });
+        let err = dm.activate(&activation()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "DM_TABLE_LOAD for \"sys--vg-root\" failed: Invalid argument (os error 22)"
+        );
+        let commands: Vec<_> = dm.into_control().calls.iter().map(|c| c.0).collect();
+        assert_eq!(
+            commands,
+            vec![
+                DmCommand::DevCreate,
+                DmCommand::TableLoad,
+                DmCommand::DevRemove
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_interface_major_is_refused() {
+        struct Five;
+        impl DmControl for Five {
+            fn ioctl(&mut self, _: DmCommand, buf: &mut [u8]) -> io::Result<()> {
+                put_u32(buf, 0, 5);
+                Ok(())
+            }
+        }
+        let err = DeviceMapper::new(Five).version().unwrap_err();
+        assert!(
+            matches!(err, DmError::Version { found: [5, 0, 0] }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nodes_and_links_are_made_under_dev_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lv = activation();
+        let dev = DevNumber {
+            major: 254,
+            minor: 3,
+        };
+        make_nodes(tmp.path(), &lv, dev).unwrap();
+        // Again: stale nodes are replaced.
+        make_nodes(tmp.path(), &lv, dev).unwrap();
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let meta = fs::metadata(tmp.path().join("mapper/sys--vg-root")).unwrap();
+        assert!(meta.file_type().is_block_device());
+        assert_eq!(meta.rdev(), makedev(254, 3));
+        assert_eq!(
+            fs::read_link(tmp.path().join("sys-vg/root")).unwrap(),
+            PathBuf::from("../mapper/sys--vg-root")
+        );
+        assert!(fs::metadata(tmp.path().join("sys-vg/root"))
+            .unwrap()
+            .file_type()
+            .is_block_device());
+    }
+}

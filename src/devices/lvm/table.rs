@@ -1,0 +1,710 @@
+//! From volume groups to device-mapper tables: which LVs to activate, under which DM
+//! names and uuids, and the `linear`/`striped` table lines that map them, exactly as
+//! lvm2 would (`lib/activate/dev_manager.c`, `libdm/libdm-common.c` for names).
+//!
+//! Everything here is pure: [`plan_activation`] returns an [`ActivationPlan`] and the
+//! DM ioctl edge (`devices::dm`) carries it out.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+use super::metadata::{LogicalVolume, SegmentKind, VolumeGroup};
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum TableError {
+    #[error("{vg}/{lv}: sector arithmetic overflows at extent {extent}")]
+    Overflow { vg: String, lv: String, extent: u64 },
+    #[error("{vg}/{lv}: {what}")]
+    Invalid {
+        vg: String,
+        lv: String,
+        what: String,
+    },
+    #[error("table line {line:?}: {what}")]
+    Parse { line: String, what: String },
+}
+
+/// A block device number as DM tables write it (`MAJ:MIN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DevNumber {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl fmt::Display for DevNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.major, self.minor)
+    }
+}
+
+impl FromStr for DevNumber {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (major, minor) = s
+            .split_once(':')
+            .ok_or_else(|| format!("{s:?} is not MAJ:MIN"))?;
+        Ok(DevNumber {
+            major: major.parse().map_err(|_| format!("bad major in {s:?}"))?,
+            minor: minor.parse().map_err(|_| format!("bad minor in {s:?}"))?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Linear {
+        device: DevNumber,
+        offset_sectors: u64,
+    },
+    Striped {
+        chunk_sectors: u64,
+        /// Each stripe's device and where the stripe starts on it.
+        stripes: Vec<(DevNumber, u64)>,
+    },
+}
+
+impl Target {
+    /// The DM target type name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Target::Linear { .. } => "linear",
+            Target::Striped { .. } => "striped",
+        }
+    }
+
+    /// The target's parameter string (the part of a table line after the type).
+    pub fn params(&self) -> String {
+        match self {
+            Target::Linear {
+                device,
+                offset_sectors,
+            } => format!("{device} {offset_sectors}"),
+            Target::Striped {
+                chunk_sectors,
+                stripes,
+            } => {
+                let mut s = format!("{} {chunk_sectors}", stripes.len());
+                for (dev, offset) in stripes {
+                    s.push_str(&format!(" {dev} {offset}"));
+                }
+                s
+            }
+        }
+    }
+}
+
+/// One line of a DM table, in 512-byte sectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableLine {
+    pub start_sector: u64,
+    pub length_sectors: u64,
+    pub target: Target,
+}
+
+impl fmt::Display for TableLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} {}",
+            self.start_sector,
+            self.length_sectors,
+            self.target.type_name(),
+            self.target.params()
+        )
+    }
+}
+
+impl FromStr for TableLine {
+    type Err = TableError;
+
+    fn from_str(line: &str) -> Result<Self, Self::Err> {
+        let err = |what: String| TableError::Parse {
+            line: line.to_string(),
+            what,
+        };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let number = |i: usize| -> Result<u64, TableError> {
+            words
+                .get(i)
+                .ok_or_else(|| err(format!("missing field {}", i + 1)))?
+                .parse()
+                .map_err(|_| err(format!("field {} is not a number", i + 1)))
+        };
+        let device = |i: usize| -> Result<DevNumber, TableError> {
+            words
+                .get(i)
+                .ok_or_else(|| err(format!("missing field {}", i + 1)))?
+                .parse()
+                .map_err(err)
+        };
+        let start_sector = number(0)?;
+        let length_sectors = number(1)?;
+        let (target, used) = match words.get(2) {
+            Some(&"linear") => (
+                Target::Linear {
+                    device: device(3)?,
+                    offset_sectors: number(4)?,
+                },
+                5,
+            ),
+            Some(&"striped") => {
+                let count =
+                    usize::try_from(number(3)?).map_err(|_| err("too many stripes".into()))?;
+                if count == 0 || count > 4096 {
+                    return Err(err(format!("{count} stripes")));
+                }
+                let chunk_sectors = number(4)?;
+                let stripes = (0..count)
+                    .map(|i| Ok((device(5 + 2 * i)?, number(6 + 2 * i)?)))
+                    .collect::<Result<Vec<_>, TableError>>()?;
+                (
+                    Target::Striped {
+                        chunk_sectors,
+                        stripes,
+                    },
+                    5 + 2 * count,
+                )
+            }
+            other => return Err(err(format!("unsupported target {other:?}"))),
+        };
+        if words.len() != used {
+            return Err(err("extra fields".into()));
+        }
+        Ok(TableLine {
+            start_sector,
+            length_sectors,
+            target,
+        })
+    }
+}
+
+/// A whole table: one line per LV segment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DmTable {
+    pub lines: Vec<TableLine>,
+}
+
+impl DmTable {
+    pub fn size_sectors(&self) -> u64 {
+        self.lines
+            .last()
+            .map_or(0, |l| l.start_sector.saturating_add(l.length_sectors))
+    }
+}
+
+impl fmt::Display for DmTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in &self.lines {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for DmTable {
+    type Err = TableError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let lines = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
+        Ok(DmTable { lines })
+    }
+}
+
+/// The DM name lvm gives an LV: `VG-LV`, with each '-' inside either name doubled.
+pub fn dm_name(vg: &str, lv: &str) -> String {
+    format!("{}-{}", vg.replace('-', "--"), lv.replace('-', "--"))
+}
+
+/// The DM uuid lvm gives an LV: `LVM-` + VG id + LV id, without dashes.
+pub fn dm_uuid(vg_id: &str, lv_id: &str) -> String {
+    format!("LVM-{}{}", vg_id.replace('-', ""), lv_id.replace('-', ""))
+}
+
+/// Splits a DM name back into VG and LV: the first single '-' separates them, and
+/// "--" stands for '-'. `None` when the name has no single dash.
+pub fn split_dm_name(name: &str) -> Option<(String, String)> {
+    let mut vg = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '-' {
+            vg.push(c);
+        } else if chars.peek() == Some(&'-') {
+            chars.next();
+            vg.push('-');
+        } else {
+            let rest: String = chars.collect();
+            let lv = undouble(&rest)?;
+            if vg.is_empty() || lv.is_empty() {
+                return None;
+            }
+            return Some((vg, lv));
+        }
+    }
+    None
+}
+
+fn undouble(s: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '-' {
+            // A single dash in the LV part is not something lvm would write.
+            if chars.next() != Some('-') {
+                return None;
+            }
+        }
+        out.push(c);
+    }
+    Some(out)
+}
+
+/// The (VG, LV) a device path names, if it names one the way lvm's links do:
+/// `/dev/mapper/VG-LV` (dashes doubled) or `/dev/VG/LV`.
+pub fn lv_from_path(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("/dev/")?;
+    if let Some(name) = rest.strip_prefix("mapper/") {
+        return split_dm_name(name);
+    }
+    let (vg, lv) = rest.split_once('/')?;
+    // Directories udev and the kernel make that are not volume groups.
+    const NOT_VGS: [&str; 7] = ["disk", "md", "block", "char", "bus", "input", "dri"];
+    if vg.is_empty() || lv.is_empty() || lv.contains('/') || NOT_VGS.contains(&vg) {
+        return None;
+    }
+    Some((vg.to_string(), lv.to_string()))
+}
+
+/// Which LVs to activate: everything, or the union of named VGs and LVs
+/// (`rd.lvm.vg=`, `rd.lvm.lv=`, and the LV a `root=`/`boot=` path names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub all: bool,
+    pub vgs: Vec<String>,
+    pub lvs: Vec<(String, String)>,
+}
+
+impl Wanted {
+    pub fn everything() -> Self {
+        Wanted {
+            all: true,
+            ..Wanted::default()
+        }
+    }
+
+    /// Adds `VG/LV` (the `rd.lvm.lv=` form); `false` if it is not of that form.
+    pub fn add_lv_spec(&mut self, spec: &str) -> bool {
+        let spec = spec.strip_prefix("/dev/").unwrap_or(spec);
+        match spec.split_once('/') {
+            Some((vg, lv)) if !vg.is_empty() && !lv.is_empty() && !lv.contains('/') => {
+                self.lvs.push((vg.to_string(), lv.to_string()));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Adds the LV a `root=`/`boot=` path names; `false` if it names none.
+    pub fn add_path(&mut self, path: &str) -> bool {
+        match lv_from_path(path) {
+            Some(vg_lv) => {
+                self.lvs.push(vg_lv);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the LV was asked for by name (as opposed to by "everything" or VG).
+    fn named(&self, vg: &str, lv: &str) -> bool {
+        self.lvs.iter().any(|(v, l)| v == vg && l == lv)
+    }
+
+    fn wants(&self, vg: &str, lv: &str) -> bool {
+        self.all || self.vgs.iter().any(|v| v == vg) || self.named(vg, lv)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LvActivation {
+    pub vg: String,
+    pub lv: String,
+    pub dm_name: String,
+    pub dm_uuid: String,
+    pub table: DmTable,
+    /// `/dev/mapper/NAME` (the block node) and `/dev/VG/LV` (a symlink to it).
+    pub links: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivationPlan {
+    pub activate: Vec<LvActivation>,
+    /// `VG/LV` and why it is not activated.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Builds the table for one LV. `present` maps PV uuids to the device that holds
+/// them. Errors say why the LV cannot be mapped (unsupported segment type, missing PV,
+/// inconsistent metadata).
+pub fn lv_table(
+    vg: &VolumeGroup,
+    lv: &LogicalVolume,
+    present: &HashMap<String, DevNumber>,
+) -> Result<DmTable, TableError> {
+    let invalid = |what: String| TableError::Invalid {
+        vg: vg.name.clone(),
+        lv: lv.name.clone(),
+        what,
+    };
+    let mut lines = Vec::new();
+    let mut next_extent = 0u64;
+    for seg in &lv.segments {
+        let overflow = || TableError::Overflow {
+            vg: vg.name.clone(),
+            lv: lv.name.clone(),
+            extent: seg.start_extent,
+        };
+        let (stripe_size_sectors, stripes) = match &seg.kind {
+            SegmentKind::Striped {
+                stripe_size_sectors,
+                stripes,
+            } => (stripe_size_sectors, stripes),
+            SegmentKind::Other { type_name } => {
+                let base = type_name.split('+').next().unwrap_or(type_name);
+                return Err(invalid(format!(
+                    "{base} LVs are not supported (segment type {type_name:?})"
+                )));
+            }
+        };
+        if seg.start_extent != next_extent {
+            return Err(invalid(format!(
+                "segment at extent {} leaves a gap or overlaps (expected {next_extent})",
+                seg.start_extent
+            )));
+        }
+        if seg.extent_count == 0 {
+            return Err(invalid(format!(
+                "empty segment at extent {}",
+                seg.start_extent
+            )));
+        }
+        let stripe_count = stripes.len() as u64;
+        if seg.extent_count % stripe_count != 0 {
+            return Err(invalid(format!(
+                "{} extents do not divide into {stripe_count} stripes",
+                seg.extent_count
+            )));
+        }
+        let area_extents = seg.extent_count / stripe_count;
+        let mut devices = Vec::with_capacity(stripes.len());
+        for (pv_name, pe) in stripes {
+            let pv = vg
+                .pv(pv_name)
+                .ok_or_else(|| invalid(format!("segment names unknown PV {pv_name}")))?;
+            let device = present
+                .get(&pv.id)
+                .copied()
+                .ok_or_else(|| invalid(format!("PV {} ({pv_name}) missing", pv.id)))?;
+            let end = pe.checked_add(area_extents).ok_or_else(overflow)?;
+            if end > pv.pe_count {
+                return Err(invalid(format!(
+                    "extents {pe}..{end} are past the end of {pv_name} ({} extents)",
+                    pv.pe_count
+                )));
+            }
+            let offset = pe
+                .checked_mul(vg.extent_size_sectors)
+                .and_then(|o| o.checked_add(pv.pe_start_sectors))
+                .ok_or_else(overflow)?;
+            devices.push((device, offset));
+        }
+        let start_sector = seg
+            .start_extent
+            .checked_mul(vg.extent_size_sectors)
+            .ok_or_else(overflow)?;
+        let length_sectors = seg
+            .extent_count
+            .checked_mul(vg.extent_size_sectors)
+            .ok_or_else(overflow)?;
+        let target = if devices.len() == 1 {
+            let (device, offset_sectors) = devices[0];
+            Target::Linear {
+                device,
+                offset_sectors,
+            }
+        } else {
+            let chunk_sectors = stripe_size_sectors
+                .filter(|&s| s > 0)
+                .ok_or_else(|| invalid("striped segment without stripe_size".into()))?;
+            Target::Striped {
+                chunk_sectors,
+                stripes: devices,
+            }
+        };
+        lines.push(TableLine {
+            start_sector,
+            length_sectors,
+            target,
+        });
+        next_extent = seg
+            .start_extent
+            .checked_add(seg.extent_count)
+            .ok_or_else(overflow)?;
+    }
+    if lines.is_empty() {
+        return Err(invalid("LV has no segments".into()));
+    }
+    Ok(DmTable { lines })
+}
+
+/// Decides which LVs to activate and computes their tables. An LV that touches a
+/// missing PV, or has a segment type kboot cannot map, is skipped with the reason.
+/// Hidden LVs (parts of other LVs) are skipped silently unless named.
+pub fn plan_activation(
+    vgs: &[VolumeGroup],
+    present: &HashMap<String, DevNumber>,
+    wanted: &Wanted,
+) -> ActivationPlan {
+    let mut plan = ActivationPlan::default();
+    for vg in vgs {
+        for lv in &vg.logical_volumes {
+            if !wanted.wants(&vg.name, &lv.name) {
+                continue;
+            }
+            let full = format!("{}/{}", vg.name, lv.name);
+            if !lv.visible() {
+                if wanted.named(&vg.name, &lv.name) {
+                    plan.skipped
+                        .push((full, "hidden LV (a part of another LV)".to_string()));
+                }
+                continue;
+            }
+            match lv_table(vg, lv, present) {
+                Ok(table) => {
+                    let name = dm_name(&vg.name, &lv.name);
+                    plan.activate.push(LvActivation {
+                        links: vec![
+                            format!("/dev/mapper/{name}"),
+                            format!("/dev/{}/{}", vg.name, lv.name),
+                        ],
+                        dm_uuid: dm_uuid(&vg.id, &lv.id),
+                        dm_name: name,
+                        vg: vg.name.clone(),
+                        lv: lv.name.clone(),
+                        table,
+                    });
+                }
+                Err(e) => {
+                    let reason = match e {
+                        TableError::Invalid { what, .. } => what,
+                        other => other.to_string(),
+                    };
+                    plan.skipped.push((full, reason));
+                }
+            }
+        }
+    }
+    for (vg, lv) in &wanted.lvs {
+        if !vgs.iter().any(|g| &g.name == vg && g.lv(lv).is_some()) {
+            plan.skipped.push((
+                format!("{vg}/{lv}"),
+                "no such LV in the VGs found".to_string(),
+            ));
+        }
+    }
+    for vg in &wanted.vgs {
+        if !vgs.iter().any(|g| &g.name == vg) {
+            plan.skipped
+                .push((vg.clone(), "no such VG among the PVs found".to_string()));
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::metadata::tests::SAMPLE;
+    use super::super::metadata::{Segment, VolumeGroup};
+    use super::*;
+
+    fn dev(major: u32, minor: u32) -> DevNumber {
+        DevNumber { major, minor }
+    }
+
+    fn both_present() -> HashMap<String, DevNumber> {
+        HashMap::from([
+            (
+                "r6us3m-lRax-81e8-cHme-B0gO-grzI-26pZ14".to_string(),
+                dev(7, 0),
+            ),
+            (
+                "Q1xk2d-aaaa-bbbb-cccc-dddd-eeee-ffffff".to_string(),
+                dev(259, 1),
+            ),
+        ])
+    }
+
+    #[test]
+    fn table_lines_round_trip() {
+        for line in [
+            "0 8192 linear 7:0 2048",
+            "8192 16384 striped 2 128 7:0 10240 259:1 2048",
+            "0 1 linear 254:1048575 18446744073709551615",
+        ] {
+            let parsed: TableLine = line.parse().unwrap();
+            assert_eq!(parsed.to_string(), line);
+        }
+        let table: DmTable = "0 8 linear 7:0 0\n8 8 linear 7:1 0\n".parse().unwrap();
+        assert_eq!(table.to_string(), "0 8 linear 7:0 0\n8 8 linear 7:1 0\n");
+        assert_eq!(table.size_sectors(), 16);
+        for bad in [
+            "0 8 linear 7:0",
+            "0 8 linear 7-0 0",
+            "0 8 striped 2 128 7:0 0",
+            "0 8 linear 7:0 0 extra",
+            "0 8 thin 7:0 0",
+            "x 8 linear 7:0 0",
+        ] {
+            assert!(bad.parse::<TableLine>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn linear_segments_map_to_pe_start_plus_extents() {
+        let vg: VolumeGroup = SAMPLE.parse().unwrap();
+        let table = lv_table(&vg, vg.lv("root").unwrap(), &both_present()).unwrap();
+        assert_eq!(
+            table.to_string(),
+            "0 8192 linear 7:0 2048\n8192 8192 linear 259:1 18432\n"
+        );
+    }
+
+    #[test]
+    fn striped_segments_split_extents_between_stripes() {
+        let vg: VolumeGroup = SAMPLE.parse().unwrap();
+        let table = lv_table(&vg, vg.lv("my-data").unwrap(), &both_present()).unwrap();
+        assert_eq!(
+            table.to_string(),
+            "0 16384 striped 2 128 7:0 10240 259:1 2048\n"
+        );
+    }
+
+    #[test]
+    fn overflow_is_an_error() {
+        let mut vg: VolumeGroup = SAMPLE.parse().unwrap();
+        vg.extent_size_sectors = u64::MAX / 2;
+        vg.physical_volumes[0].pe_count = u64::MAX;
+        let err = lv_table(&vg, vg.lv("root").unwrap(), &both_present()).unwrap_err();
+        assert!(matches!(err, TableError::Overflow { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn names_double_dashes_and_split_back() {
+        assert_eq!(dm_name("sys-vg", "my-root"), "sys--vg-my--root");
+        assert_eq!(dm_name("vg", "root"), "vg-root");
+        assert_eq!(
+            dm_uuid(
+                "3ztEZb-XT5t-rYyz-tojC-a0BK-Of5C-py2yVg",
+                "D9uvAU-10M1-kZUa-lSPb-qWrw-tGWi-sUfPZg"
+            ),
+            "LVM-3ztEZbXT5trYyztojCa0BKOf5Cpy2yVgD9uvAU10M1kZUalSPbqWrwtGWisUfPZg"
+        );
+        let pair = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(split_dm_name("sys--vg-my--root"), pair("sys-vg", "my-root"));
+        assert_eq!(split_dm_name("a---b"), pair("a-", "b"));
+        assert_eq!(split_dm_name("nodash"), None);
+        assert_eq!(
+            lv_from_path("/dev/mapper/sys--vg-root"),
+            pair("sys-vg", "root")
+        );
+        assert_eq!(lv_from_path("/dev/sys-vg/root"), pair("sys-vg", "root"));
+        assert_eq!(lv_from_path("/dev/vda1"), None);
+        assert_eq!(lv_from_path("/dev/md/root"), None);
+        assert_eq!(lv_from_path("/dev/disk/by-uuid/x"), None);
+        assert_eq!(lv_from_path("/dev/mapper/control"), None);
+        for (vg, lv) in [("a-b", "c--d"), ("x", "y-"), ("vg_1.2", "lv+snap")] {
+            assert_eq!(split_dm_name(&dm_name(vg, lv)), pair(vg, lv));
+        }
+    }
+
+    #[test]
+    fn plan_activates_wanted_lvs_and_explains_the_rest() {
+        let mut vg: VolumeGroup = SAMPLE.parse().unwrap();
+        vg.logical_volumes.push(LogicalVolume {
+            name: "thin1".into(),
+            id: "t".into(),
+            status: vec!["READ".into(), "VISIBLE".into()],
+            segments: vec![Segment {
+                start_extent: 0,
+                extent_count: 1,
+                kind: SegmentKind::Other {
+                    type_name: "thin".into(),
+                },
+            }],
+        });
+        vg.logical_volumes.push(LogicalVolume {
+            name: "pool_tmeta".into(),
+            id: "h".into(),
+            status: vec!["READ".into()],
+            segments: vec![],
+        });
+        let vgs = vec![vg];
+        let plan = plan_activation(&vgs, &both_present(), &Wanted::everything());
+        let names: Vec<_> = plan.activate.iter().map(|a| a.dm_name.as_str()).collect();
+        assert_eq!(names, vec!["sys--vg-root", "sys--vg-my--data"]);
+        assert_eq!(
+            plan.activate[0].links,
+            vec!["/dev/mapper/sys--vg-root", "/dev/sys-vg/root"]
+        );
+        assert_eq!(
+            plan.skipped,
+            vec![(
+                "sys-vg/thin1".to_string(),
+                "thin LVs are not supported (segment type \"thin\")".to_string()
+            )]
+        );
+
+        // Only pv0 present: root and my-data both touch pv1.
+        let mut only_pv0 = both_present();
+        only_pv0.remove("Q1xk2d-aaaa-bbbb-cccc-dddd-eeee-ffffff");
+        let mut wanted = Wanted::default();
+        assert!(wanted.add_path("/dev/mapper/sys--vg-root"));
+        assert!(wanted.add_lv_spec("sys-vg/pool_tmeta"));
+        assert!(wanted.add_lv_spec("other/lv"));
+        let plan = plan_activation(&vgs, &only_pv0, &wanted);
+        assert!(plan.activate.is_empty());
+        assert_eq!(
+            plan.skipped,
+            vec![
+                (
+                    "sys-vg/root".to_string(),
+                    "PV Q1xk2d-aaaa-bbbb-cccc-dddd-eeee-ffffff (pv1) missing".to_string()
+                ),
+                (
+                    "sys-vg/pool_tmeta".to_string(),
+                    "hidden LV (a part of another LV)".to_string()
+                ),
+                (
+                    "other/lv".to_string(),
+                    "no such LV in the VGs found".to_string()
+                ),
+            ]
+        );
+
+        let wanted = Wanted {
+            vgs: vec!["sys-vg".into(), "gone".into()],
+            ..Wanted::default()
+        };
+        let plan = plan_activation(&vgs, &both_present(), &wanted);
+        assert_eq!(plan.activate.len(), 2);
+        assert_eq!(plan.skipped.last().unwrap().0, "gone");
+    }
+}
