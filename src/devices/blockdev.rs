@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::lvm;
 use super::md::{self, MdSuperblock};
 use super::partition::{self, PartitionTable, TableKind};
 use super::probe::{self, FsInfo};
@@ -38,6 +39,8 @@ pub struct BlockDevice {
     /// filesystem of their own: with 0.90/1.0 metadata the array's contents show at
     /// offset 0, so probing them would find the array's filesystem or PV twice.
     pub md: Option<MdSuperblock>,
+    /// The PV uuid, when the device carries an LVM2 label.
+    pub lvm_pv: Option<String>,
     /// Why the superblock or partition table could not be read, if it could not.
     pub problem: Option<String>,
 }
@@ -144,10 +147,32 @@ fn identify_contents(file: &mut File, dev: &mut BlockDevice) {
         }
     }
     match probe_range(file, dev.offset_bytes, dev.size_bytes) {
-        Ok(fs) => dev.fs = fs,
-        Err(e) => dev.problem = Some(e),
+        Ok(Some(fs)) => {
+            dev.fs = Some(fs);
+            return;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            dev.problem = Some(e);
+            return;
+        }
+    }
+    let mut window = Window::new(&mut *file, dev.offset_bytes, dev.size_bytes);
+    let head_len = dev.size_bytes.min(LVM_LABEL_SCAN_BYTES);
+    let mut head = Vec::new();
+    if let Err(e) = (&mut window).take(head_len).read_to_end(&mut head) {
+        dev.problem = Some(format!("cannot read the first sectors: {e}"));
+        return;
+    }
+    match lvm::label::parse_label(&head) {
+        Ok(Some(header)) => dev.lvm_pv = Some(header.uuid),
+        Ok(None) => {}
+        Err(e) => dev.problem = Some(format!("LVM label: {e}")),
     }
 }
+
+/// LVM2 writes its label in one of the first four sectors.
+const LVM_LABEL_SCAN_BYTES: u64 = 4 * 512;
 
 fn read_table_of(file: &mut File, size_bytes: u64) -> Result<Option<PartitionTable>, String> {
     let mut window = Window::new(file, 0, size_bytes);
@@ -208,6 +233,7 @@ pub fn scan(sys_root: &Path, dev_root: &Path) -> Result<Vec<BlockDevice>, Blockd
             ptuuid: None,
             fs: None,
             md: None,
+            lvm_pv: None,
             problem: None,
             name,
         });
@@ -280,6 +306,7 @@ pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
         ptuuid: None,
         fs: None,
         md: None,
+        lvm_pv: None,
         problem: None,
     };
     let table = match read_table_of(&mut file, size_bytes) {
@@ -311,6 +338,7 @@ pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
             ptuuid: None,
             fs: None,
             md: None,
+            lvm_pv: None,
             problem: None,
         };
         identify_contents(&mut file, &mut dev);
@@ -369,6 +397,10 @@ impl BlockDevice {
             field("MD_UUID", Some(md.uuid.as_str()));
             field("TYPE", Some("linux_raid_member"));
         }
+        if let Some(pv) = &self.lvm_pv {
+            field("UUID", Some(pv.as_str()));
+            field("TYPE", Some("LVM2_member"));
+        }
         field("TYPE", self.fs.as_ref().map(|f| f.fs_type.name()));
         field("PARTLABEL", self.partlabel.as_deref());
         field("PARTUUID", self.partuuid.as_deref());
@@ -389,6 +421,17 @@ impl BlockDevice {
     }
 }
 
+/// The (major, minor) of a block device node, following links.
+fn block_node_number(path: &Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = fs::metadata(path).ok()?;
+    if !meta.file_type().is_block_device() {
+        return None;
+    }
+    let rdev = meta.rdev();
+    Some((libc::major(rdev), libc::minor(rdev)))
+}
+
 /// Finds the device a `root=`/`boot=` value names. `dev_root` resolves `/dev/...` links
 /// such as `/dev/md/root` to their kernel names.
 pub fn find<'a>(
@@ -400,6 +443,13 @@ pub fn find<'a>(
         DeviceSpec::Path(path) => {
             let relative = path.strip_prefix("/dev/").unwrap_or(path);
             let wanted = dev_root.join(relative);
+            // /dev/mapper/NAME and /dev/VG/LV are nodes or links kboot made itself:
+            // the device number behind them says which device they are.
+            if let Some(number) = block_node_number(&wanted) {
+                if let Some(found) = devices.iter().find(|d| d.number == Some(number)) {
+                    return Some(found);
+                }
+            }
             let resolved = fs::canonicalize(&wanted).unwrap_or(wanted.clone());
             devices.iter().find(|d| {
                 d.path == wanted
@@ -473,6 +523,7 @@ mod tests {
             pttype: None,
             ptuuid: None,
             md: None,
+            lvm_pv: None,
             fs: Some(FsInfo {
                 fs_type: probe::FsType::Ext4,
                 uuid: Some(format!("UUID-{name}")),

@@ -7,6 +7,7 @@ pub mod cmdline;
 pub mod early;
 pub mod log;
 pub mod rescue;
+pub mod storage;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -24,6 +25,7 @@ use crate::devices::spec::DeviceSpec;
 use crate::kexec::{self, KexecPlan};
 use crate::select::scan::{self, ScanRequest};
 use cmdline::Cmdline;
+use storage::Storage;
 
 /// Where root and boot are mounted.
 pub const ROOT_MOUNT: &str = "/mnt/root";
@@ -44,11 +46,12 @@ pub fn is_init(args: &[String]) -> bool {
 pub enum BootError {
     #[error("no root= on the command line and no filesystem with kernels in /boot found after {waited_secs} s: add root=UUID=… or root=LABEL=… (type `devices` to see what is there)")]
     NoRootFound { waited_secs: u64 },
-    #[error("{what} device {spec} not found after {waited_secs} s: check {what}= (type `devices` to list the disks), or add rootwait if the disk is slow to appear")]
+    #[error("{what} device {spec} not found after {waited_secs} s (filesystems seen: {seen}): check {what}= (type `devices` to list the disks), or add rootwait if the disk is slow to appear")]
     DeviceNotFound {
         what: &'static str,
         spec: DeviceSpec,
         waited_secs: u64,
+        seen: String,
     },
     #[error("cannot list block devices: {0}")]
     Devices(#[from] blockdev::BlockdevError),
@@ -81,10 +84,13 @@ pub struct Boot {
     seen_modaliases: Vec<String>,
     /// The device lines `kboot.debug` printed last.
     debug_seen_devices: Vec<String>,
+    /// md arrays and LVM volumes brought up so far.
+    storage: Storage,
 }
 
 impl Boot {
     pub fn new(cmdline: Cmdline, modules: Option<ModuleIndex>) -> Self {
+        let storage = Storage::new(&cmdline);
         Boot {
             cmdline,
             sys_root: PathBuf::from("/sys"),
@@ -93,6 +99,7 @@ impl Boot {
             attempted_modules: BTreeSet::new(),
             seen_modaliases: Vec::new(),
             debug_seen_devices: Vec::new(),
+            storage,
         }
     }
 
@@ -189,19 +196,28 @@ impl Boot {
         let mut pause = Duration::from_millis(10);
         let mut announced = false;
         loop {
-            self.load_hardware_modules();
-            let devices = blockdev::scan(&self.sys_root, &self.dev_root)?;
-            self.debug_devices(&devices);
+            let waited = started.elapsed();
+            let giving_up = limit_secs.is_some_and(|l| waited >= Duration::from_secs(u64::from(l)));
+            let devices = self.current_devices(giving_up)?;
             if let Some(found) = blockdev::find(&devices, spec, &self.dev_root) {
                 log::say(format!("{what} {spec} is {}", found.path.display()));
                 return Ok(found.clone());
             }
-            let waited = started.elapsed();
-            if limit_secs.is_some_and(|l| waited >= Duration::from_secs(u64::from(l))) {
+            if giving_up {
+                let seen: Vec<String> = devices
+                    .iter()
+                    .filter(|d| d.fs.is_some())
+                    .map(BlockDevice::summary)
+                    .collect();
                 return Err(BootError::DeviceNotFound {
                     what,
                     spec: spec.clone(),
                     waited_secs: waited.as_secs(),
+                    seen: if seen.is_empty() {
+                        "none".into()
+                    } else {
+                        seen.join(", ")
+                    },
                 });
             }
             if !announced && waited >= Duration::from_millis(500) {
@@ -231,9 +247,7 @@ impl Boot {
         let mut tried: Vec<PathBuf> = Vec::new();
         let mut announced = false;
         loop {
-            self.load_hardware_modules();
-            let devices = blockdev::scan(&self.sys_root, &self.dev_root)?;
-            self.debug_devices(&devices);
+            let devices = self.current_devices(started.elapsed() >= limit)?;
             let candidates = devices.iter().filter(|d| {
                 d.fs.as_ref().is_some_and(|f| f.fs_type.mountable()) && !tried.contains(&d.path)
             });
@@ -318,6 +332,28 @@ impl Boot {
         }
     }
 
+    /// The block devices present now, after loading drivers for new hardware and
+    /// bringing up the md arrays and LVM volumes they allow (rescanning until nothing
+    /// new appears). `final_pass`: kboot is about to give up waiting.
+    fn current_devices(&mut self, final_pass: bool) -> Result<Vec<BlockDevice>, BootError> {
+        loop {
+            self.load_hardware_modules();
+            let devices = blockdev::scan(&self.sys_root, &self.dev_root)?;
+            self.debug_devices(&devices);
+            let (modules, attempted) = (self.modules.as_ref(), &mut self.attempted_modules);
+            let mut load = |name: &str| load_named_module(modules, attempted, name);
+            if !self.storage.activate(
+                &devices,
+                &self.sys_root,
+                &self.dev_root,
+                &mut load,
+                final_pass,
+            ) {
+                return Ok(devices);
+            }
+        }
+    }
+
     /// With `kboot.debug`: every block device, each time the set changes.
     fn debug_devices(&mut self, devices: &[BlockDevice]) {
         if !self.cmdline.debug {
@@ -334,20 +370,10 @@ impl Boot {
 
     /// Loads the module for a filesystem type unless it is built in or already tried.
     fn load_fs_module(&mut self, name: &str) {
-        let Some(index) = &self.modules else { return };
-        if index.is_builtin(name) || !self.attempted_modules.insert(name.to_string()) {
-            return;
-        }
-        match index.resolve(&[name]) {
-            Ok(modules) => {
-                let fresh: Vec<ModulePath> = modules
-                    .into_iter()
-                    .filter(|m| m.name == name || self.attempted_modules.insert(m.name.clone()))
-                    .collect();
-                Self::report_modules(&modload::load_modules(&mut KernelLoader, index, &fresh));
-            }
-            // Not in the initramfs: the kernel may still have it built in under another name.
-            Err(e) => log::warn(format!("filesystem driver {name}: {e}")),
+        if let Err(e) = load_named_module(self.modules.as_ref(), &mut self.attempted_modules, name)
+        {
+            // Not in the initramfs: the kernel may still have it built in.
+            log::warn(format!("filesystem driver {name}: {e}"));
         }
     }
 
@@ -422,6 +448,30 @@ impl Boot {
             }),
             BootError::Mount,
         ))
+    }
+}
+
+/// Loads module `name` (or an alias such as `md-level-1`) with its dependencies,
+/// unless it is built in or was tried before. Errors say why it could not be loaded.
+fn load_named_module(
+    index: Option<&ModuleIndex>,
+    attempted: &mut BTreeSet<String>,
+    name: &str,
+) -> Result<(), String> {
+    let Some(index) = index else { return Ok(()) };
+    if index.is_builtin(name) || !attempted.insert(name.to_string()) {
+        return Ok(());
+    }
+    let modules = index.resolve(&[name]).map_err(|e| e.to_string())?;
+    let fresh: Vec<ModulePath> = modules
+        .into_iter()
+        .filter(|m| m.name == name || attempted.insert(m.name.clone()))
+        .collect();
+    let report = modload::load_modules(&mut KernelLoader, index, &fresh);
+    Boot::report_modules(&report);
+    match report.failed.first() {
+        Some(failure) => Err(format!("{} not loaded: {}", failure.module, failure.error)),
+        None => Ok(()),
     }
 }
 
