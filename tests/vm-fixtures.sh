@@ -19,6 +19,11 @@
 #   vm/SET/build.log       the helper VM's console: every command, mdadm --examine and
 #                          --detail, pvs/vgs/lvs as JSON, the VG metadata text, dmsetup
 #                          tables, /proc/mdstat
+#   vm/SET/verify.log      a second boot on copies of the disks: mdadm --assemble --scan
+#                          --readonly and read-only LV activation from the on-disk
+#                          metadata alone, as a boot would; the copies must come out
+#                          unchanged (cmp) and the root filesystem must be found by UUID
+#   vm/SET/recipe.sh, verify.sh   the scripts those two boots ran
 #   vm/SET/set.env         what the VM recorded (UUIDs, offsets, events)
 #   vm-fixtures.env        fixtures.env's keys plus every set.env, KEY=value
 # Sets: r1lvm, r1090, r5, stale (see the recipe_* functions).
@@ -271,6 +276,7 @@ host_r1lvm() {
     disk_count=2
     root_uuid=4b424f4f-0002-4000-8000-000000000011
     root_label=r1lvmroot
+    verify_lvs=sys-vg/root
     make_gpt_member 1 "$linux_raid_type" 4b424f4f-0001-4000-8000-000000000011
     make_gpt_member 2 "$linux_raid_type" 4b424f4f-0001-4000-8000-000000000012
 }
@@ -306,6 +312,7 @@ host_r1090() {
     disk_count=3
     root_uuid=4b424f4f-0002-4000-8000-000000000021
     root_label=r1090root
+    verify_lvs=data/rootstripe
     make_whole_disk 1
     make_whole_disk 2
     make_whole_disk 3
@@ -390,6 +397,7 @@ host_stale() {
     disk_count=3
     root_uuid=4b424f4f-0002-4000-8000-000000000041
     root_label=staleroot
+    verify_lvs=vgs/root
     make_gpt_member 1 "$linux_raid_type" 4b424f4f-0001-4000-8000-000000000041
     make_gpt_member 2 "$linux_raid_type" 4b424f4f-0001-4000-8000-000000000042
     make_gpt_member 3 "$linux_raid_type" 4b424f4f-0001-4000-8000-000000000043
@@ -489,7 +497,7 @@ build_set() {
     prefix=$(echo "$set" | tr a-z A-Z)
     hash=$( (echo "$tools_hash"
         declare -f "recipe_$set" "host_$set" recipe_prelude build_set make_gpt_member \
-            make_whole_disk fill_root_tree make_root_fs run_vm
+            make_whole_disk fill_root_tree make_root_fs run_vm verify_recipe
         sha256sum "$tests_dir/fixtures.sh") | sha256sum | cut -c1-16)
     local final=$vm_dir/$set
     if [[ -f "$final/.stamp" && $(<"$final/.stamp") == "$hash" && -f "$final/set.env" ]]; then
@@ -501,7 +509,7 @@ build_set() {
     rm -rf "$set_work"
     mkdir -p "$set_work"
     set_env=()
-    local disk_count root_uuid root_label
+    local disk_count root_uuid root_label verify_lvs=""
     "host_$set"
     make_root_fs "$set_work/root.ext4" "$root_uuid" "$root_label" "kboot-$set"
     set_env+=("SET_DISK_COUNT=$disk_count" "SET_ROOT_UUID=$root_uuid"
@@ -513,16 +521,37 @@ build_set() {
         recipe_prelude
         "recipe_$set"
     } >"$set_work/recipe.sh"
-    run_vm "$set" "$disk_count"
-    local index
+    local index disks=()
     for ((index = 1; index <= disk_count; index++)); do
+        disks+=("$set_work/disk$index.img")
+    done
+    run_vm build "$set_work/recipe.sh" "${disks[@]}" "$set_work/root.ext4:ro"
+    {
+        echo "ROOT_UUID=$root_uuid"
+        echo "VERIFY_LVS=\"$verify_lvs\""
+        recipe_prelude
+        verify_recipe
+    } >"$set_work/verify.sh"
+    local copies=()
+    for ((index = 1; index <= disk_count; index++)); do
+        cp --sparse=always "$set_work/disk$index.img" "$set_work/verify$index.img"
+        copies+=("$set_work/verify$index.img")
+    done
+    run_vm verify "$set_work/verify.sh" "${copies[@]}"
+    for ((index = 1; index <= disk_count; index++)); do
+        if ! cmp "$set_work/disk$index.img" "$set_work/verify$index.img"; then
+            log "read-only assembly changed disk $index of $set"
+            exit 1
+        fi
+        rm -f "$set_work/verify$index.img"
         set_env+=("SET_DISK${index}=$final/disk$index.img")
     done
     {
         printf '%s\n' "${set_env[@]}"
-        tr -d '\r' <"$set_work/vm.env"
+        tr -d '\r' <"$set_work/build.env"
+        tr -d '\r' <"$set_work/verify.env"
     } | sed "s/^SET_/${prefix}_/" >"$set_work/set.env"
-    rm -f "$set_work/root.ext4" "$set_work/vm.env" "$set_work/initrd.img"
+    rm -f "$set_work/root.ext4" "$set_work/build.env" "$set_work/verify.env"
     chmod a-w "$set_work"/disk*.img
     echo "$hash" >"$set_work/.stamp"
     rm -rf "$final"
@@ -530,35 +559,65 @@ build_set() {
     log "image set $set built in $((SECONDS - started)) s"
 }
 
-# run_vm SET DISK_COUNT: boots the helper VM on the set's disks and the root source.
+# run_vm NAME RECIPE DISK...: boots the helper VM with RECIPE as /recipe.sh on the
+# disks (vda, vdb, ... in order; a disk given as PATH:ro is read-only). Writes the
+# console to $set_work/NAME.log and the KEY=value lines to $set_work/NAME.env.
 run_vm() {
-    local set=$1 disk_count=$2 index recipe_tree
+    local name=$1 recipe=$2 recipe_tree disk
+    shift 2
     recipe_tree=$(mktemp -d "$set_work/recipe.XXXXXX")
-    cp "$set_work/recipe.sh" "$recipe_tree/recipe.sh"
+    cp "$recipe" "$recipe_tree/recipe.sh"
     cat "$vm_dir/tools.cpio.gz" >"$set_work/initrd.img"
     (cd "$recipe_tree" && echo recipe.sh |
         cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -n >>"$set_work/initrd.img"
     rm -rf "$recipe_tree"
     local drives=()
-    for ((index = 1; index <= disk_count; index++)); do
-        drives+=(-drive "file=$set_work/disk$index.img,format=raw,if=virtio")
+    for disk in "$@"; do
+        if [[ $disk == *:ro ]]; then
+            drives+=(-drive "file=${disk%:ro},format=raw,if=virtio,readonly=on")
+        else
+            drives+=(-drive "file=$disk,format=raw,if=virtio")
+        fi
     done
-    drives+=(-drive "file=$set_work/root.ext4,format=raw,if=virtio,readonly=on")
-    : >"$set_work/vm.env"
-    local status=0
+    : >"$set_work/$name.env"
+    local status=0 started=$SECONDS
     timeout "$vm_timeout_seconds" qemu-system-x86_64 -accel tcg -m 512 -smp 1 \
         -nodefaults -display none -no-reboot \
         -kernel "$cache_dir/kernel/boot/vmlinuz-$kernel_version" \
         -initrd "$set_work/initrd.img" \
         -append "console=ttyS0 panic=-1 loglevel=5" \
-        -serial "file:$set_work/build.log" -serial "file:$set_work/vm.env" \
+        -serial "file:$set_work/$name.log" -serial "file:$set_work/$name.env" \
         "${drives[@]}" </dev/null || status=$?
-    if ! grep -q '^VMFIX DONE' "$set_work/build.log"; then
-        log "the helper VM for $set failed (qemu status $status); its console:"
-        tail -n 60 "$set_work/build.log" >&2
-        log "full log: $set_work/build.log"
+    rm -f "$set_work/initrd.img"
+    if ! grep -q '^VMFIX DONE' "$set_work/$name.log"; then
+        log "the helper VM ($name) for $set failed (qemu status $status); its console:"
+        tail -n 60 "$set_work/$name.log" >&2
+        log "full log: $set_work/$name.log"
         exit 1
     fi
+    log "helper VM $set/$name: $((SECONDS - started)) s"
+}
+
+# The second boot of every set: assemble and activate read-only from the
+# superblocks alone (no names, no config), as a boot would, find the root filesystem
+# by UUID, and stop; runs on copies that must come out unchanged.
+verify_recipe() {
+    cat <<'EOF'
+section "read-only assembly from the superblocks, as a boot would"
+mdadm --examine --scan
+mdadm --assemble --scan --readonly --run || true
+cat /proc/mdstat
+grep -q "^md" /proc/mdstat
+for lv in $VERIFY_LVS; do
+    lvm lvchange -ay --config "activation/read_only_volume_list=[\"${lv%%/*}\"]" "$lv"
+done
+section dmsetup
+dmsetup table
+root=$(findfs "UUID=$ROOT_UUID")
+kv SET_VERIFY_ROOT_DEVICE "$root"
+for lv in $VERIFY_LVS; do lvm lvchange -an "$lv"; done
+mdadm --stop --scan
+EOF
 }
 
 write_env() {
