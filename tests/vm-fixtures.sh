@@ -54,9 +54,7 @@ image_size_mib=96
 root_fs_mib=48
 mib_sectors=2048
 linux_raid_type=A19D880F-05FC-4D3B-A006-743F0F84911E
-linux_lvm_type=E6D6D379-F507-44C2-A23C-238F2A3DF928
-# The md homehost: stored names read "kbootvm:NAME".
-homehost=kbootvm
+# The recipes create arrays with --homehost=kbootvm: stored names read "kbootvm:NAME".
 # Hang guard for one helper VM (a TCG run takes 15-40 s).
 vm_timeout_seconds=300
 
@@ -495,7 +493,8 @@ build_tools() {
 build_set() {
     local set=$1 prefix hash
     prefix=$(echo "$set" | tr a-z A-Z)
-    hash=$( (echo "$tools_hash"
+    hash=$( (echo "$tools_hash" "$image_size_mib" "$root_fs_mib" "$mib_sectors" \
+        "$linux_raid_type" "$old_version"
         declare -f "recipe_$set" "host_$set" recipe_prelude build_set make_gpt_member \
             make_whole_disk fill_root_tree make_root_fs run_vm verify_recipe
         sha256sum "$tests_dir/fixtures.sh") | sha256sum | cut -c1-16)
