@@ -11,66 +11,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{fixtures, kboot_initramfs, BootSpec, DiskCopy, Qemu};
-
-/// `KBOOT-MARKER ramdisk=<NAME> kernel=<uname -r> cmdline=<...>`, printed by the
-/// marker ramdisk's /init.
-struct Marker {
-    ramdisk: String,
-    kernel_release: String,
-    cmdline: String,
-}
-
-impl Marker {
-    fn parse(line: &str) -> Option<Marker> {
-        let rest = &line[line.find("KBOOT-MARKER ")? + "KBOOT-MARKER ".len()..];
-        let rest = rest.strip_prefix("ramdisk=")?;
-        let (ramdisk, rest) = rest.split_once(" kernel=")?;
-        let (kernel_release, cmdline) = rest.split_once(" cmdline=")?;
-        Some(Marker {
-            ramdisk: ramdisk.to_string(),
-            kernel_release: kernel_release.to_string(),
-            cmdline: cmdline.to_string(),
-        })
-    }
-
-    fn cmdline_words(&self) -> Vec<&str> {
-        self.cmdline.split_whitespace().collect()
-    }
-}
-
-/// `kboot: [T] booting <KERNEL> initrd <RAMDISK> cmdline "<CMDLINE>"`, printed just
-/// before kexec.
-struct Booting {
-    seconds_since_init: f64,
-    kernel: String,
-    ramdisk: String,
-    cmdline: String,
-}
-
-impl Booting {
-    fn parse(line: &str) -> Option<Booting> {
-        let rest = &line[line.find("kboot: [")? + "kboot: [".len()..];
-        let (seconds, rest) = rest.split_once("] booting ")?;
-        let (kernel, rest) = rest.split_once(" initrd ")?;
-        let (ramdisk, rest) = rest.split_once(" cmdline \"")?;
-        let cmdline = rest.strip_suffix('"')?;
-        Some(Booting {
-            seconds_since_init: seconds.trim().parse().ok()?,
-            kernel: kernel.to_string(),
-            ramdisk: ramdisk.to_string(),
-            cmdline: cmdline.to_string(),
-        })
-    }
-}
-
-fn is_booting_line(line: &str) -> bool {
-    Booting::parse(line).is_some()
-}
-
-fn is_marker_line(line: &str) -> bool {
-    Marker::parse(line).is_some()
-}
+use common::{
+    fixtures, is_booting_line, is_marker_line, kboot_initramfs, BootSpec, Booting, DiskCopy,
+    Marker, Qemu,
+};
 
 /// Boots kboot with `append` on a fresh copy of `pristine_disk`, expects it to kexec
 /// a kernel that reaches a marker ramdisk, and returns what kboot said and what the

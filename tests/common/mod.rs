@@ -57,6 +57,31 @@ impl Fixtures {
     pub fn kernel_version(&self) -> &str {
         self.var("KERNEL_VERSION")
     }
+
+    /// The pristine disk images of an md/LVM image set (`r1lvm`, `r1090`, `r5`,
+    /// `stale`), in the order the helper VM saw them: vda, vdb, ...
+    pub fn set_disks(&self, set: &str) -> Vec<PathBuf> {
+        let prefix = set.to_uppercase();
+        let count: usize = self
+            .var(&format!("{prefix}_DISK_COUNT"))
+            .parse()
+            .unwrap_or_else(|error| panic!("{prefix}_DISK_COUNT: {error}"));
+        (1..=count)
+            .map(|index| self.path(&format!("{prefix}_DISK{index}")))
+            .collect()
+    }
+
+    /// `KEY=value` lines; lines without `=` are ignored.
+    fn read(path: &Path) -> Fixtures {
+        let text = fs::read_to_string(path)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+        let vars = text
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        Fixtures { vars }
+    }
 }
 
 /// Runs `tests/fixtures.sh` once per test process and parses `fixtures.env`.
@@ -79,15 +104,34 @@ pub fn fixtures() -> &'static Fixtures {
             String::from_utf8_lossy(&output.stderr)
         );
         eprintln!("fixtures ready in {:.2?}", started.elapsed());
-        let env_path = cache.join("fixtures.env");
-        let text = fs::read_to_string(&env_path)
-            .unwrap_or_else(|error| panic!("cannot read {}: {error}", env_path.display()));
-        let vars = text
-            .lines()
-            .filter_map(|line| line.split_once('='))
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect();
-        Fixtures { vars }
+        Fixtures::read(&cache.join("fixtures.env"))
+    })
+}
+
+/// Runs `tests/vm-fixtures.sh` once per test process (after `fixtures()`: it needs the
+/// kernel) and parses `vm-fixtures.env`, which holds fixtures.env's keys too. Cold, it
+/// boots a helper VM per image set (about a minute in all); warm, it is instant.
+pub fn storage_fixtures() -> &'static Fixtures {
+    static STORAGE_FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    STORAGE_FIXTURES.get_or_init(|| {
+        fixtures();
+        let cache = cache_dir();
+        let started = Instant::now();
+        let output = Command::new("bash")
+            .arg(repo_dir().join("tests/vm-fixtures.sh"))
+            .arg(&cache)
+            .output()
+            .unwrap_or_else(|error| panic!("cannot run bash tests/vm-fixtures.sh: {error}"));
+        assert!(
+            output.status.success(),
+            "tests/vm-fixtures.sh {} failed ({}):\n{}\n{}",
+            cache.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        eprintln!("md/LVM fixtures ready in {:.2?}", started.elapsed());
+        Fixtures::read(&cache.join("vm-fixtures.env"))
     })
 }
 
@@ -299,6 +343,75 @@ pub struct BootSpec<'a> {
     pub disk: &'a Path,
 }
 
+/// What to boot on several disks: `disks[0]` is vda, `disks[1]` vdb, and so on.
+pub struct MultiDiskBootSpec<'a> {
+    /// Names the log file: `target/kboot-cache/logs/<name>.log`.
+    pub name: &'a str,
+    pub kernel: &'a Path,
+    pub initrd: &'a Path,
+    pub append: &'a str,
+    pub disks: &'a [&'a Path],
+}
+
+/// `KBOOT-MARKER ramdisk=<NAME> kernel=<uname -r> cmdline=<...>`, printed by the
+/// marker ramdisk's /init.
+pub struct Marker {
+    pub ramdisk: String,
+    pub kernel_release: String,
+    pub cmdline: String,
+}
+
+impl Marker {
+    pub fn parse(line: &str) -> Option<Marker> {
+        let rest = &line[line.find("KBOOT-MARKER ")? + "KBOOT-MARKER ".len()..];
+        let rest = rest.strip_prefix("ramdisk=")?;
+        let (ramdisk, rest) = rest.split_once(" kernel=")?;
+        let (kernel_release, cmdline) = rest.split_once(" cmdline=")?;
+        Some(Marker {
+            ramdisk: ramdisk.to_string(),
+            kernel_release: kernel_release.to_string(),
+            cmdline: cmdline.to_string(),
+        })
+    }
+
+    pub fn cmdline_words(&self) -> Vec<&str> {
+        self.cmdline.split_whitespace().collect()
+    }
+}
+
+/// `kboot: [T] booting <KERNEL> initrd <RAMDISK> cmdline "<CMDLINE>"`, printed just
+/// before kexec.
+pub struct Booting {
+    pub seconds_since_init: f64,
+    pub kernel: String,
+    pub ramdisk: String,
+    pub cmdline: String,
+}
+
+impl Booting {
+    pub fn parse(line: &str) -> Option<Booting> {
+        let rest = &line[line.find("kboot: [")? + "kboot: [".len()..];
+        let (seconds, rest) = rest.split_once("] booting ")?;
+        let (kernel, rest) = rest.split_once(" initrd ")?;
+        let (ramdisk, rest) = rest.split_once(" cmdline \"")?;
+        let cmdline = rest.strip_suffix('"')?;
+        Some(Booting {
+            seconds_since_init: seconds.trim().parse().ok()?,
+            kernel: kernel.to_string(),
+            ramdisk: ramdisk.to_string(),
+            cmdline: cmdline.to_string(),
+        })
+    }
+}
+
+pub fn is_booting_line(line: &str) -> bool {
+    Booting::parse(line).is_some()
+}
+
+pub fn is_marker_line(line: &str) -> bool {
+    Marker::parse(line).is_some()
+}
+
 /// Why a wait ended without finding what it waited for.
 #[derive(Debug)]
 pub enum WaitFailure {
@@ -332,6 +445,16 @@ pub struct Qemu {
 
 impl Qemu {
     pub fn start(spec: &BootSpec) -> Qemu {
+        Qemu::start_with_disks(&MultiDiskBootSpec {
+            name: spec.name,
+            kernel: spec.kernel,
+            initrd: spec.initrd,
+            append: spec.append,
+            disks: &[spec.disk],
+        })
+    }
+
+    pub fn start_with_disks(spec: &MultiDiskBootSpec) -> Qemu {
         let slot = QemuSlot::acquire();
         let mut command = Command::new("qemu-system-x86_64");
         command
@@ -342,9 +465,13 @@ impl Qemu {
             .arg("-initrd")
             .arg(spec.initrd)
             .arg("-append")
-            .arg(spec.append)
-            .arg("-drive")
-            .arg(format!("file={},format=raw,if=virtio", spec.disk.display()))
+            .arg(spec.append);
+        for disk in spec.disks {
+            command
+                .arg("-drive")
+                .arg(format!("file={},format=raw,if=virtio", disk.display()));
+        }
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
