@@ -382,7 +382,11 @@ impl Boot {
             log::say(format!("loaded {}", report.loaded.join(" ")));
         }
         // ENODEV: the module found none of its hardware (a CPU-specific variant, say).
-        for failure in report.failed.iter().filter(|f| f.errno() != Some(nix::errno::Errno::ENODEV)) {
+        for failure in report
+            .failed
+            .iter()
+            .filter(|f| f.errno() != Some(nix::errno::Errno::ENODEV))
+        {
             log::warn(format!(
                 "module {} ({}) not loaded: {}",
                 failure.module,
@@ -472,7 +476,7 @@ fn load_named_module(
     Boot::report_modules(&report);
     // Only the module asked for counts: a soft dependency that does not fit this
     // machine (crc32c_intel without SSE 4.2) is no reason to fail.
-    let wanted = fresh.last().map(|m| m.name.as_str()).unwrap_or(name);
+    let wanted = crate::devices::modules::normalize_name(name);
     match report.failed.iter().find(|f| f.module == wanted) {
         Some(failure) => Err(format!("{} not loaded: {}", failure.module, failure.error)),
         None => Ok(()),
