@@ -146,11 +146,14 @@ impl Storage {
                 }
             };
             if plan.degraded {
+                // Wait a little for members that have not appeared yet; members that
+                // are present but unusable (stale, faulty) will not get better.
+                let absent = plan.missing_slots.len() > plan.left_out.len();
                 let since = *self
                     .degraded_since
                     .entry(plan.uuid.clone())
                     .or_insert_with(Instant::now);
-                if since.elapsed() < DEGRADED_GRACE && !final_pass {
+                if absent && since.elapsed() < DEGRADED_GRACE && !final_pass {
                     continue;
                 }
                 let missing: Vec<String> = plan.missing_slots.iter().map(u32::to_string).collect();
