@@ -213,3 +213,71 @@ fn raid1_stale_member_is_left_out_and_thin_lv_is_skipped() {
         line.contains("thinvol") && line.replace("thinvol", "").contains("thin")
     });
 }
+
+/// Boots kboot on fresh copies of set `set` expecting a `kboot: error:` line for
+/// which `wanted` holds, then the rescue prompt; powers off there. Returns the error
+/// line. Also checks: no panic, every disk unchanged.
+fn boot_set_to_rescue(
+    test_name: &str,
+    set: &str,
+    append: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    let fixtures = storage_fixtures();
+    let pristine = fixtures.set_disks(set);
+    let copies: Vec<DiskCopy> = pristine
+        .iter()
+        .enumerate()
+        .map(|(index, disk)| DiskCopy::new(&format!("{test_name}-disk{}", index + 1), disk))
+        .collect();
+    let disks: Vec<&Path> = copies.iter().map(DiskCopy::path).collect();
+    let kernel = fixtures.path("KERNEL_IMAGE");
+    let mut qemu = Qemu::start_with_disks(&MultiDiskBootSpec {
+        name: test_name,
+        kernel: &kernel,
+        initrd: &kboot_initramfs().cpio_gz,
+        append,
+        disks: &disks,
+    });
+    let error = qemu.expect_line("a kboot error", |line| {
+        line.contains("kboot: error: ") || is_booting_line(line)
+    });
+    if !wanted(&error) {
+        qemu.fail(&format!("unexpected outcome: {error}"));
+    }
+    qemu.expect_text("kboot> ");
+    qemu.send_line("poweroff");
+    qemu.expect_exit();
+    qemu.check_no_panic();
+    for copy in &copies {
+        copy.assert_unchanged();
+    }
+    error
+}
+
+#[test]
+fn root_on_a_thin_lv_fails_at_once_naming_the_lv_and_its_type() {
+    let error = boot_set_to_rescue(
+        "storage_thin_root",
+        "stale",
+        "console=ttyS0 root=/dev/vgs/thinvol",
+        |line| {
+            line.contains("kboot: error: ")
+                && line.contains("vgs/thinvol")
+                && line.contains("thin LVs are not supported")
+        },
+    );
+    // Failing at once: the error comes before the default 30 s wait is over.
+    assert!(!error.contains("not found after"), "{error}");
+}
+
+#[test]
+fn rd_md_0_leaves_arrays_alone() {
+    let root = format!("root=UUID={}", storage_fixtures().var("R5_ROOT_UUID"));
+    boot_set_to_rescue(
+        "storage_rd_md_0",
+        "r5",
+        &format!("console=ttyS0 {root} rd.md=0 rootdelay=2"),
+        |line| line.contains("kboot: error: ") && line.contains("not found after"),
+    );
+}

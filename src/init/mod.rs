@@ -53,6 +53,14 @@ pub enum BootError {
         waited_secs: u64,
         seen: String,
     },
+    #[error(
+        "{what} device {spec}: {reason}; boot from a linear or striped LV, or name another device"
+    )]
+    Refused {
+        what: &'static str,
+        spec: DeviceSpec,
+        reason: String,
+    },
     #[error("cannot list block devices: {0}")]
     Devices(#[from] blockdev::BlockdevError),
     #[error(transparent)]
@@ -202,6 +210,13 @@ impl Boot {
             if let Some(found) = blockdev::find(&devices, spec, &self.dev_root) {
                 log::say(format!("{what} {spec} is {}", found.path.display()));
                 return Ok(found.clone());
+            }
+            if let Some(reason) = self.storage.refusal(spec) {
+                return Err(BootError::Refused {
+                    what,
+                    spec: spec.clone(),
+                    reason,
+                });
             }
             if giving_up {
                 let seen: Vec<String> = devices

@@ -39,6 +39,8 @@ pub struct Storage {
     dm: Option<DeviceMapper<ControlFile>>,
     /// Messages already printed: each is said once.
     said: BTreeSet<String>,
+    /// `VG/LV` that will not be activated, and why.
+    refused: BTreeMap<String, String>,
 }
 
 impl Storage {
@@ -87,7 +89,21 @@ impl Storage {
             volumes_done: BTreeSet::new(),
             dm: None,
             said: BTreeSet::new(),
+            refused: BTreeMap::new(),
         }
+    }
+
+    /// Why the LV a `root=`/`boot=` path names will not come up, if kboot knows it
+    /// will not: waiting longer would not help.
+    pub fn refusal(&self, spec: &DeviceSpec) -> Option<String> {
+        let DeviceSpec::Path(path) = spec else {
+            return None;
+        };
+        let (vg, lv) = table::lv_from_path(path)?;
+        let key = format!("{vg}/{lv}");
+        self.refused
+            .get(&key)
+            .map(|reason| format!("LVM volume {key} cannot be activated: {reason}"))
     }
 
     fn warn_once(&mut self, message: String) {
@@ -263,6 +279,7 @@ impl Storage {
             // A missing PV may still appear; say so only when giving up.
             if final_pass || !reason.contains("missing") {
                 self.warn_once(format!("LVM volume {lv} not activated: {reason}"));
+                self.refused.insert(lv.clone(), reason.clone());
             }
         }
         let mut activated = false;
