@@ -12,6 +12,7 @@
 //! Only one 4 KiB block is read per candidate location (1.2, 1.1, 1.0, then 0.90):
 //! this runs on the boot path for every block device.
 
+use super::bytes::{le16, le32, le64};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -291,24 +292,6 @@ pub struct MdSuperblock {
     pub preferred_minor: Option<u32>,
     /// 0.90 `this_disk`.
     pub this_disk: Option<DiskEntry090>,
-}
-
-fn le16(buf: &[u8], at: usize) -> u16 {
-    let mut bytes = [0u8; 2];
-    bytes.copy_from_slice(&buf[at..at + 2]);
-    u16::from_le_bytes(bytes)
-}
-
-fn le32(buf: &[u8], at: usize) -> u32 {
-    let mut bytes = [0u8; 4];
-    bytes.copy_from_slice(&buf[at..at + 4]);
-    u32::from_le_bytes(bytes)
-}
-
-fn le64(buf: &[u8], at: usize) -> u64 {
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&buf[at..at + 8]);
-    u64::from_le_bytes(bytes)
 }
 
 /// The 0.90 u32 word `n` (host-endian, which is little-endian on x86).

@@ -2,6 +2,7 @@
 //! md arrays, LVM volumes, kernel modules, mounts.
 
 pub mod blockdev;
+pub mod bytes;
 pub mod dm;
 pub mod lvm;
 pub mod md;

@@ -11,7 +11,8 @@
 //! or hostile table yields an error or fewer partitions, never a panic or a huge
 //! allocation.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use super::bytes::{field, le32, le64};
+use std::io::{self, Read, Seek};
 
 use thiserror::Error;
 
@@ -150,46 +151,14 @@ impl<R: Read + Seek> Disk<'_, R> {
         offset_bytes: u64,
         len_bytes: usize,
     ) -> Result<Option<Vec<u8>>, PartitionError> {
-        let fits = u64::try_from(len_bytes)
-            .ok()
-            .and_then(|len| offset_bytes.checked_add(len))
-            .is_some_and(|end| end <= self.size_bytes);
-        if !fits {
-            return Ok(None);
-        }
-        let mut buf = vec![0u8; len_bytes];
-        self.dev
-            .seek(SeekFrom::Start(offset_bytes))
-            .and_then(|_| self.dev.read_exact(&mut buf))
-            .map_err(|source| PartitionError::Read {
+        super::bytes::read_region(self.dev, self.size_bytes, offset_bytes, len_bytes).map_err(
+            |source| PartitionError::Read {
                 offset_bytes,
                 len_bytes,
                 source,
-            })?;
-        Ok(Some(buf))
+            },
+        )
     }
-}
-
-/// `len` bytes at `at`, or an empty slice when out of range; every caller treats a
-/// short field as absent or invalid.
-fn field(buf: &[u8], at: usize, len: usize) -> &[u8] {
-    at.checked_add(len)
-        .and_then(|end| buf.get(at..end))
-        .unwrap_or(&[])
-}
-
-fn le32(buf: &[u8], at: usize) -> u32 {
-    field(buf, at, 4)
-        .try_into()
-        .map(u32::from_le_bytes)
-        .unwrap_or(0)
-}
-
-fn le64(buf: &[u8], at: usize) -> u64 {
-    field(buf, at, 8)
-        .try_into()
-        .map(u64::from_le_bytes)
-        .unwrap_or(0)
 }
 
 fn crc32(bytes: &[u8]) -> u32 {
@@ -663,6 +632,7 @@ mod tests {
     use crate::devices::probe::tests::tools::{blkid_export, run_with_input, sparse_file};
     use std::collections::HashMap;
     use std::fs::{File, OpenOptions};
+    use std::io::SeekFrom;
     use std::io::{Cursor, Write};
     use std::path::{Path, PathBuf};
 

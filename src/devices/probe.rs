@@ -12,8 +12,9 @@
 //! Only a few small regions are read (at most a few KiB per filesystem type): this
 //! runs on the boot path for every block device.
 
+use super::bytes::{be32, field, le16, le32};
 use std::fmt;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek};
 use std::str::FromStr;
 
 use thiserror::Error;
@@ -160,53 +161,14 @@ impl<R: Read + Seek> Device<'_, R> {
         offset_bytes: u64,
         len_bytes: usize,
     ) -> Result<Option<Vec<u8>>, ProbeError> {
-        let fits = u64::try_from(len_bytes)
-            .ok()
-            .and_then(|len| offset_bytes.checked_add(len))
-            .is_some_and(|end| end <= self.size_bytes);
-        if !fits {
-            return Ok(None);
-        }
-        let mut buf = vec![0u8; len_bytes];
-        self.dev
-            .seek(SeekFrom::Start(offset_bytes))
-            .and_then(|_| self.dev.read_exact(&mut buf))
-            .map_err(|source| ProbeError::Read {
+        super::bytes::read_region(self.dev, self.size_bytes, offset_bytes, len_bytes).map_err(
+            |source| ProbeError::Read {
                 offset_bytes,
                 len_bytes,
                 source,
-            })?;
-        Ok(Some(buf))
+            },
+        )
     }
-}
-
-/// `len` bytes at `at`, or an empty slice when out of range; every caller treats a
-/// short field as absent or invalid.
-fn field(buf: &[u8], at: usize, len: usize) -> &[u8] {
-    at.checked_add(len)
-        .and_then(|end| buf.get(at..end))
-        .unwrap_or(&[])
-}
-
-fn le16(buf: &[u8], at: usize) -> u16 {
-    field(buf, at, 2)
-        .try_into()
-        .map(u16::from_le_bytes)
-        .unwrap_or(0)
-}
-
-fn le32(buf: &[u8], at: usize) -> u32 {
-    field(buf, at, 4)
-        .try_into()
-        .map(u32::from_le_bytes)
-        .unwrap_or(0)
-}
-
-fn be32(buf: &[u8], at: usize) -> u32 {
-    field(buf, at, 4)
-        .try_into()
-        .map(u32::from_be_bytes)
-        .unwrap_or(0)
 }
 
 /// A 16-byte UUID as `blkid` prints it: lowercase, hyphenated; `None` when all zero
@@ -733,6 +695,7 @@ pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::fs::{File, OpenOptions};
+    use std::io::SeekFrom;
     use std::io::{Cursor, Write};
     use std::path::{Path, PathBuf};
     use std::process::Command;

@@ -6,6 +6,7 @@
 //! `format-text.c`; see section 2 of `storage-formats.md`. Only the label sector, the
 //! 512-byte mda headers and the metadata texts are read.
 
+use crate::devices::bytes::{le32, le64};
 use std::io::{self, Read, Seek, SeekFrom};
 
 use thiserror::Error;
@@ -179,18 +180,6 @@ fn read_at<R: Read + Seek>(
     let mut buf = vec![0u8; len];
     dev.read_exact(&mut buf).map_err(err)?;
     Ok(buf)
-}
-
-fn le32(buf: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&buf[at..at + 4]);
-    u32::from_le_bytes(b)
-}
-
-fn le64(buf: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&buf[at..at + 8]);
-    u64::from_le_bytes(b)
 }
 
 /// The parsed label sector, before any metadata area is read.
