@@ -281,3 +281,21 @@ fn rd_md_0_leaves_arrays_alone() {
         |line| line.contains("kboot: error: ") && line.contains("not found after"),
     );
 }
+
+#[test]
+fn raid0_with_end_metadata_boots_from_a_partition_on_the_array_never_the_member() {
+    let fixtures = storage_fixtures();
+    let root = format!("root=PARTUUID={}", fixtures.var("R0PART_ROOT_PARTUUID"));
+    let boot = boot_set_to_marker(
+        "storage_r0part",
+        "r0part",
+        2,
+        &format!("console=ttyS0 {root} kboot.timeout=0"),
+    );
+    assert_booted_newest(&boot, &root);
+    // 1.0 members start with the array's first chunk, so disk 1 shows the array's GPT
+    // (vda1) too; only the partition of the assembled array is the root.
+    boot.assert_line("root found on the array's partition", |line| {
+        line.contains(&format!("root {}", &root["root=".len()..])) && line.contains("/dev/md127p1")
+    });
+}

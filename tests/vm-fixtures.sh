@@ -401,7 +401,31 @@ host_stale() {
     make_gpt_member 3 "$linux_raid_type" 4b424f4f-0001-4000-8000-000000000043
 }
 
-sets=(r1lvm r1090 r5 stale)
+# r0part: RAID0 with 1.0 metadata (superblock at the end) on whole disks 1 and 2; the
+# array holds a GPT with one partition, the ext4 root. Since 1.0 members start with the
+# array's first chunk, the kernel also sees that GPT on disk 1 and makes vda1, whose
+# ext4 superblock looks real: kboot must use md127p1, never vda1.
+recipe_r0part() {
+    cat <<'EOF'
+mdadm --create /dev/md/r0part --run --metadata=1.0 --level=0 --chunk=512 \
+    --raid-devices=2 --name=r0part --homehost=kbootvm \
+    --uuid=4b424f4f:00000005:00000000:00000005 /dev/vda /dev/vdb
+cat /proc/mdstat
+copy_root /dev/md/r0part
+md_record SET_MD /dev/md/r0part /dev/vda /dev/vdb
+mdadm --stop /dev/md/r0part
+EOF
+}
+host_r0part() {
+    disk_count=2
+    root_uuid=4b424f4f-0002-4000-8000-000000000051
+    root_label=r0partroot
+    root_partuuid=4b424f4f-0001-4000-8000-000000000051
+    make_whole_disk 1
+    make_whole_disk 2
+}
+
+sets=(r1lvm r1090 r5 stale r0part)
 
 # make_gpt_member N TYPE PARTUUID: disk N of the set being built, one partition from
 # 1 MiB to 1 MiB before the end.
@@ -508,9 +532,25 @@ build_set() {
     rm -rf "$set_work"
     mkdir -p "$set_work"
     set_env=()
-    local disk_count root_uuid root_label verify_lvs=""
+    local disk_count root_uuid root_label verify_lvs="" root_partuuid=""
     "host_$set"
     make_root_fs "$set_work/root.ext4" "$root_uuid" "$root_label" "kboot-$set"
+    if [[ -n $root_partuuid ]]; then
+        # The root goes into partition 1 of a GPT that is itself copied onto the array.
+        local inner=$set_work/root.gpt
+        truncate -s "$(((root_fs_mib + 2) * 1048576))" "$inner"
+        sfdisk --quiet --no-reread --no-tell-kernel "$inner" >/dev/null <<EOF
+label: gpt
+label-id: ${root_partuuid/-0001-/-0000-}
+unit: sectors
+first-lba: $mib_sectors
+
+start=$mib_sectors, size=$((root_fs_mib * mib_sectors)), type=linux, uuid=$root_partuuid, name=r0root
+EOF
+        dd if="$set_work/root.ext4" of="$inner" bs=1M seek=1 conv=notrunc,sparse status=none
+        mv "$inner" "$set_work/root.ext4"
+        set_env+=("SET_ROOT_PARTUUID=$root_partuuid")
+    fi
     set_env+=("SET_DISK_COUNT=$disk_count" "SET_ROOT_UUID=$root_uuid"
         "SET_ROOT_LABEL=$root_label" "SET_ROOT_FS_BYTES=$((root_fs_mib * 1048576))")
     local root_device

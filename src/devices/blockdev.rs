@@ -247,6 +247,7 @@ pub fn scan(sys_root: &Path, dev_root: &Path) -> Result<Vec<BlockDevice>, Blockd
 /// and the superblock of every device.
 fn identify(devices: &mut [BlockDevice]) {
     let mut tables: Vec<(String, PartitionTable)> = Vec::new();
+    let mut md_disks: Vec<String> = Vec::new();
     for dev in devices.iter_mut() {
         let mut file = match File::open(&dev.path) {
             Ok(f) => f,
@@ -255,22 +256,40 @@ fn identify(devices: &mut [BlockDevice]) {
                 continue;
             }
         };
-        if dev.partition_number.is_none() {
-            match read_table_of(&mut file, dev.size_bytes) {
-                Ok(Some(table)) => {
-                    dev.set_table(&table);
-                    tables.push((dev.name.clone(), table));
-                }
-                Ok(None) => {}
-                Err(e) => dev.problem = Some(e),
-            }
-        }
         identify_contents(&mut file, dev);
+        if dev.partition_number.is_some() {
+            continue;
+        }
+        // A whole-disk md member with metadata at the end (0.90, 1.0) starts with the
+        // array's own contents: a partition table there is the array's, not the disk's.
+        if dev.md.is_some() {
+            md_disks.push(dev.name.clone());
+            continue;
+        }
+        match read_table_of(&mut file, dev.size_bytes) {
+            Ok(Some(table)) => {
+                dev.set_table(&table);
+                tables.push((dev.name.clone(), table));
+            }
+            Ok(None) => {}
+            Err(e) => dev.problem = Some(e),
+        }
     }
     for dev in devices.iter_mut() {
         let (Some(parent), Some(number)) = (&dev.parent, dev.partition_number) else {
             continue;
         };
+        if md_disks.contains(parent) {
+            // The kernel read the array's table off the member: these partitions are
+            // views into one member of the array, never devices to use.
+            dev.fs = None;
+            dev.lvm_pv = None;
+            dev.md = None;
+            dev.problem = Some(format!(
+                "partition of md member {parent}: ignored, use the array"
+            ));
+            continue;
+        }
         let found = tables
             .iter()
             .filter(|(disk, _)| disk == parent)
