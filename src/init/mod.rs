@@ -179,6 +179,7 @@ impl Boot {
                 log::warn(format!("cannot unmount {target}: {e}"));
             }
         }
+        log::say("kernel loaded; rebooting into it");
         Err(BootError::Kexec(kexec::KexecError::Syscall(
             kexec::syscall::reboot_into_loaded(),
         )))
