@@ -12,3 +12,6 @@ pub mod mount;
 pub mod partition;
 pub mod probe;
 pub mod spec;
+
+#[cfg(test)]
+pub(crate) mod test_samples;
