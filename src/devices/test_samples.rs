@@ -122,6 +122,15 @@ impl SampledDisk {
         &self.head
     }
 
+    /// For tests that damage the disk.
+    pub(crate) fn head_mut(&mut self) -> &mut [u8] {
+        &mut self.head
+    }
+
+    pub(crate) fn tail_mut(&mut self) -> &mut [u8] {
+        &mut self.tail
+    }
+
     pub(crate) fn tail(&self) -> &[u8] {
         &self.tail
     }
