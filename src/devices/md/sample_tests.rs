@@ -25,6 +25,7 @@ fn sample_member(set: &str, n: u32) -> MdMember {
     MdMember {
         path: PathBuf::from(format!("/dev/{device}")),
         device,
+        // virtio-blk numbers as the VM had them: vda 254:0, vda1 254:1, vdb 254:16.
         number: (254, 16 * (n - 1) + u32::from(offset_bytes != 0)),
         superblock: read_superblock(&mut window, size_bytes).unwrap().unwrap(),
     }
