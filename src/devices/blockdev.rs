@@ -507,6 +507,7 @@ pub fn find<'a>(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::devices::test_samples as samples;
     use std::io::Cursor;
 
     #[test]
@@ -607,5 +608,86 @@ mod tests {
         assert_eq!(devs[1].parent.as_deref(), Some("vda"));
         assert_eq!(devs[1].partition_number, Some(1));
         assert!(devs[1].problem.as_deref().unwrap().contains("cannot open"));
+    }
+
+    /// A sampled disk of `tests/data/md-lvm/` rebuilt as a sparse image file (head
+    /// and tail samples at their places) and inspected.
+    fn inspect_sample(set: &str, disk: u32) -> Vec<BlockDevice> {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join(format!("{set}-disk{disk}.img"));
+        let sampled = samples::SampledDisk::new(set, disk);
+        sampled.write_image(&image);
+        assert_eq!(fs::metadata(&image).unwrap().len(), samples::DISK_BYTES);
+        inspect_image(&image).unwrap()
+    }
+
+    #[test]
+    fn gpt_partitions_of_sampled_disks_are_md_members() {
+        for (set, disks) in [("r1lvm", 2), ("r5", 3), ("stale", 3)] {
+            for disk in 1..=disks {
+                let devs = inspect_sample(set, disk);
+                assert_eq!(devs.len(), 2, "{set} disk{disk}: {devs:?}");
+                let (whole, part) = (&devs[0], &devs[1]);
+                assert_eq!(whole.pttype, Some("gpt"));
+                assert!(whole.md.is_none() && whole.fs.is_none() && whole.lvm_pv.is_none());
+                assert_eq!(whole.problem, None);
+
+                let key = |field: &str| format!("DISK{disk}_{field}");
+                assert_eq!(part.partition_number, Some(1));
+                assert_eq!(
+                    part.offset_bytes,
+                    samples::env_u64(set, &key("MEMBER_OFFSET_BYTES"))
+                );
+                assert_eq!(part.size_bytes, samples::PARTITION_BYTES);
+                assert_eq!(
+                    part.partuuid,
+                    Some(samples::env_value(set, &key("PARTUUID")))
+                );
+                let md = part.md.as_ref().unwrap();
+                assert_eq!(md.uuid, samples::env_value(set, "MD_UUID"));
+                assert_eq!(
+                    md.events,
+                    samples::env_u64(set, &format!("MD_MEMBER{disk}_EVENTS"))
+                );
+                // The PV (r1lvm, stale) lies inside the array's data area: it belongs
+                // to the array, not to the member.
+                assert_eq!(part.fs, None);
+                assert_eq!(part.lvm_pv, None);
+                assert_eq!(part.problem, None);
+                assert!(part.blkid_line().contains(" TYPE=\"linux_raid_member\""));
+            }
+        }
+    }
+
+    #[test]
+    fn bare_pv_disk_is_an_lvm_pv() {
+        let devs = inspect_sample("r1090", 3);
+        assert_eq!(devs.len(), 1, "{devs:?}");
+        let disk = &devs[0];
+        assert_eq!(disk.lvm_pv, Some(samples::env_value("r1090", "PV2_UUID")));
+        assert!(disk.md.is_none() && disk.fs.is_none() && disk.pttype.is_none());
+        assert_eq!(disk.problem, None);
+        assert!(disk.blkid_line().contains(" TYPE=\"LVM2_member\""));
+    }
+
+    #[test]
+    fn whole_disk_0_90_members_are_md_members_not_the_pv_their_array_holds() {
+        for disk in [1, 2] {
+            // Sector 1 of each member is md0's PV label, data offset 0 being what it is.
+            let head = samples::sample(&format!("r1090-disk{disk}-head.bin.gz"));
+            let label = lvm::label::parse_label(&head[..2048]).unwrap().unwrap();
+            assert_eq!(label.uuid, samples::env_value("r1090", "PV1_UUID"));
+
+            let devs = inspect_sample("r1090", disk);
+            assert_eq!(devs.len(), 1, "{devs:?}");
+            let member = &devs[0];
+            let md = member.md.as_ref().unwrap();
+            assert_eq!(md.uuid, samples::env_value("r1090", "MD_UUID"));
+            assert_eq!(md.version, md::MetadataVersion::V0_90);
+            assert_eq!(member.lvm_pv, None);
+            assert_eq!(member.fs, None);
+            assert_eq!(member.pttype, None);
+            assert_eq!(member.problem, None);
+        }
     }
 }

@@ -978,6 +978,10 @@ impl MdFilter {
     }
 }
 
+/// The superblocks in `tests/data/md-lvm/`, read in place on the sampled disks.
+#[cfg(test)]
+mod sample_tests;
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

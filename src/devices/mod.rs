@@ -13,3 +13,6 @@ pub mod mount;
 pub mod partition;
 pub mod probe;
 pub mod spec;
+
+#[cfg(test)]
+pub(crate) mod test_samples;

@@ -630,6 +630,7 @@ fn guid_string(guid: &[u8; 16]) -> String {
 mod tests {
     use super::*;
     use crate::devices::probe::tests::tools::{blkid_export, run_with_input, sparse_file};
+    use crate::devices::test_samples as samples;
     use std::collections::HashMap;
     use std::fs::{File, OpenOptions};
     use std::io::SeekFrom;
@@ -1185,5 +1186,77 @@ mod tests {
         ];
         // The EFI System Partition type GUID.
         assert_eq!(guid_string(&guid), "c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
+    }
+
+    /// The GPT sets of `tests/data/md-lvm/` and their disk counts.
+    const SAMPLE_GPT_SETS: [(&str, u32); 3] = [("r1lvm", 2), ("r5", 3), ("stale", 3)];
+
+    /// The table `tests/vm-fixtures.sh` gave each member disk with sfdisk: label-id the
+    /// partition's uuid with -0001- made -0000-, one partition `memberN` from 1 MiB to
+    /// 1 MiB before the end.
+    fn sample_table(set: &str, disk: u32) -> PartitionTable {
+        let partuuid = samples::env_value(set, &format!("DISK{disk}_PARTUUID"));
+        PartitionTable {
+            kind: TableKind::Gpt,
+            disk_id: partuuid.replace("-0001-", "-0000-"),
+            partitions: vec![Partition {
+                number: 1,
+                start_bytes: samples::env_u64(set, &format!("DISK{disk}_MEMBER_OFFSET_BYTES")),
+                size_bytes: samples::PARTITION_BYTES,
+                partuuid,
+                partlabel: Some(format!("member{disk}")),
+                extended_container: false,
+            }],
+        }
+    }
+
+    #[test]
+    fn reads_the_gpt_sfdisk_wrote_on_each_sampled_disk() {
+        for (set, disks) in SAMPLE_GPT_SETS {
+            for disk in 1..=disks {
+                let mut dev = samples::SampledDisk::new(set, disk);
+                let table = read_table(&mut dev, samples::DISK_BYTES).unwrap().unwrap();
+                assert_eq!(table, sample_table(set, disk), "{set} disk{disk}");
+                assert_eq!(table.partitions[0].start_bytes, 1 << 20);
+            }
+        }
+    }
+
+    #[test]
+    fn backup_gpt_in_the_sampled_tails_gives_the_same_table() {
+        for (set, disks) in SAMPLE_GPT_SETS {
+            for disk in 1..=disks {
+                let mut dev = samples::SampledDisk::new(set, disk);
+                // The backup header is the disk's last sector, its entries just before.
+                assert_eq!(&dev.tail()[dev.tail().len() - 512..][..8], GPT_SIGNATURE);
+                dev.head_mut()[512..1024].fill(0);
+                let table = read_table(&mut dev, samples::DISK_BYTES).unwrap().unwrap();
+                assert_eq!(table, sample_table(set, disk), "{set} disk{disk}");
+                // Both gone: the error names both defects.
+                let tail_len = dev.tail().len();
+                dev.tail_mut()[tail_len - 512..].fill(0);
+                let err = read_table(&mut dev, samples::DISK_BYTES).unwrap_err();
+                assert!(
+                    matches!(
+                        err,
+                        PartitionError::NoValidGpt {
+                            primary: GptDefect::Signature { lba: 1 },
+                            backup: GptDefect::Signature { lba: 196_607 },
+                        }
+                    ),
+                    "{err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn whole_disk_members_of_the_0_90_set_have_no_table() {
+        // md0's PV label is in sector 1, and sector 0 has no 0x55AA signature.
+        for disk in 1..=3 {
+            let mut dev = samples::SampledDisk::new("r1090", disk);
+            assert_eq!(&dev.head()[512..520], b"LABELONE");
+            assert!(read_table(&mut dev, samples::DISK_BYTES).unwrap().is_none());
+        }
     }
 }

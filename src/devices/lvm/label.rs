@@ -457,6 +457,8 @@ pub fn read_pv<R: Read + Seek>(
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
+    use crate::devices::blockdev::Window;
+    use crate::devices::test_samples::{env_u64, env_value, sample, SampledDisk, DISK_BYTES};
     use std::io::Cursor;
 
     /// The label sector lvm2 2.03.16's `pvcreate` wrote on a 16 MiB loop device
@@ -762,5 +764,113 @@ pub(crate) mod tests {
             .unwrap()
             .unwrap();
         assert!(pv.metadata.is_empty() && pv.damaged_metadata.is_empty());
+    }
+
+    /// The PV at `offset_bytes` of a sampled disk (`tests/data/md-lvm/`), read as a
+    /// device of `size_bytes`: the PV lvm2 wrote, seen through kboot's reader.
+    pub(crate) fn sample_pv(
+        set: &str,
+        disk: u32,
+        offset_bytes: u64,
+        size_bytes: u64,
+    ) -> PhysicalVolume {
+        let disk = SampledDisk::new(set, disk);
+        let mut window = Window::new(disk, offset_bytes, size_bytes);
+        read_pv(&mut window, size_bytes).unwrap().unwrap()
+    }
+
+    /// The PV inside the md array of a GPT set: it starts at the array's data offset
+    /// inside the partition, and is as large as the array.
+    pub(crate) fn sample_pv_on_md(set: &str, disk: u32) -> PhysicalVolume {
+        let offset_bytes = env_u64(set, &format!("DISK{disk}_MEMBER_OFFSET_BYTES"))
+            + env_u64(set, &format!("MD_MEMBER{disk}_DATA_OFFSET_SECTORS")) * SECTOR_BYTES;
+        sample_pv(set, disk, offset_bytes, env_u64(set, "MD_SIZE_BYTES"))
+    }
+
+    /// What `pvs` printed for PV `n` of a set, against what kboot read.
+    fn assert_pv_matches_env(pv: &PhysicalVolume, set: &str, n: u32) {
+        let key = |field: &str| format!("PV{n}_{field}");
+        assert_eq!(pv.uuid, env_value(set, &key("UUID")));
+        assert_eq!(pv.label_sector, 1, "pvcreate writes the label in sector 1");
+        let pe_start_bytes = env_u64(set, &key("PE_START_SECTORS")) * SECTOR_BYTES;
+        assert_eq!(pv.pe_start_bytes, Some(pe_start_bytes));
+        assert_eq!(
+            pv.data_areas,
+            [DiskArea {
+                offset_bytes: pe_start_bytes,
+                size_bytes: 0
+            }]
+        );
+        // One metadata area, right after the label's 4 KiB, up to pe_start.
+        let mda_bytes = env_u64(set, &key("MDA_SIZE_SECTORS")) * SECTOR_BYTES;
+        assert_eq!(
+            pv.metadata_areas,
+            [DiskArea {
+                offset_bytes: 4096,
+                size_bytes: mda_bytes
+            }]
+        );
+        assert_eq!(4096 + mda_bytes, pe_start_bytes);
+        assert!(pv.damaged_metadata.is_empty(), "{:?}", pv.damaged_metadata);
+        assert_eq!(pv.metadata.len(), 1);
+        assert_eq!(
+            pv.newest_metadata().unwrap().seqno,
+            env_u64(set, "VG_SEQNO")
+        );
+    }
+
+    #[test]
+    fn reads_the_bare_pv_lvm2_wrote_on_a_whole_disk() {
+        // r1090 disk3 is /dev/vdc, a PV of its own (PV2 in r1090.env).
+        let pv = sample_pv("r1090", 3, 0, DISK_BYTES);
+        assert_pv_matches_env(&pv, "r1090", 2);
+        // `pvs` printed dev_size 196608S for /dev/vdc.
+        assert_eq!(pv.device_size_bytes, 196_608 * SECTOR_BYTES);
+        let copy = pv.newest_metadata().unwrap();
+        assert_eq!(copy.vg_name, "data");
+        assert_eq!(copy.area_offset_bytes, 4096);
+    }
+
+    #[test]
+    fn reads_the_pv_on_a_0_90_array_from_either_member() {
+        // md0's data starts at sector 0 of each whole-disk member, so both members
+        // carry md0's PV label at sector 1.
+        for disk in [1, 2] {
+            let pv = sample_pv("r1090", disk, 0, env_u64("r1090", "MD_SIZE_BYTES"));
+            assert_pv_matches_env(&pv, "r1090", 1);
+            // `pvs` printed dev_size 196480S for /dev/md0.
+            assert_eq!(pv.device_size_bytes, 196_480 * SECTOR_BYTES);
+            assert_eq!(pv.newest_metadata().unwrap().vg_name, "data");
+        }
+    }
+
+    #[test]
+    fn reads_the_pvs_inside_1_2_arrays_from_every_member() {
+        for (set, disks, vg) in [("r1lvm", 2, "sys-vg"), ("stale", 3, "vgs")] {
+            for disk in 1..=disks {
+                let pv = sample_pv_on_md(set, disk);
+                assert_pv_matches_env(&pv, set, 1);
+                assert_eq!(pv.device_size_bytes, env_u64(set, "MD_SIZE_BYTES"));
+                assert_eq!(
+                    pv.newest_metadata().unwrap().vg_name,
+                    vg,
+                    "{set} disk{disk}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn members_of_1_2_arrays_carry_no_label_of_their_own() {
+        // The PV label is in the array's data area, 1 MiB into the partition, not in
+        // the partition's first sectors (where the md superblock is).
+        for (set, disks) in [("r1lvm", 2), ("r5", 3), ("stale", 3)] {
+            for disk in 1..=disks {
+                let head = sample(&format!("{set}-disk{disk}-head.bin.gz"));
+                let member = env_u64(set, &format!("DISK{disk}_MEMBER_OFFSET_BYTES")) as usize;
+                let sectors = &head[member..member + 4 * SECTOR_BYTES as usize];
+                assert!(parse_label(sectors).unwrap().is_none(), "{set} disk{disk}");
+            }
+        }
     }
 }

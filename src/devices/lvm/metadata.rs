@@ -658,6 +658,8 @@ pub fn name_and_seqno(text: &str) -> Result<(String, u64), MetadataError> {
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
+    use crate::devices::lvm::label::tests::{sample_pv, sample_pv_on_md};
+    use crate::devices::test_samples::{build_log, env, vg_backup_text, DISK_BYTES};
 
     /// Metadata as lvm2 2.03.16 wrote it for `vgcreate sys-vg` plus a linear and a
     /// two-way striped LV (trimmed of nothing but the creation host).
@@ -917,5 +919,189 @@ creation_time = 1795628990	# Wed Nov 25 17:49:50 2026
     #[test]
     fn name_and_seqno_reads_only_the_header() {
         assert_eq!(name_and_seqno(SAMPLE).unwrap(), ("sys-vg".into(), 4));
+    }
+
+    /// The VG metadata lvm2 wrote on a sampled PV (`tests/data/md-lvm/`), and the same
+    /// VG as `vgcfgbackup` printed it in the build log.
+    fn sample_vg(set: &str) -> (VolumeGroup, VolumeGroup) {
+        let pv = match set {
+            "r1090" => sample_pv("r1090", 3, 0, DISK_BYTES),
+            _ => sample_pv_on_md(set, 1),
+        };
+        let on_disk = pv.newest_metadata().unwrap().text.parse().unwrap();
+        let backup = vg_backup_text(&build_log(set)).parse().unwrap();
+        (on_disk, backup)
+    }
+
+    const SAMPLE_SETS: [(&str, &str); 3] =
+        [("r1090", "data"), ("r1lvm", "sys-vg"), ("stale", "vgs")];
+
+    #[test]
+    fn vg_read_from_disk_is_the_vg_vgcfgbackup_printed() {
+        for (set, name) in SAMPLE_SETS {
+            let (on_disk, mut backup) = sample_vg(set);
+            // `device` is a hint of where the PV was when the text was written:
+            // vgcfgbackup ran on the stale set while the array was md126, the last
+            // metadata write while it was md127.
+            for (disk_pv, backup_pv) in on_disk
+                .physical_volumes
+                .iter()
+                .zip(&mut backup.physical_volumes)
+            {
+                if set == "stale" {
+                    assert_eq!(disk_pv.device_hint.as_deref(), Some("/dev/md127"));
+                    assert_eq!(backup_pv.device_hint.as_deref(), Some("/dev/md126"));
+                }
+                backup_pv.device_hint.clone_from(&disk_pv.device_hint);
+            }
+            assert_eq!(on_disk, backup, "{set}");
+            assert_eq!(on_disk.name, name);
+        }
+    }
+
+    /// `linear` as lvs reports it is a striped segment with one stripe.
+    fn lvs_segtype(lv: &LogicalVolume) -> String {
+        match &lv.segments[..] {
+            [Segment {
+                kind: SegmentKind::Striped { stripes, .. },
+                ..
+            }] if stripes.len() == 1 => "linear".into(),
+            [Segment {
+                kind: SegmentKind::Striped { .. },
+                ..
+            }] => "striped".into(),
+            [Segment {
+                kind: SegmentKind::Other { type_name },
+                ..
+            }] => type_name.clone(),
+            other => panic!("{}: expected one segment, found {other:?}", lv.name),
+        }
+    }
+
+    #[test]
+    fn vg_pvs_and_lvs_match_what_lvm_reported() {
+        for (set, _) in SAMPLE_SETS {
+            let (vg, _) = sample_vg(set);
+            let env = env(set);
+            let prefix = set.to_uppercase();
+            let get = |key: &str| -> &str {
+                env.get(&format!("{prefix}_{key}"))
+                    .unwrap_or_else(|| panic!("{set}.env has no {key}"))
+            };
+            assert_eq!(vg.id, get("VG_UUID"));
+            assert_eq!(vg.seqno.to_string(), get("VG_SEQNO"));
+            assert_eq!(
+                vg.extent_size_sectors.to_string(),
+                get("VG_EXTENT_SIZE_SECTORS")
+            );
+            assert_eq!(vg.status, ["RESIZEABLE", "READ", "WRITE"]);
+
+            // Every PV `pvs` listed, by uuid: PVn in the env is pv(n-1) in the text.
+            let pv_count = vg.physical_volumes.len();
+            assert!(env.contains_key(&format!("{prefix}_PV{pv_count}_UUID")));
+            assert!(!env.contains_key(&format!("{prefix}_PV{}_UUID", pv_count + 1)));
+            for (i, pv) in vg.physical_volumes.iter().enumerate() {
+                let n = i + 1;
+                assert_eq!(pv.name, format!("pv{i}"));
+                assert_eq!(pv.id, get(&format!("PV{n}_UUID")));
+                assert_eq!(
+                    pv.pe_start_sectors.to_string(),
+                    get(&format!("PV{n}_PE_START_SECTORS"))
+                );
+                assert_eq!(pv.pe_count.to_string(), get(&format!("PV{n}_PE_COUNT")));
+            }
+
+            // Every LV `lvs -a` listed, hidden ones included, and no other.
+            let lv_keys = env
+                .keys()
+                .filter(|k| k.starts_with(&format!("{prefix}_LV_")) && k.ends_with("_UUID"))
+                .count();
+            assert_eq!(vg.logical_volumes.len(), lv_keys, "{set}");
+            for lv in &vg.logical_volumes {
+                let key = |field: &str| {
+                    format!("LV_{}_{field}", lv.name.to_uppercase().replace('-', "_"))
+                };
+                assert_eq!(lv.id, get(&key("UUID")), "{set}/{}", lv.name);
+                assert_eq!(lvs_segtype(lv), get(&key("SEGTYPE")), "{set}/{}", lv.name);
+                let size_sectors = lv.extent_count().unwrap() * vg.extent_size_sectors;
+                assert_eq!(
+                    size_sectors.to_string(),
+                    get(&key("SIZE_SECTORS")),
+                    "{set}/{}",
+                    lv.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn striped_lv_across_two_pvs_keeps_stripe_size_and_order() {
+        // lvcreate --type striped -i 2 -I 64k -L 48M: `lvs` printed stripes 2,
+        // stripe_size 128S, devices /dev/md0(0),/dev/vdc(0).
+        let (vg, _) = sample_vg("r1090");
+        let lv = vg.lv("rootstripe").unwrap();
+        assert!(lv.visible());
+        assert_eq!(
+            lv.segments,
+            [Segment {
+                start_extent: 0,
+                extent_count: 12,
+                kind: SegmentKind::Striped {
+                    stripe_size_sectors: Some(128),
+                    stripes: vec![("pv0".into(), 0), ("pv1".into(), 0)],
+                },
+            }]
+        );
+        assert_eq!(
+            vg.pv("pv0").unwrap().device_hint.as_deref(),
+            Some("/dev/md0")
+        );
+        assert_eq!(
+            vg.pv("pv1").unwrap().device_hint.as_deref(),
+            Some("/dev/vdc")
+        );
+    }
+
+    #[test]
+    fn thin_lvs_are_other_segments_and_their_parts_are_hidden() {
+        let (vg, _) = sample_vg("stale");
+        let kind = |name: &str| vg.lv(name).unwrap().segments[0].kind.clone();
+        assert_eq!(
+            kind("pool"),
+            SegmentKind::Other {
+                type_name: "thin-pool".into()
+            }
+        );
+        assert_eq!(
+            kind("thinvol"),
+            SegmentKind::Other {
+                type_name: "thin".into()
+            }
+        );
+        // `lvs -a` shows the hidden ones in brackets: [lvol0_pmspare], [pool_tdata],
+        // [pool_tmeta]; each is one linear extent range on pv0.
+        let mut visible: Vec<_> = vg
+            .logical_volumes
+            .iter()
+            .filter(|lv| lv.visible())
+            .map(|lv| lv.name.as_str())
+            .collect();
+        visible.sort_unstable();
+        assert_eq!(visible, ["pool", "root", "thinvol"]);
+        for (hidden, first_extent) in [
+            ("lvol0_pmspare", 12),
+            ("pool_tdata", 13),
+            ("pool_tmeta", 15),
+        ] {
+            let lv = vg.lv(hidden).unwrap();
+            assert!(!lv.visible(), "{hidden}");
+            assert_eq!(lv.status, ["READ", "WRITE"]);
+            assert!(
+                matches!(&lv.segments[0].kind, SegmentKind::Striped { stripes, .. }
+                    if stripes[..] == [("pv0".to_string(), first_extent)]),
+                "{hidden}: {:?}",
+                lv.segments
+            );
+        }
     }
 }

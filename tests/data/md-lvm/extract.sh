@@ -15,6 +15,8 @@
 #   SET-build.log.gz        the helper VM's console: mdadm --examine/--detail, lvm's JSON
 #                           reports, the VG metadata text, dmsetup tables
 #   SET-verify.log.gz       the read-only reassembly check
+# The unit tests read them through src/devices/test_samples.rs (md, LVM label,
+# metadata and table, partition and blockdev tests).
 # Offsets inside head.bin are image offsets: a member starts at
 # SET_DISKn_MEMBER_OFFSET_BYTES. tail.bin ends where the image ends.
 #
