@@ -309,27 +309,29 @@ impl Menu {
                 width,
             ));
             if let Some(problem) = &item.problem {
-                lines.push(fit(&format!("      failed: {problem}"), width));
+                lines.extend(word_wrap(&format!("failed: {problem}"), "      ", width));
             }
         }
         lines.push(String::new());
         if let Some(item) = self.items.get(self.selected) {
-            lines.push(fit(&format!(" {}", item.detail), width));
-            lines.extend(wrap(&item.cmdline, " ", width));
+            lines.extend(word_wrap(&item.detail, " ", width));
+            lines.extend(word_wrap(&item.cmdline, " ", width));
         }
         lines.push(String::new());
         match (self.countdown_secs, self.items.get(self.default)) {
-            (Some(left), Some(item)) => lines.push(fit(
-                &format!(" Booting {} in {left} s (any key stops)", item.title),
+            (Some(left), Some(item)) => lines.extend(word_wrap(
+                &format!("Booting {} in {left} s (any key stops)", item.title),
+                " ",
                 width,
             )),
             _ => lines.push(String::new()),
         }
-        lines.push(fit(
-            " Up/Down/Home/End, 1-9: choose; Enter: boot; e: edit command line;",
-            width,
-        ));
-        lines.push(fit(" r: rescan devices; s: rescue prompt", width));
+        for help in [
+            "Up/Down/Home/End, 1-9: choose; Enter: boot; e: edit command line;",
+            "r: rescan devices; s: rescue prompt",
+        ] {
+            lines.extend(word_wrap(help, " ", width));
+        }
         lines
     }
 
@@ -347,14 +349,12 @@ impl Menu {
         let text: String = line.iter().collect();
         lines.extend(wrap(&text, " ", width));
         lines.push(String::new());
-        lines.push(fit(
-            " Enter or Ctrl-X: boot with this command line; Escape: back to the list",
-            width,
-        ));
-        lines.push(fit(
-            " Left/Right/Home/End move; Backspace/Delete erase",
-            width,
-        ));
+        for help in [
+            "Enter or Ctrl-X: boot with this command line; Escape: back to the list",
+            "Left/Right/Home/End move; Backspace/Delete erase",
+        ] {
+            lines.extend(word_wrap(help, " ", width));
+        }
         lines
     }
 
@@ -445,6 +445,35 @@ fn drive(menu: &mut Menu, terminals: &mut Terminals, tick: Duration) -> Outcome 
 /// Cuts `text` to `width` chars.
 fn fit(text: &str, width: usize) -> String {
     text.chars().take(width).collect()
+}
+
+/// Fills lines of at most `width` chars (with `indent`) word by word; a word longer
+/// than a line is cut.
+fn word_wrap(text: &str, indent: &str, width: usize) -> Vec<String> {
+    let room = width.saturating_sub(indent.chars().count()).max(1);
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    let mut current_chars = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let chars: Vec<char> = word.chars().collect();
+        for piece in chars.chunks(room) {
+            if current_chars > 0 && current_chars + 1 + piece.len() > room {
+                lines.push(format!("{indent}{current}"));
+                current.clear();
+                current_chars = 0;
+            }
+            if current_chars > 0 {
+                current.push(' ');
+                current_chars += 1;
+            }
+            current.extend(piece);
+            current_chars += piece.len();
+        }
+    }
+    if current_chars > 0 || lines.is_empty() {
+        lines.push(format!("{indent}{current}"));
+    }
+    lines
 }
 
 /// Splits `text` into lines of `width` chars each, including `indent`; an empty text is
@@ -687,34 +716,40 @@ mod tests {
 
     fn golden_items() -> Vec<MenuItem> {
         let mut items = vec![item(3), item(2), item(1)];
-        items[1].problem = Some("kernel /boot/vmlinuz-6.1.0-2 is not a bzImage".into());
+        items[1].problem = Some(
+            "kernel /boot/vmlinuz-6.1.0-2 cannot be booted: 512 bytes is too short \
+             for a bzImage header"
+                .into(),
+        );
         items
     }
 
     #[test]
     fn renders_the_list_with_marker_default_failure_and_countdown() {
         let mut menu = Menu::new(golden_items(), 0, 5);
-        menu.countdown_secs = Some(4);
+        menu.handle(Key::Tick);
         let v = env!("CARGO_PKG_VERSION");
         let bar = format!(" kboot {v}: choose what to boot ");
-        let bar = format!("{bar:=^60}");
+        let bar = format!("{bar:=^72}");
         let expected = vec![
             bar.as_str(),
             "",
             " > 1* Debian 6.1.0-3",
             "   2  Debian 6.1.0-2",
-            "      failed: kernel /boot/vmlinuz-6.1.0-2 is not a bzImage",
+            "      failed: kernel /boot/vmlinuz-6.1.0-2 cannot be booted: 512 bytes",
+            "      is too short for a bzImage header",
             "   3  Debian 6.1.0-1",
             "",
             " /boot/vmlinuz-6.1.0-3 initrd /boot/initrd.img-6.1.0-3",
             " root=/dev/vda1 v=3",
             "",
             " Booting Debian 6.1.0-3 in 4 s (any key stops)",
-            " Up/Down/Home/End, 1-9: choose; Enter: boot; e: edit command",
+            " Up/Down/Home/End, 1-9: choose; Enter: boot; e: edit command line;",
             " r: rescan devices; s: rescue prompt",
         ];
-        assert_eq!(menu.render(60), expected);
-        assert_eq!(menu.cursor(60), None);
+        assert_eq!(menu.render(72), expected);
+        assert_eq!(menu.cursor(72), None);
+        assert!(menu.render(30).iter().all(|l| l.chars().count() <= 30));
     }
 
     #[test]
@@ -725,39 +760,58 @@ mod tests {
         assert_eq!(screen[2], "   1* Debian 6.1.0-3");
         assert_eq!(screen[3], " > 2  Debian 6.1.0-2");
         assert_eq!(
-            screen[7],
+            screen[8],
             " /boot/vmlinuz-6.1.0-2 initrd /boot/initrd.img-6.1.0-2"
         );
-        assert_eq!(screen[8], " root=/dev/vda1 v=2");
-        assert_eq!(screen[10], "");
+        assert_eq!(screen[9], " root=/dev/vda1 v=2");
+        assert_eq!(screen[11], "");
     }
 
     #[test]
     fn renders_the_editor_with_the_cursor_in_the_wrapped_line() {
         let mut menu = Menu::new(golden_items(), 0, 5);
         menu.handle(Key::Char('e'));
-        for c in " console=ttyS0".chars() {
+        for c in " console=ttyS0 console=tty0 quiet".chars() {
             menu.handle(Key::Char(c));
         }
         let v = env!("CARGO_PKG_VERSION");
         let bar = format!(" kboot {v}: edit the command line ");
-        let bar = format!("{bar:=^21}");
+        let bar = format!("{bar:=^40}");
         let expected = vec![
-            &bar[..21],
+            bar.as_str(),
             "",
             " 1 Debian 6.1.0-3",
             "",
-            " root=/dev/vda1 v=3 c",
-            " onsole=ttyS0",
+            " root=/dev/vda1 v=3 console=ttyS0 consol",
+            " e=tty0 quiet",
             "",
-            " Enter or Ctrl-X: boo",
-            " Left/Right/Home/End ",
+            " Enter or Ctrl-X: boot with this command",
+            " line; Escape: back to the list",
+            " Left/Right/Home/End move;",
+            " Backspace/Delete erase",
         ];
-        assert_eq!(menu.render(21), expected);
-        // 32 chars, 20 per line: row 4 + 1, column 1 + 12.
-        assert_eq!(menu.cursor(21), Some((5, 13)));
+        assert_eq!(menu.render(40), expected);
+        // 51 chars, 39 a line: row 4 + 1, column 1 + 12.
+        assert_eq!(menu.cursor(40), Some((5, 13)));
         menu.handle(Key::Home);
-        assert_eq!(menu.cursor(21), Some((4, 1)));
+        assert_eq!(menu.cursor(40), Some((4, 1)));
+    }
+
+    #[test]
+    fn without_a_terminal_the_default_boots_unless_it_failed() {
+        let menu = Menu::new(vec![item(3), item(2)], 1, 0);
+        assert_eq!(without_terminal(&menu, 0), boot(1, "root=/dev/vda1 v=2"));
+        let mut items = vec![item(3), item(2)];
+        items[1].problem = Some("gone".into());
+        let menu = Menu::new(items, 1, 5);
+        assert_eq!(without_terminal(&menu, 5), Outcome::Rescue);
+    }
+
+    #[test]
+    fn word_wrap_fills_lines_and_cuts_long_words() {
+        assert_eq!(word_wrap("ab cd ef", " ", 6), vec![" ab cd", " ef"]);
+        assert_eq!(word_wrap("abcdefgh", " ", 4), vec![" abc", " def", " gh"]);
+        assert_eq!(word_wrap("", " ", 4), vec![" "]);
     }
 
     #[test]
