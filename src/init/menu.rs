@@ -35,6 +35,10 @@ pub const NO_TERMINAL_WAIT_SECS: u64 = 5;
 /// columns fit every terminal.
 pub const SCREEN_WIDTH: usize = 80;
 
+/// Entries listed at once; more scroll. With the lines around the list, the menu fits
+/// the 24 lines of a VT100 or a default serial terminal.
+const LIST_ROWS: usize = 10;
+
 /// How often the countdown moves.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -301,7 +305,13 @@ impl Menu {
 
     fn render_list(&self, width: usize) -> Vec<String> {
         let mut lines = vec![self.title_bar(width, "choose what to boot"), String::new()];
-        for (i, item) in self.items.iter().enumerate() {
+        // A long list scrolls with the selection, so the screen fits a 24-line terminal.
+        let first = (self.selected + 1).saturating_sub(LIST_ROWS);
+        let shown = self.items.len().min(first + LIST_ROWS);
+        if first > 0 {
+            lines.push(format!("     ({first} more above)"));
+        }
+        for (i, item) in self.items.iter().enumerate().take(shown).skip(first) {
             let marker = if i == self.selected { '>' } else { ' ' };
             let star = if i == self.default { '*' } else { ' ' };
             lines.push(fit(
@@ -311,6 +321,9 @@ impl Menu {
             if let Some(problem) = &item.problem {
                 lines.extend(word_wrap(&format!("failed: {problem}"), "      ", width));
             }
+        }
+        if shown < self.items.len() {
+            lines.push(format!("     ({} more below)", self.items.len() - shown));
         }
         lines.push(String::new());
         if let Some(item) = self.items.get(self.selected) {
@@ -805,6 +818,25 @@ mod tests {
         items[1].problem = Some("gone".into());
         let menu = Menu::new(items, 1, 5);
         assert_eq!(without_terminal(&menu, 5), Outcome::Rescue);
+    }
+
+    #[test]
+    fn a_long_list_scrolls_with_the_selection() {
+        let items: Vec<MenuItem> = (1..=14).map(item).collect();
+        let mut menu = Menu::new(items, 0, -1);
+        let screen = menu.render(80);
+        assert_eq!(screen[2], " > 1* Debian 6.1.0-1");
+        assert_eq!(screen[11], "   10  Debian 6.1.0-10");
+        assert_eq!(screen[12], "     (4 more below)");
+        for _ in 0..11 {
+            menu.handle(Key::Down);
+        }
+        let screen = menu.render(80);
+        assert_eq!(screen[2], "     (2 more above)");
+        assert_eq!(screen[3], "   3  Debian 6.1.0-3");
+        assert_eq!(screen[12], " > 12  Debian 6.1.0-12");
+        assert_eq!(screen[13], "     (2 more below)");
+        assert!(menu.render(80).len() <= 24);
     }
 
     #[test]
