@@ -4,8 +4,15 @@
 
 pub mod choose;
 pub mod cmdline;
+// The boot menu; used by Boot::attempt once wired in.
+#[allow(dead_code)]
+pub mod console;
 pub mod early;
+#[allow(dead_code)]
+pub mod keys;
 pub mod log;
+#[allow(dead_code)]
+pub mod menu;
 pub mod rescue;
 pub mod storage;
 

@@ -1,0 +1,320 @@
+//! Bytes from a terminal in raw mode become menu keys. Terminals send arrows and the
+//! editing keys as escape sequences (ECMA-48 CSI `ESC [ … final`, and the VT100
+//! "application mode" SS3 `ESC O final`), and a serial line may hand them over a byte
+//! at a time, so the decoder keeps what it has not finished and takes more later.
+//! A lone ESC cannot be told from the start of a sequence until a short pause has
+//! passed with nothing after it: the caller waits (`console::ESCAPE_PAUSE`) and then
+//! calls `flush`.
+
+const ESC: u8 = 0x1b;
+
+/// What the user did, decoded from the terminal by `KeyDecoder`, or `Tick`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Up,
+    Down,
+    Home,
+    End,
+    Enter,
+    Digit(u8),
+    Char(char),
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Escape,
+    CtrlX,
+    /// One second passed.
+    Tick,
+}
+
+/// Turns terminal bytes into keys, keeping unfinished sequences between calls.
+#[derive(Debug, Default)]
+pub struct KeyDecoder {
+    pending: Vec<u8>,
+    /// The last byte was CR: an LF right after it is the same Enter (CR LF terminals).
+    after_cr: bool,
+}
+
+enum Step {
+    /// A key (or nothing, for bytes that mean nothing here) from this many bytes.
+    Done(Option<Key>, usize),
+    /// The bytes so far may be the start of a longer sequence.
+    NeedMore,
+}
+
+impl KeyDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The keys these bytes complete, in order.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Key> {
+        self.pending.extend_from_slice(bytes);
+        self.drain(false)
+    }
+
+    /// True while a sequence (or a lone ESC) is unfinished.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// After a pause with no more bytes: an unfinished ESC is the Escape key, and the
+    /// bytes after it are plain keys; an unfinished UTF-8 character is dropped.
+    pub fn flush(&mut self) -> Vec<Key> {
+        self.drain(true)
+    }
+
+    fn drain(&mut self, flushing: bool) -> Vec<Key> {
+        let mut keys = Vec::new();
+        while !self.pending.is_empty() {
+            match decode(&self.pending) {
+                Step::Done(key, used) => {
+                    let lf_after_cr = self.after_cr && self.pending[0] == b'\n';
+                    self.after_cr = self.pending[0] == b'\r';
+                    self.pending.drain(..used);
+                    if let Some(key) = key.filter(|_| !lf_after_cr) {
+                        keys.push(key);
+                    }
+                }
+                Step::NeedMore if !flushing => break,
+                Step::NeedMore => {
+                    self.after_cr = false;
+                    if self.pending[0] == ESC {
+                        keys.push(Key::Escape);
+                        self.pending.remove(0);
+                    } else {
+                        // An unfinished UTF-8 character: nothing to show for it.
+                        self.pending.clear();
+                    }
+                }
+            }
+        }
+        keys
+    }
+}
+
+fn decode(bytes: &[u8]) -> Step {
+    let Some(&first) = bytes.first() else {
+        return Step::NeedMore;
+    };
+    let key = match first {
+        ESC => return decode_escape(bytes),
+        b'\r' | b'\n' => Key::Enter,
+        0x7f | 0x08 => Key::Backspace,
+        0x18 => Key::CtrlX,
+        // Ctrl-A and Ctrl-E, as in GRUB's editor and readline.
+        0x01 => Key::Home,
+        0x05 => Key::End,
+        b'0'..=b'9' => Key::Digit(first - b'0'),
+        0x20..=0x7e => Key::Char(char::from(first)),
+        0x80..=0xff => return decode_utf8(bytes),
+        _ => return Step::Done(None, 1),
+    };
+    Step::Done(Some(key), 1)
+}
+
+/// `ESC [ params final`, `ESC O final`, or ESC followed by something else (then ESC
+/// is the Escape key on its own and the next byte starts afresh).
+fn decode_escape(bytes: &[u8]) -> Step {
+    match bytes.get(1) {
+        None => Step::NeedMore,
+        Some(b'[') => {
+            // Parameter and intermediate bytes are 0x20..=0x3f; the final byte ends it.
+            let Some(end) = bytes[2..].iter().position(|b| !(0x20..=0x3f).contains(b)) else {
+                return Step::NeedMore;
+            };
+            let final_at = 2 + end;
+            let params = &bytes[2..final_at];
+            let key = match bytes[final_at] {
+                b'A' => Some(Key::Up),
+                b'B' => Some(Key::Down),
+                b'C' => Some(Key::Right),
+                b'D' => Some(Key::Left),
+                b'H' => Some(Key::Home),
+                b'F' => Some(Key::End),
+                // VT220 keys: 1 and 7 Home, 4 and 8 End, 3 Delete (rxvt and the
+                // Linux console use 1/4, xterm 7/8 in some modes).
+                b'~' => match params {
+                    b"1" | b"7" => Some(Key::Home),
+                    b"4" | b"8" => Some(Key::End),
+                    b"3" => Some(Key::Delete),
+                    _ => None,
+                },
+                _ => None,
+            };
+            Step::Done(key, final_at + 1)
+        }
+        Some(b'O') => match bytes.get(2) {
+            None => Step::NeedMore,
+            Some(b) => {
+                let key = match b {
+                    b'A' => Some(Key::Up),
+                    b'B' => Some(Key::Down),
+                    b'C' => Some(Key::Right),
+                    b'D' => Some(Key::Left),
+                    b'H' => Some(Key::Home),
+                    b'F' => Some(Key::End),
+                    _ => None,
+                };
+                Step::Done(key, 3)
+            }
+        },
+        Some(_) => Step::Done(Some(Key::Escape), 1),
+    }
+}
+
+fn decode_utf8(bytes: &[u8]) -> Step {
+    let len = match bytes[0] {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return Step::Done(None, 1),
+    };
+    if bytes.len() < len {
+        // A continuation byte that does not fit cannot become valid later.
+        if bytes[1..].iter().any(|b| b & 0xc0 != 0x80) {
+            return Step::Done(None, 1);
+        }
+        return Step::NeedMore;
+    }
+    match std::str::from_utf8(&bytes[..len])
+        .ok()
+        .and_then(|s| s.chars().next())
+    {
+        Some(c) if !c.is_control() => Step::Done(Some(Key::Char(c)), len),
+        _ => Step::Done(None, 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(bytes: &[u8]) -> Vec<Key> {
+        let mut decoder = KeyDecoder::new();
+        let mut keys = decoder.feed(bytes);
+        keys.extend(decoder.flush());
+        keys
+    }
+
+    #[test]
+    fn arrows_in_both_cursor_modes() {
+        assert_eq!(
+            keys(b"\x1b[A\x1b[B\x1b[C\x1b[D\x1b[H\x1b[F"),
+            [
+                Key::Up,
+                Key::Down,
+                Key::Right,
+                Key::Left,
+                Key::Home,
+                Key::End
+            ]
+        );
+        assert_eq!(
+            keys(b"\x1bOA\x1bOB\x1bOC\x1bOD\x1bOH\x1bOF"),
+            [
+                Key::Up,
+                Key::Down,
+                Key::Right,
+                Key::Left,
+                Key::Home,
+                Key::End
+            ]
+        );
+    }
+
+    #[test]
+    fn vt220_home_end_delete() {
+        assert_eq!(
+            keys(b"\x1b[1~\x1b[4~\x1b[3~\x1b[7~\x1b[8~"),
+            [Key::Home, Key::End, Key::Delete, Key::Home, Key::End]
+        );
+    }
+
+    #[test]
+    fn unknown_sequences_are_swallowed_whole() {
+        // Page Up, F5, Shift-Tab: nothing, and no stray '[' or '~' as text.
+        assert_eq!(keys(b"\x1b[5~\x1b[15~\x1b[Zx"), [Key::Char('x')]);
+        // Ctrl-Up still moves up.
+        assert_eq!(keys(b"\x1b[1;5A"), [Key::Up]);
+        assert_eq!(keys(b"\x1bOP"), []);
+    }
+
+    #[test]
+    fn enter_backspace_ctrl_x_and_text() {
+        assert_eq!(
+            keys(b"\r\x7f\x08\x18\x01\x05a 7~"),
+            [
+                Key::Enter,
+                Key::Backspace,
+                Key::Backspace,
+                Key::CtrlX,
+                Key::Home,
+                Key::End,
+                Key::Char('a'),
+                Key::Char(' '),
+                Key::Digit(7),
+                Key::Char('~'),
+            ]
+        );
+        // Tab, Ctrl-C and NUL mean nothing here.
+        assert_eq!(keys(b"\t\x03\x00"), []);
+    }
+
+    #[test]
+    fn cr_lf_is_one_enter_but_lf_alone_and_two_crs_are_each_enter() {
+        assert_eq!(keys(b"\r\n"), [Key::Enter]);
+        assert_eq!(keys(b"\n\n"), [Key::Enter, Key::Enter]);
+        assert_eq!(keys(b"\r\r"), [Key::Enter, Key::Enter]);
+        let mut decoder = KeyDecoder::new();
+        assert_eq!(decoder.feed(b"\r"), [Key::Enter]);
+        assert_eq!(decoder.feed(b"\n"), []);
+    }
+
+    #[test]
+    fn sequences_split_across_reads() {
+        let mut decoder = KeyDecoder::new();
+        assert_eq!(decoder.feed(b"\x1b"), []);
+        assert!(decoder.has_pending());
+        assert_eq!(decoder.feed(b"["), []);
+        assert_eq!(decoder.feed(b"A"), [Key::Up]);
+        assert!(!decoder.has_pending());
+        assert_eq!(decoder.feed(b"x\x1b[3"), [Key::Char('x')]);
+        assert_eq!(decoder.feed(b"~\x1bO"), [Key::Delete]);
+        assert_eq!(decoder.feed(b"B"), [Key::Down]);
+        // Byte by byte.
+        let mut got = Vec::new();
+        for b in b"\x1b[4~\x1b[D" {
+            got.extend(decoder.feed(&[*b]));
+        }
+        assert_eq!(got, [Key::End, Key::Left]);
+    }
+
+    #[test]
+    fn a_lone_escape_waits_for_the_pause() {
+        let mut decoder = KeyDecoder::new();
+        assert_eq!(decoder.feed(b"\x1b"), []);
+        assert_eq!(decoder.flush(), [Key::Escape]);
+        assert!(!decoder.has_pending());
+        // Escape then '[' typed slowly: Escape, then the text.
+        assert_eq!(decoder.feed(b"\x1b["), []);
+        assert_eq!(decoder.flush(), [Key::Escape, Key::Char('[')]);
+        // Escape followed at once by another key (Alt-x): Escape, then x.
+        assert_eq!(decoder.feed(b"\x1bx"), [Key::Escape, Key::Char('x')]);
+        assert_eq!(decoder.feed(b"\x1b\x1b"), [Key::Escape]);
+        assert_eq!(decoder.flush(), [Key::Escape]);
+    }
+
+    #[test]
+    fn utf8_text_split_across_reads() {
+        let mut decoder = KeyDecoder::new();
+        let bytes = "é€".as_bytes();
+        assert_eq!(decoder.feed(&bytes[..1]), []);
+        assert_eq!(decoder.feed(&bytes[1..3]), [Key::Char('é')]);
+        assert_eq!(decoder.feed(&bytes[3..]), [Key::Char('€')]);
+        // Broken sequences are dropped without eating what follows.
+        assert_eq!(keys(b"\xc3a\xffb"), [Key::Char('a'), Key::Char('b')]);
+        assert_eq!(keys(b"\xe2\x82"), []);
+    }
+}
