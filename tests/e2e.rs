@@ -28,7 +28,7 @@ fn boot_to_marker(
     boot_to_marker_answering(test_name, initramfs, pristine_disk, append, &[])
 }
 
-/// As `boot_to_marker`, typing each answer once its prompt text has appeared.
+/// As `boot_to_marker`, typing each answer's keys once its prompt text has appeared.
 fn boot_to_marker_answering(
     test_name: &str,
     initramfs: &Path,
@@ -46,9 +46,9 @@ fn boot_to_marker_answering(
         append,
         disk: disk.path(),
     });
-    for (prompt, answer) in answers {
+    for (prompt, keys) in answers {
         qemu.expect_text(prompt);
-        qemu.send_line(answer);
+        qemu.send_keys(keys);
     }
     let booting_line = qemu.expect_line("kboot's booting line", is_booting_line);
     let booted_after = qemu.elapsed();
@@ -77,6 +77,29 @@ fn boot_to_rescue(
     error_mentions: &str,
     commands: &[&str],
 ) -> Vec<String> {
+    boot_to_rescue_via(
+        test_name,
+        pristine_disk,
+        append,
+        error_mentions,
+        false,
+        commands,
+    )
+}
+
+/// The key help at the foot of kboot's menu: the menu is on screen.
+const MENU_HELP: &str = "s: rescue prompt";
+
+/// As `boot_to_rescue`; with `via_menu`, the failed entry comes back in the menu first
+/// (marked), and `s` there opens the rescue prompt.
+fn boot_to_rescue_via(
+    test_name: &str,
+    pristine_disk: &Path,
+    append: &str,
+    error_mentions: &str,
+    via_menu: bool,
+    commands: &[&str],
+) -> Vec<String> {
     const PROMPT: &str = "kboot> ";
     let fixtures = fixtures();
     let initramfs = &kboot_initramfs().cpio_gz;
@@ -92,6 +115,14 @@ fn boot_to_rescue(
     let error = qemu.expect_line(&format!("a kboot error naming {error_mentions}"), |line| {
         line.contains("kboot: error: ") && line.contains(error_mentions)
     });
+    if via_menu {
+        let screen = qemu.expect_text(MENU_HELP);
+        qemu.check(
+            screen.contains("failed: "),
+            "the menu does not mark the failed entry",
+        );
+        qemu.send_keys("s");
+    }
     let banner = qemu.expect_text(PROMPT);
     qemu.check(
         banner.contains("rescue"),
@@ -255,7 +286,7 @@ fn kboot_unknown_root_label_reaches_rescue_prompt() {
 fn kboot_truncated_kernel_reaches_rescue_prompt() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
-    boot_to_rescue(
+    boot_to_rescue_via(
         "kboot_truncated_kernel",
         &fixtures.path("ONEFS_IMAGE"),
         &format!(
@@ -264,6 +295,7 @@ fn kboot_truncated_kernel_reaches_rescue_prompt() {
             fixtures.var("ONEFS_ROOT_UUID")
         ),
         "truncated-vmlinuz",
+        true,
         &[],
     );
 }
@@ -296,7 +328,7 @@ fn kboot_boots_the_kernel_chosen_from_the_list() {
             "console=ttyS0 root=LABEL={} kboot.timeout=60",
             fixtures.var("ONEFS_ROOT_LABEL")
         ),
-        &[("boot which? [1-2", "2")],
+        &[(MENU_HELP, "2")],
     );
     assert_eq!(booting.kernel, format!("/boot/vmlinuz-{old}"));
     assert_eq!(marker.ramdisk, "old");
@@ -317,4 +349,42 @@ fn kboot_without_root_finds_the_filesystem_with_kernels_and_passes_it_on() {
     assert_eq!(marker.ramdisk, "new");
     let root = format!("root=UUID={}", fixtures.var("ONEFS_ROOT_UUID"));
     assert_words(&marker, &[&root, "console=ttyS0"], &["kboot."]);
+}
+
+#[test]
+fn menu_arrow_down_and_enter_boot_the_second_entry() {
+    let fixtures = fixtures();
+    let old = fixtures.var("OLD_KERNEL_VERSION");
+    let (booting, marker) = boot_to_marker_answering(
+        "kboot_menu_arrows",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("ONEFS_IMAGE"),
+        &format!(
+            "console=ttyS0 root=LABEL={} kboot.timeout=60",
+            fixtures.var("ONEFS_ROOT_LABEL")
+        ),
+        &[(MENU_HELP, "\x1b[B\r")],
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{old}"));
+    assert_eq!(marker.ramdisk, "old");
+}
+
+#[test]
+fn menu_edit_adds_a_word_that_arrives_at_the_target() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    let (booting, marker) = boot_to_marker_answering(
+        "kboot_menu_edit",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("ONEFS_IMAGE"),
+        &format!(
+            "console=ttyS0 root=LABEL={} kboot.timeout=60",
+            fixtures.var("ONEFS_ROOT_LABEL")
+        ),
+        // e: edit the default entry; End; type; Ctrl-X boots the edited line.
+        &[(MENU_HELP, "e"), ("Ctrl-X", "\x1b[F kbootedited=yes\x18")],
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{version}"));
+    assert_eq!(marker.ramdisk, "new");
+    assert_words(&marker, &["kbootedited=yes", "console=ttyS0"], &["kboot."]);
 }

@@ -12,6 +12,8 @@ use std::str::FromStr;
 use crate::devices::spec::DeviceSpec;
 pub use crate::kexec::KexecMethod;
 
+use super::menu::MenuMode;
+
 /// One word of the command line: `param` or `param=value`, with the text as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
@@ -35,7 +37,10 @@ pub struct Cmdline {
     pub read_write: bool,
     pub init: Option<String>,
     pub consoles: Vec<String>,
-    pub timeout_secs: Option<u32>,
+    /// Seconds the menu counts down; 0 boots the default at once, -1 waits for ever.
+    pub timeout_secs: Option<i64>,
+    /// When the menu shows (`kboot.menu=`).
+    pub menu: MenuMode,
     pub default_entry: Option<String>,
     pub kexec: KexecMethod,
     pub append: Option<String>,
@@ -161,7 +166,29 @@ impl Cmdline {
             "rw" => self.read_write = true,
             "init" => self.init = Some(value()),
             "console" => self.consoles.push(value()),
-            "kboot.timeout" => self.timeout_secs = Some(parse_secs(word)?),
+            "kboot.timeout" => {
+                let value = value();
+                self.timeout_secs = match value.parse::<i64>() {
+                    Ok(n) if n >= -1 => Some(n),
+                    _ => {
+                        return Err(CmdlineError::BadValue {
+                            param: word.param.clone(),
+                            value,
+                            reason: "expected seconds, 0 (no menu wait) or -1 (wait for ever)"
+                                .into(),
+                        })
+                    }
+                }
+            }
+            "kboot.menu" => {
+                self.menu = value()
+                    .parse::<MenuMode>()
+                    .map_err(|e| CmdlineError::BadValue {
+                        param: word.param.clone(),
+                        value: value(),
+                        reason: e.to_string(),
+                    })?
+            }
             "kboot.default" => self.default_entry = Some(value()),
             "kboot.append" => self.append = Some(value()),
             "kboot.debug" => self.debug = true,

@@ -4,19 +4,15 @@
 
 pub mod choose;
 pub mod cmdline;
-// The boot menu; used by Boot::attempt once wired in.
-#[allow(dead_code)]
 pub mod console;
 pub mod early;
-#[allow(dead_code)]
 pub mod keys;
 pub mod log;
-#[allow(dead_code)]
 pub mod menu;
 pub mod rescue;
 pub mod storage;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -31,7 +27,9 @@ use crate::devices::probe::FsType;
 use crate::devices::spec::DeviceSpec;
 use crate::kexec::{self, KexecPlan};
 use crate::select::scan::{self, ScanRequest};
+use crate::select::BootEntry;
 use cmdline::Cmdline;
+use menu::{MenuItem, Outcome};
 use storage::Storage;
 
 /// Where root and boot are mounted.
@@ -84,6 +82,12 @@ pub enum BootError {
     },
     #[error(transparent)]
     Kexec(#[from] kexec::KexecError),
+    /// The user asked the menu to look for devices again.
+    #[error("rescanning devices")]
+    Rescan,
+    /// The user asked the menu for the rescue prompt.
+    #[error("rescue prompt asked for")]
+    RescueAsked,
 }
 
 /// The state of one machine's boot: the command line and what has been set up so far.
@@ -101,6 +105,9 @@ pub struct Boot {
     debug_seen_devices: Vec<String>,
     /// md arrays and LVM volumes brought up so far.
     storage: Storage,
+    /// Entries that failed to boot (kernel and ramdisk paths) and why: the menu marks
+    /// them, and a failed default is never booted again by itself.
+    failed: BTreeMap<(String, String), String>,
 }
 
 impl Boot {
@@ -115,6 +122,7 @@ impl Boot {
             seen_modaliases: Vec::new(),
             debug_seen_devices: Vec::new(),
             storage,
+            failed: BTreeMap::new(),
         }
     }
 
@@ -163,23 +171,62 @@ impl Boot {
             .cmdline
             .timeout_secs
             .unwrap_or(choose::DEFAULT_TIMEOUT_SECS);
-        let entry = &entries[choose::choose(&entries, default, timeout)];
+        loop {
+            let items: Vec<MenuItem> = entries
+                .iter()
+                .map(|e| MenuItem {
+                    title: e.title.clone(),
+                    detail: format!(
+                        "{} initrd {}",
+                        e.kernel,
+                        e.ramdisk.as_deref().unwrap_or("none")
+                    ),
+                    cmdline: e.cmdline.clone(),
+                    problem: self.failed.get(&entry_key(e)).cloned(),
+                })
+                .collect();
+            let (index, cmdline) = if menu::should_show(self.cmdline.menu, &items, timeout) {
+                match menu::run_menu(&items, default, timeout) {
+                    Outcome::Boot { index, cmdline } => (index, cmdline),
+                    Outcome::Rescan => return Err(BootError::Rescan),
+                    Outcome::Rescue | Outcome::Continue => return Err(BootError::RescueAsked),
+                }
+            } else {
+                (default, entries[default].cmdline.clone())
+            };
+            let Some(entry) = entries.get(index) else {
+                continue;
+            };
+            // Returns only on failure: the entry is marked and the menu comes back.
+            let failure = self.boot_entry(entry, &cmdline);
+            log::error(&failure);
+            self.failed.insert(entry_key(entry), failure.to_string());
+        }
+    }
+
+    /// Boots `entry` with `cmdline` (the entry's own, or as edited in the menu).
+    /// Returns only on failure.
+    fn boot_entry(&mut self, entry: &BootEntry, cmdline: &str) -> BootError {
         let plan = KexecPlan {
             kernel: entry.kernel_path(),
             ramdisk: entry.ramdisk_path(),
-            cmdline: entry.cmdline.clone(),
+            cmdline: cmdline.to_string(),
         };
-        kexec::check_kernel(&plan.kernel).map_err(|source| BootError::Kernel {
-            kernel: entry.kernel.clone(),
-            source,
-        })?;
+        if let Err(source) = kexec::check_kernel(&plan.kernel) {
+            return BootError::Kernel {
+                kernel: entry.kernel.clone(),
+                source,
+            };
+        }
         log::say(format!(
             "booting {} initrd {} cmdline \"{}\"",
             entry.kernel,
             entry.ramdisk.as_deref().unwrap_or("none"),
-            entry.cmdline
+            cmdline
         ));
-        kexec::load(&plan, self.cmdline.kexec)?;
+        if let Err(e) = kexec::load(&plan, self.cmdline.kexec) {
+            return BootError::Kexec(e);
+        }
         // The kernel holds its own copies now; leave the disks cleanly unmounted.
         for target in [BOOT_MOUNT, ROOT_MOUNT] {
             if let Err(e) = mount::unmount(Path::new(target)) {
@@ -187,9 +234,9 @@ impl Boot {
             }
         }
         log::say("kernel loaded; rebooting into it");
-        Err(BootError::Kexec(kexec::KexecError::Syscall(
+        BootError::Kexec(kexec::KexecError::Syscall(
             kexec::syscall::reboot_into_loaded(),
-        )))
+        ))
     }
 
     /// Waits for the device `spec` names, as `rootwait`/`rootdelay=` say, loading
@@ -479,6 +526,14 @@ impl Boot {
     }
 }
 
+/// What identifies an entry across rescans: its kernel and ramdisk paths.
+fn entry_key(entry: &BootEntry) -> (String, String) {
+    (
+        entry.kernel.clone(),
+        entry.ramdisk.clone().unwrap_or_default(),
+    )
+}
+
 /// Loads module `name` (or an alias such as `md-level-1`) with its dependencies,
 /// unless it is built in or was tried before. Errors say why it could not be loaded.
 fn load_named_module(
@@ -567,6 +622,11 @@ pub fn run() -> ! {
     let mut boot = Boot::new(cmdline, module_index());
     loop {
         match panic::catch_unwind(AssertUnwindSafe(|| boot.attempt())) {
+            Ok(Err(BootError::Rescan)) => {
+                log::say("rescanning devices");
+                continue;
+            }
+            Ok(Err(BootError::RescueAsked)) => {}
             Ok(Err(e)) => log::error(e),
             Ok(Ok(never)) => match never {},
             // The panic hook has printed what happened.

@@ -613,14 +613,19 @@ impl Qemu {
 
     /// Types `line` and a newline into the serial console.
     pub fn send_line(&mut self, line: &str) {
+        self.send_keys(&format!("{line}\n"));
+    }
+
+    /// Types `keys` as they are (escape sequences, control characters) into the console.
+    pub fn send_keys(&mut self, keys: &str) {
         let written = match self.stdin.as_mut() {
             Some(stdin) => stdin
-                .write_all(format!("{line}\n").as_bytes())
+                .write_all(keys.as_bytes())
                 .and_then(|()| stdin.flush()),
             None => Err(std::io::Error::other("stdin already closed")),
         };
         if let Err(error) = written {
-            self.fail(&format!("cannot type {line:?} into the console: {error}"));
+            self.fail(&format!("cannot type {keys:?} into the console: {error}"));
         }
     }
 
