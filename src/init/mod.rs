@@ -67,6 +67,8 @@ pub enum BootError {
     Mount(#[from] MountError),
     #[error("{0}")]
     Scan(#[from] scan::ScanError),
+    #[error("this entry has several ramdisks ({0}), which kboot cannot pass yet: boot another entry, or name one with kernel= and ramdisk=")]
+    SeveralRamdisks(String),
     #[error("kboot.default={0} names no entry: use a number from the list, a version or a title")]
     NoSuchDefault(String),
     #[error("kernel {kernel} cannot be booted: {source}; choose another kernel (kernel=PATH) or reinstall this one")]
@@ -145,6 +147,7 @@ impl Boot {
             kernel: self.cmdline.kernel.as_deref(),
             ramdisk: self.cmdline.ramdisk.as_deref(),
             cmdline: &target_cmdline,
+            append: self.cmdline.append.as_deref(),
         };
         let entries = scan::find_entries(&request)?;
         log::say(format!("found {} kernel(s)", entries.len()));
@@ -157,9 +160,15 @@ impl Boot {
             .timeout_secs
             .unwrap_or(choose::DEFAULT_TIMEOUT_SECS);
         let entry = &entries[choose::choose(&entries, default, timeout)];
+        // TODO(lead): several ramdisks (BLS/grub entries) are concatenated into one
+        // in-memory file for kexec_file_load; until then only one can be passed.
+        let ramdisk_paths = entry.ramdisk_paths();
+        if ramdisk_paths.len() > 1 {
+            return Err(BootError::SeveralRamdisks(entry.ramdisks_shown()));
+        }
         let plan = KexecPlan {
             kernel: entry.kernel_path(),
-            ramdisk: entry.ramdisk_path(),
+            ramdisk: ramdisk_paths.into_iter().next(),
             cmdline: entry.cmdline.clone(),
         };
         kexec::check_kernel(&plan.kernel).map_err(|source| BootError::Kernel {
@@ -169,7 +178,7 @@ impl Boot {
         log::say(format!(
             "booting {} initrd {} cmdline \"{}\"",
             entry.kernel,
-            entry.ramdisk.as_deref().unwrap_or("none"),
+            entry.ramdisks_shown(),
             entry.cmdline
         ));
         kexec::load(&plan, self.cmdline.kexec)?;

@@ -1,0 +1,419 @@
+//! The list the menu shows: `kernel=` alone when the command line names one, else the
+//! Boot Loader Specification entries, grub.cfg's entries and the kernels the scan
+//! finds, in that order, with duplicates removed, and which one is the default.
+//!
+//! This is the layer that reads files; `bls` and `grub` parse what it reads.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::bls::{self, BlsError, NamedEntry};
+use super::grub::{self, GrubEnv, GrubError, Menu, MenuItem, Vars};
+use super::scan::{self, ScanError, ScanRequest};
+use super::{on_fs, BootEntry, Config, DefaultSpec, Source};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+}
+
+/// Something wrong in one config, not bad enough to stop the others from giving
+/// entries.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigWarning {
+    #[error(transparent)]
+    Bls(#[from] BlsError),
+    #[error("{path}: {source}; its entries are left out")]
+    Grub {
+        path: PathBuf,
+        #[source]
+        source: GrubError,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// The merged list.
+#[derive(Debug)]
+pub struct Collected {
+    pub entries: Vec<BootEntry>,
+    /// What the configs name as default (or 0: the newest / first entry).
+    pub default_index: usize,
+    /// From the same config as the default; `None` when it says nothing.
+    pub timeout_secs: Option<i64>,
+    /// For the boot log: configs that could not be read.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// grub.cfg locations, with the grubenv beside each: on root, then at the top of a
+/// separate boot filesystem.
+const GRUB_DIRS_ON_ROOT: [&str; 2] = ["/boot/grub", "/boot/grub2"];
+const GRUB_DIRS_ON_BOOT: [&str; 2] = ["/grub", "/grub2"];
+
+/// A grub.cfg that was found, evaluated, and the filesystem it is on.
+struct FoundGrub {
+    menu: Menu,
+    fs_root: PathBuf,
+}
+
+pub fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
+    if req.kernel.is_some() {
+        return Ok(Collected {
+            entries: scan::find_entries(req)?,
+            default_index: 0,
+            timeout_secs: None,
+            warnings: Vec::new(),
+        });
+    }
+    let mut warnings = Vec::new();
+    let grub = find_grub(req, &mut warnings);
+    let (bls_entries, loader_conf) = find_bls(req, &mut warnings);
+
+    // Config entries in menu order, with where the default points.
+    let mut listed: Vec<(grub::GrubEntry, PathBuf)> = Vec::new();
+    let mut default_at: Option<usize> = None;
+    let mut config = Config::default();
+    let bls_fs = req.boot.unwrap_or(req.root).to_path_buf();
+    match &grub {
+        // GRUB shows the BLS entries where `blscfg` stands, and its default (often
+        // `${saved_entry}`, a BLS id) and timeout govern them; loader.conf is
+        // systemd-boot's and GRUB does not read it.
+        Some(found) if found.menu.has_blscfg() => {
+            let items = splice_bls(&found.menu.items, &bls_entries);
+            let flat = grub::flatten(&items);
+            default_at = grub_default(&found.menu.config, &items, &flat);
+            for (_, e) in &flat {
+                let fs = if e.source == Source::Bls {
+                    bls_fs.clone()
+                } else {
+                    found.fs_root.clone()
+                };
+                listed.push(((*e).clone(), fs));
+            }
+            config = found.menu.config.clone();
+        }
+        _ => {
+            let grubenv = read_grubenv(req, &mut warnings).map(|env| env.boot_vars());
+            for named in &bls_entries {
+                listed.push((bls_as_grub_entry(named, grubenv.as_ref()), bls_fs.clone()));
+            }
+            if let Some(conf) = loader_conf.filter(|_| !bls_entries.is_empty()) {
+                if let Some(glob) = &conf.default {
+                    default_at = bls_entries
+                        .iter()
+                        .position(|n| bls::glob_matches(glob, &n.id));
+                }
+                config = Config {
+                    default: conf.default.map(DefaultSpec::BlsGlob),
+                    timeout_secs: conf.timeout_secs,
+                };
+            }
+            if let Some(found) = &grub {
+                let flat = grub::flatten(&found.menu.items);
+                if !flat.is_empty() && (listed.is_empty() || config == Config::default()) {
+                    default_at = grub_default(&found.menu.config, &found.menu.items, &flat)
+                        .map(|i| i + listed.len());
+                    config = found.menu.config.clone();
+                }
+                for (_, e) in flat {
+                    listed.push((e.clone(), found.fs_root.clone()));
+                }
+            }
+        }
+    }
+
+    let mut entries: Vec<BootEntry> = listed
+        .iter()
+        .map(|(e, fs)| boot_entry(req, e, fs))
+        .collect();
+    match scan::find_entries(req) {
+        Ok(scanned) => entries.extend(scanned),
+        Err(e) if entries.is_empty() => return Err(e.into()),
+        // The configs gave entries; a /boot the scan cannot read is no reason to stop.
+        Err(_) => {}
+    }
+    let (entries, default_index) = dedup(entries, default_at.unwrap_or(0));
+    Ok(Collected {
+        entries,
+        default_index,
+        timeout_secs: config.timeout_secs,
+        warnings,
+    })
+}
+
+/// The flattened position of the menu's default; GRUB's own default is the first
+/// entry.
+fn grub_default(
+    config: &Config,
+    items: &[MenuItem],
+    flat: &[(Vec<usize>, &grub::GrubEntry)],
+) -> Option<usize> {
+    let path = match &config.default {
+        Some(DefaultSpec::Grub(steps)) => grub::resolve_default(items, steps)?,
+        _ => return Some(0).filter(|_| !flat.is_empty()),
+    };
+    flat.iter().position(|(p, _)| *p == path)
+}
+
+/// The menu with every `blscfg` replaced by the BLS entries, as GRUB shows them.
+fn splice_bls(items: &[MenuItem], bls_entries: &[NamedEntry]) -> Vec<MenuItem> {
+    let mut out = Vec::new();
+    for item in items {
+        match item {
+            MenuItem::Bls { vars } => out.extend(
+                bls_entries
+                    .iter()
+                    .map(|n| MenuItem::Entry(bls_as_grub_entry(n, Some(vars)))),
+            ),
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}
+
+/// A BLS entry in the shape of a menu entry. With GRUB variables (a grubenv, or those
+/// at `blscfg`), `$var`s in `options` and `initrd` expand as GRUB's `blscfg` expands
+/// them; without, no GRUB reads these entries and they are kept as written (as
+/// systemd-boot passes them).
+fn bls_as_grub_entry(named: &NamedEntry, vars: Option<&Vars>) -> grub::GrubEntry {
+    let e = &named.entry;
+    let expand = |text: &str| match vars {
+        Some(vars) => bls::expand_grubenv(text, |name| vars.get(name).cloned()),
+        None => text.to_string(),
+    };
+    let cmdline = expand(&e.cmdline());
+    grub::GrubEntry {
+        title: e
+            .title
+            .clone()
+            .or_else(|| e.version.clone())
+            .unwrap_or_else(|| named.id.clone()),
+        id: Some(named.id.clone()),
+        kernel: e.linux.clone(),
+        args: cmdline.split_whitespace().map(str::to_string).collect(),
+        initrds: e
+            .initrds
+            .iter()
+            .flat_map(|i| {
+                expand(i)
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+        source: Source::Bls,
+    }
+}
+
+fn boot_entry(req: &ScanRequest<'_>, e: &grub::GrubEntry, config_fs: &Path) -> BootEntry {
+    let kernel = e.kernel.as_deref().map(strip_device).unwrap_or_default();
+    let located = locate(req, config_fs, &kernel);
+    let ramdisks: Vec<String> = e
+        .initrds
+        .iter()
+        .map(|r| located.adjust(&strip_device(r)))
+        .collect();
+    let kernel = located.adjust(&kernel);
+    let missing = std::iter::once(&kernel)
+        .chain(&ramdisks)
+        .filter(|p| !scan::is_file(&on_fs(&located.fs_root, p)))
+        .cloned()
+        .collect();
+    let mut cmdline = e.cmdline();
+    if let Some(append) = req.append.filter(|a| !a.trim().is_empty()) {
+        if !cmdline.is_empty() {
+            cmdline.push(' ');
+        }
+        cmdline.push_str(append.trim());
+    }
+    let version = Path::new(&kernel)
+        .file_name()
+        .and_then(|n| scan::kernel_version(&n.to_string_lossy()).map(str::to_string))
+        .filter(|v| !v.is_empty());
+    BootEntry {
+        title: e.title.clone(),
+        id: e.id.clone(),
+        version,
+        fs_root: located.fs_root,
+        kernel,
+        ramdisks,
+        cmdline,
+        source: e.source,
+        missing,
+    }
+}
+
+/// GRUB paths may start with the device: `(hd0,gpt2)/vmlinuz`, `($root)/vmlinuz`.
+fn strip_device(path: &str) -> String {
+    let path = match path.strip_prefix('(').and_then(|p| p.split_once(')')) {
+        Some((_, rest)) => rest,
+        None => path,
+    };
+    scan::absolute(path)
+}
+
+/// Where a config's paths point. A path is relative to the filesystem GRUB's `root`
+/// is on, which kboot cannot evaluate (`search --set=root`), so it looks: the
+/// filesystem the config is on, then the other one, then `/boot` on root (a config
+/// written for a separate /boot, read from a root whose /boot holds the files).
+struct Located {
+    fs_root: PathBuf,
+    /// Prefix added to the config's paths (`/boot` in the last case).
+    prefix: &'static str,
+}
+
+impl Located {
+    fn adjust(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+}
+
+fn locate(req: &ScanRequest<'_>, config_fs: &Path, kernel: &str) -> Located {
+    let mut candidates: Vec<(PathBuf, &'static str)> = vec![(config_fs.to_path_buf(), "")];
+    for fs in req.boot.into_iter().chain([req.root]) {
+        if fs != config_fs {
+            candidates.push((fs.to_path_buf(), ""));
+        }
+    }
+    candidates.push((req.root.to_path_buf(), "/boot"));
+    let found = candidates
+        .iter()
+        .find(|(fs, prefix)| scan::is_file(&on_fs(fs, &format!("{prefix}{kernel}"))));
+    // Missing everywhere: report it where the config is.
+    let (fs_root, prefix) = found.cloned().unwrap_or((config_fs.to_path_buf(), ""));
+    Located { fs_root, prefix }
+}
+
+/// One entry per (kernel file, ramdisk files, command line): the first source wins.
+/// The default follows its entry, or the entry that replaced it.
+fn dedup(entries: Vec<BootEntry>, default_index: usize) -> (Vec<BootEntry>, usize) {
+    let mut kept: Vec<BootEntry> = Vec::new();
+    let mut new_default = 0;
+    for (i, e) in entries.into_iter().enumerate() {
+        let same = kept.iter().position(|k| {
+            k.kernel_path() == e.kernel_path()
+                && k.ramdisk_paths() == e.ramdisk_paths()
+                && k.cmdline == e.cmdline
+        });
+        let at = match same {
+            Some(at) => at,
+            None => {
+                kept.push(e);
+                kept.len() - 1
+            }
+        };
+        if i == default_index {
+            new_default = at;
+        }
+    }
+    (kept, new_default)
+}
+
+/// The first grub.cfg that exists, evaluated with the grubenv beside it. One that
+/// cannot be read or parsed becomes a warning.
+fn find_grub(req: &ScanRequest<'_>, warnings: &mut Vec<ConfigWarning>) -> Option<FoundGrub> {
+    for (fs, dir) in grub_dirs(req) {
+        let path = on_fs(fs, &format!("{dir}/grub.cfg"));
+        let text = match fs::read(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                warnings.push(ConfigWarning::Read { path, source });
+                continue;
+            }
+        };
+        let env_path = on_fs(fs, &format!("{dir}/grubenv"));
+        let vars = read_env_file(&env_path, warnings)
+            .map(|e| e.boot_vars())
+            .unwrap_or_default();
+        match grub::read_menu(&text, vars) {
+            Ok(menu) => {
+                return Some(FoundGrub {
+                    menu,
+                    fs_root: fs.to_path_buf(),
+                })
+            }
+            Err(source) => warnings.push(ConfigWarning::Grub { path, source }),
+        }
+    }
+    None
+}
+
+fn grub_dirs<'a>(req: &ScanRequest<'a>) -> Vec<(&'a Path, &'static str)> {
+    let mut dirs: Vec<(&Path, &str)> = Vec::new();
+    if let Some(boot) = req.boot {
+        dirs.extend(GRUB_DIRS_ON_BOOT.iter().map(|d| (boot, *d)));
+    }
+    dirs.extend(GRUB_DIRS_ON_ROOT.iter().map(|d| (req.root, *d)));
+    dirs
+}
+
+/// The grubenv that goes with BLS entries when no grub.cfg runs `blscfg` (a GRUB may
+/// still read them, and `$kernelopts` lives there).
+fn read_grubenv(req: &ScanRequest<'_>, warnings: &mut Vec<ConfigWarning>) -> Option<GrubEnv> {
+    grub_dirs(req)
+        .into_iter()
+        .find_map(|(fs, dir)| read_env_file(&on_fs(fs, &format!("{dir}/grubenv")), warnings))
+}
+
+fn read_env_file(path: &Path, warnings: &mut Vec<ConfigWarning>) -> Option<GrubEnv> {
+    match fs::read(path) {
+        Ok(bytes) => match String::from_utf8_lossy(&bytes).parse() {
+            Ok(env) => Some(env),
+            Err(source) => {
+                warnings.push(ConfigWarning::Grub {
+                    path: path.to_path_buf(),
+                    source,
+                });
+                None
+            }
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => {
+            warnings.push(ConfigWarning::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+            None
+        }
+    }
+}
+
+/// BLS entries from the boot filesystem's `/loader/entries` and root's
+/// `/boot/loader/entries` (ids already seen are not read twice), in menu order, and
+/// `loader.conf`.
+fn find_bls(
+    req: &ScanRequest<'_>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> (Vec<NamedEntry>, Option<bls::LoaderConf>) {
+    let mut places: Vec<PathBuf> = Vec::new();
+    if let Some(boot) = req.boot {
+        places.push(on_fs(boot, "/loader"));
+    }
+    places.push(on_fs(req.root, "/boot/loader"));
+    let mut entries: Vec<NamedEntry> = Vec::new();
+    let mut loader_conf = None;
+    for place in &places {
+        let (found, errors) = bls::read_dir_entries(&place.join("entries"));
+        warnings.extend(errors.into_iter().map(ConfigWarning::from));
+        for e in found {
+            if !entries.iter().any(|k| k.id == e.id) {
+                entries.push(e);
+            }
+        }
+        if loader_conf.is_none() {
+            match bls::read_loader_conf(&place.join("loader.conf")) {
+                Ok(conf) => loader_conf = conf,
+                Err(e) => warnings.push(e.into()),
+            }
+        }
+    }
+    entries.sort_by(bls::menu_order);
+    (entries, loader_conf)
+}
