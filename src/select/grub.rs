@@ -772,18 +772,39 @@ fn condition(stmts: &[Stmt], vars: &Vars) -> Option<bool> {
     }
 }
 
+/// `test`'s expression: `-o` binds loosest, then `-a`, then `!`. Any part it cannot
+/// decide (file tests) makes the whole undecidable.
 fn test(args: &[String]) -> Option<bool> {
     let strs: Vec<&str> = args.iter().map(String::as_str).collect();
-    match strs.as_slice() {
-        ["!", rest @ ..] => {
-            test(&rest.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map(|b| !b)
-        }
+    test_or(&strs)
+}
+
+fn test_or(args: &[&str]) -> Option<bool> {
+    let mut result = false;
+    for part in args.split(|a| *a == "-o") {
+        result |= test_and(part)?;
+    }
+    Some(result)
+}
+
+fn test_and(args: &[&str]) -> Option<bool> {
+    let mut result = true;
+    for part in args.split(|a| *a == "-a") {
+        result &= test_primary(part)?;
+    }
+    Some(result)
+}
+
+fn test_primary(args: &[&str]) -> Option<bool> {
+    match args {
+        ["!", rest @ ..] => test_primary(rest).map(|b| !b),
         [] => Some(false),
         ["-n", s] => Some(!s.is_empty()),
         ["-z", s] => Some(s.is_empty()),
         [a, "=" | "==", b] => Some(a == b),
         [a, "!=", b] => Some(a != b),
-        [s] if !s.starts_with('-') || s.len() == 1 => Some(!s.is_empty()),
+        // One argument: true when it is not empty, even `-n` (POSIX).
+        [s] => Some(!s.is_empty()),
         _ => None,
     }
 }
@@ -1057,6 +1078,33 @@ mod tests {
         };
         assert_eq!(e.title, "t 3");
         assert_eq!(e.kernel.as_deref(), Some("/vmlinuz"));
+    }
+
+    #[test]
+    fn test_expressions() {
+        let t = |s: &str| test(&s.split(' ').map(str::to_string).collect::<Vec<_>>());
+        assert_eq!(t("a = a -a b != c"), Some(true));
+        assert_eq!(t("a = b -o ! x = y"), Some(true));
+        assert_eq!(t("a = b -o -z x"), Some(false));
+        assert_eq!(t("-n x -a -f /etc/passwd"), None);
+        assert_eq!(t("-n"), Some(true));
+    }
+
+    /// Fedora's 12_menu_auto_hide: after a good boot (`boot_success=1` in grubenv) the
+    /// menu is hidden with a 1 s timeout.
+    #[test]
+    fn fedora_menu_auto_hide_follows_grubenv() {
+        let cfg = include_str!("../../tests/data/bls/fedora39/grub2/grub.cfg");
+        let env: GrubEnv = include_str!("../../tests/data/bls/fedora39/grub2/grubenv")
+            .parse()
+            .unwrap();
+        let menu = read_menu(cfg, env.boot_vars()).unwrap();
+        assert_eq!(menu.config.timeout_secs, Some(5));
+        assert!(menu.has_blscfg());
+        let mut vars = env.boot_vars();
+        vars.insert("boot_success".into(), "1".into());
+        let menu = read_menu(cfg, vars).unwrap();
+        assert_eq!(menu.config.timeout_secs, Some(1));
     }
 
     #[test]

@@ -68,7 +68,7 @@ run() { # NAME SEPARATE_BOOT(0|1) [VAR=VALUE... for grub-mkconfig, as /etc/defau
         umount -l /dev
         losetup -d "$root_loop" "$boot_loop"
     ' _ "$d" "$separate" "$ROOT_UUID" "$BOOT_UUID" "$@"
-    cp "$d/grub.cfg" "$here/$name.cfg"
+    install -m 644 "$d/grub.cfg" "$here/$name.cfg"
 }
 
 run debian-boot-on-root 0
