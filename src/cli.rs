@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::devices::blockdev::{self, BlockDevice};
 use crate::init::cmdline::Cmdline;
-use crate::select::scan::{self, ScanRequest};
-use crate::select::BootEntry;
+use crate::select::scan::ScanRequest;
+use crate::select::{self, BootEntry};
 
 const USAGE: &str = "\
 usage: kboot COMMAND [OPTIONS]
@@ -17,8 +17,9 @@ As /init (PID 1, or started as `init`) kboot boots the machine. As a tool:
       Block devices with TYPE, UUID, LABEL, PARTUUID and PARTLABEL, as blkid shows
       them; with IMAGE files, the disk images and their partitions instead.
   kboot entries [--root DIR] [--boot DIR] [--cmdline \"...\"] [--json]
-      The kernels, ramdisks and command lines kboot would offer, in order, from a
-      mounted or extracted root tree (default /) and optional boot tree.
+      The entries kboot would offer, in order (Boot Loader Specification entries,
+      grub.cfg, then the kernels in /boot), from a mounted or extracted root tree
+      (default /) and optional boot tree; * marks the default.
   kboot mkinitramfs [-o LIST] [--cpio OUT[.gz]] [-k DIR] [-m MODULE]... [--init PATH]
       Write the initramfs file list (gen_init_cpio format) or a newc archive.
   kboot --help | --version
@@ -31,7 +32,7 @@ enum CliError {
     #[error(transparent)]
     Devices(#[from] blockdev::BlockdevError),
     #[error(transparent)]
-    Scan(#[from] scan::ScanError),
+    Select(#[from] select::SelectError),
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("cannot read {path}: {source}")]
@@ -149,16 +150,33 @@ fn entries(args: &[String]) -> Result<(), CliError> {
         kernel: cmdline.kernel.as_deref(),
         ramdisk: cmdline.ramdisk.as_deref(),
         cmdline: &target,
+        append: cmdline.append.as_deref(),
     };
-    let found: Vec<BootEntry> = scan::find_entries(&request)?;
+    let collected: select::Collected = select::collect(&request)?;
+    for w in &collected.warnings {
+        eprintln!("kboot: warning: {w}");
+    }
+    let found: &[BootEntry] = &collected.entries;
     if json {
         return print_json(&found);
     }
     for (n, e) in found.iter().enumerate() {
-        println!("{}) {}", n + 1, e.title);
+        let mark = if n == collected.default_index {
+            '*'
+        } else {
+            ' '
+        };
+        println!("{}){mark}{}", n + 1, e.title);
         println!("   kernel  {}", e.kernel);
-        println!("   initrd  {}", e.ramdisk.as_deref().unwrap_or("none"));
+        println!("   initrd  {}", e.ramdisks_shown());
         println!("   cmdline \"{}\"", e.cmdline);
+        println!("   source  {}", e.source.name());
+        if !e.missing.is_empty() {
+            println!("   MISSING {}", e.missing.join(","));
+        }
+    }
+    if let Some(t) = collected.timeout_secs {
+        println!("timeout {t} s (from the config)");
     }
     Ok(())
 }

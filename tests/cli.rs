@@ -127,14 +127,50 @@ fn entries_lists_kernels_newest_first_with_the_target_command_line() {
     assert!(ok, "{err}");
     assert_eq!(
         out,
-        "1) Linux 6.1.0-10-amd64\n   kernel  /boot/vmlinuz-6.1.0-10-amd64\n   initrd  none\n   \
-         cmdline \"root=LABEL=r console=ttyS0 quiet\"\n\
+        "1)*Linux 6.1.0-10-amd64\n   kernel  /boot/vmlinuz-6.1.0-10-amd64\n   initrd  none\n   \
+         cmdline \"root=LABEL=r console=ttyS0 quiet\"\n   source  scan\n\
          2) Linux 6.1.0-9-amd64\n   kernel  /boot/vmlinuz-6.1.0-9-amd64\n   initrd  /boot/initrd.img-6.1.0-9-amd64\n   \
-         cmdline \"root=LABEL=r console=ttyS0 quiet\"\n"
+         cmdline \"root=LABEL=r console=ttyS0 quiet\"\n   source  scan\n"
     );
     let (ok, _, err) = kboot(&["entries", "--root", root, "--cmdline", "kernel=/boot/nope"]);
     assert!(!ok);
     assert!(err.contains("kernel=/boot/nope not found"), "{err}");
+}
+
+/// A Fedora /boot partition (tests/data/bls/fedora39): GRUB's `blscfg` shows the BLS
+/// entries, `saved_entry` in grubenv picks the default, the rescue entry's kernel is
+/// missing, and the scanned kernels follow with kboot's own command line.
+#[test]
+fn entries_from_a_fedora_boot_partition() {
+    let empty_root = tempfile::tempdir().unwrap();
+    let boot = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bls/fedora39");
+    let (ok, out, err) = kboot(&[
+        "entries",
+        "--root",
+        empty_root.path().to_str().unwrap(),
+        "--boot",
+        boot,
+        "--cmdline",
+        "root=LABEL=r kboot.append=console=ttyS0",
+    ]);
+    assert!(ok, "{err}");
+    let titles: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(
+        titles,
+        [
+            "1) Fedora Linux (6.5.6-300.fc39.x86_64) 39 (Thirty Nine)",
+            "2)*Fedora Linux (6.5.5-200.fc39.x86_64) 39 (Thirty Nine)",
+            "3) Fedora Linux (0-rescue-2d6a0e5f3c1e4d0b9e8f7a6b5c4d3e2f) 39 (Thirty Nine)",
+            "4) Linux 6.5.6-300.fc39.x86_64",
+            "5) Linux 6.5.5-200.fc39.x86_64",
+            "timeout 5 s (from the config)",
+        ]
+    );
+    assert!(out.contains(
+        "   cmdline \"root=UUID=4b424f4f-0005-4000-8000-0000000000f1 ro rootflags=subvol=root \
+         rhgb quiet skew_tick=1 nohz=on console=ttyS0\"\n   source  bls\n"
+    ));
+    assert!(out.contains("   MISSING /vmlinuz-0-rescue-2d6a0e5f3c1e4d0b9e8f7a6b5c4d3e2f\n"));
 }
 
 #[test]

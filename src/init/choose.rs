@@ -26,12 +26,14 @@ mod tests {
     fn entry(version: &str) -> BootEntry {
         BootEntry {
             title: format!("Linux {version}"),
+            id: None,
             version: Some(version.into()),
             fs_root: PathBuf::from("/mnt/root"),
             kernel: format!("/boot/vmlinuz-{version}"),
-            ramdisk: None,
+            ramdisks: Vec::new(),
             cmdline: String::new(),
             source: Source::Scan,
+            missing: Vec::new(),
         }
     }
 

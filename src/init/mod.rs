@@ -27,7 +27,7 @@ use crate::devices::probe::FsType;
 use crate::devices::spec::DeviceSpec;
 use crate::kexec::{self, KexecPlan};
 use crate::select::scan::{self, ScanRequest};
-use crate::select::BootEntry;
+use crate::select::{self, BootEntry};
 use cmdline::Cmdline;
 use menu::{MenuItem, Outcome};
 use storage::Storage;
@@ -71,7 +71,9 @@ pub enum BootError {
     #[error(transparent)]
     Mount(#[from] MountError),
     #[error("{0}")]
-    Scan(#[from] scan::ScanError),
+    Select(#[from] select::SelectError),
+    #[error("{title}: {} not found on its filesystem; the config names a file that is not there: pick another entry, or edit the paths with kernel=/ramdisk=", missing.join(", "))]
+    MissingFiles { title: String, missing: Vec<String> },
     #[error("kboot.default={0} names no entry: use a number from the list, a version or a title")]
     NoSuchDefault(String),
     #[error("kernel {kernel} cannot be booted: {source}; choose another kernel (kernel=PATH) or reinstall this one")]
@@ -160,27 +162,37 @@ impl Boot {
             kernel: self.cmdline.kernel.as_deref(),
             ramdisk: self.cmdline.ramdisk.as_deref(),
             cmdline: &target_cmdline,
+            append: self.cmdline.append.as_deref(),
         };
-        let entries = scan::find_entries(&request)?;
-        log::say(format!("found {} kernel(s)", entries.len()));
-        let default = choose::default_index(&entries, self.cmdline.default_entry.as_deref())
-            .ok_or_else(|| {
-                BootError::NoSuchDefault(self.cmdline.default_entry.clone().unwrap_or_default())
-            })?;
+        let collected = select::collect(&request)?;
+        for warning in &collected.warnings {
+            log::warn(warning);
+        }
+        let entries = collected.entries;
+        let sources: BTreeSet<&str> = entries.iter().map(|e| e.source.name()).collect();
+        log::say(format!(
+            "found {} entr{} ({})",
+            entries.len(),
+            if entries.len() == 1 { "y" } else { "ies" },
+            sources.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+        // kboot.default= on the command line wins over what the configs say.
+        let default = match self.cmdline.default_entry.as_deref() {
+            Some(wanted) => choose::default_index(&entries, Some(wanted))
+                .ok_or_else(|| BootError::NoSuchDefault(wanted.to_string()))?,
+            None => collected.default_index,
+        };
         let timeout = self
             .cmdline
             .timeout_secs
+            .or(collected.timeout_secs)
             .unwrap_or(choose::DEFAULT_TIMEOUT_SECS);
         loop {
             let items: Vec<MenuItem> = entries
                 .iter()
                 .map(|e| MenuItem {
                     title: e.title.clone(),
-                    detail: format!(
-                        "{} initrd {}",
-                        e.kernel,
-                        e.ramdisk.as_deref().unwrap_or("none")
-                    ),
+                    detail: format!("{} initrd {}", e.kernel, e.ramdisks_shown()),
                     cmdline: e.cmdline.clone(),
                     problem: self.failed.get(&entry_key(e)).cloned(),
                 })
@@ -207,9 +219,15 @@ impl Boot {
     /// Boots `entry` with `cmdline` (the entry's own, or as edited in the menu).
     /// Returns only on failure.
     fn boot_entry(&mut self, entry: &BootEntry, cmdline: &str) -> BootError {
+        if !entry.missing.is_empty() {
+            return BootError::MissingFiles {
+                title: entry.title.clone(),
+                missing: entry.missing.clone(),
+            };
+        }
         let plan = KexecPlan {
             kernel: entry.kernel_path(),
-            ramdisk: entry.ramdisk_path(),
+            ramdisks: entry.ramdisk_paths(),
             cmdline: cmdline.to_string(),
         };
         if let Err(source) = kexec::check_kernel(&plan.kernel) {
@@ -221,7 +239,7 @@ impl Boot {
         log::say(format!(
             "booting {} initrd {} cmdline \"{}\"",
             entry.kernel,
-            entry.ramdisk.as_deref().unwrap_or("none"),
+            entry.ramdisks_shown(),
             cmdline
         ));
         if let Err(e) = kexec::load(&plan, self.cmdline.kexec) {
@@ -528,10 +546,7 @@ impl Boot {
 
 /// What identifies an entry across rescans: its kernel and ramdisk paths.
 fn entry_key(entry: &BootEntry) -> (String, String) {
-    (
-        entry.kernel.clone(),
-        entry.ramdisk.clone().unwrap_or_default(),
-    )
+    (entry.kernel.clone(), entry.ramdisks_shown())
 }
 
 /// Loads module `name` (or an alias such as `md-level-1`) with its dependencies,

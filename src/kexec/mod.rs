@@ -34,7 +34,9 @@ pub enum KexecError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KexecPlan {
     pub kernel: PathBuf,
-    pub ramdisk: Option<PathBuf>,
+    /// Loaded one after the other as a single initramfs (the kernel unpacks
+    /// concatenated archives), as BLS and grub entries with several `initrd`s want.
+    pub ramdisks: Vec<PathBuf>,
     pub cmdline: String,
 }
 
@@ -74,7 +76,7 @@ pub enum KexecMethod {
 pub fn load(plan: &KexecPlan, method: KexecMethod) -> Result<(), KexecError> {
     match method {
         KexecMethod::Auto | KexecMethod::File => {
-            syscall::file_load(&plan.kernel, plan.ramdisk.as_deref(), &plan.cmdline)?;
+            syscall::file_load(&plan.kernel, &plan.ramdisks, &plan.cmdline)?;
             Ok(())
         }
         KexecMethod::Load => Err(KexecError::LoadNotAvailable),

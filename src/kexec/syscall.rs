@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::io;
+use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,11 @@ pub enum SyscallError {
     #[error("cannot open {path}: {source}")]
     Open {
         path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot join the ramdisks into one: {source}")]
+    JoinInitrds {
         #[source]
         source: io::Error,
     },
@@ -51,16 +56,45 @@ fn hint_for(err: &io::Error) -> &'static str {
     }
 }
 
-/// `kexec_file_load(2)`: the running kernel parses the image and lays it out.
-pub fn file_load(kernel: &Path, initrd: Option<&Path>, cmdline: &str) -> Result<(), SyscallError> {
-    let open = |path: &Path| {
-        File::open(path).map_err(|source| SyscallError::Open {
-            path: path.to_path_buf(),
-            source,
-        })
+fn open(path: &Path) -> Result<File, SyscallError> {
+    File::open(path).map_err(|source| SyscallError::Open {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The one file `kexec_file_load` takes as initramfs: the ramdisk itself, or for
+/// several, their concatenation in memory, each padded to 4 bytes as GRUB does (the
+/// kernel unpacks concatenated archives, compressed or not).
+fn initrd_file(initrds: &[PathBuf]) -> Result<Option<File>, SyscallError> {
+    let [first, rest @ ..] = initrds else {
+        return Ok(None);
     };
+    if rest.is_empty() {
+        return open(first).map(Some);
+    }
+    let joined = |source| SyscallError::JoinInitrds { source };
+    let fd = nix::sys::memfd::memfd_create(
+        c"kboot-initrd",
+        nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
+    )
+    .map_err(|errno| joined(io::Error::from(errno)))?;
+    let mut joined_file = File::from(fd);
+    for path in initrds {
+        let copied = io::copy(&mut open(path)?, &mut joined_file).map_err(joined)?;
+        let pad = (4 - copied % 4) % 4;
+        joined_file
+            .write_all(&[0u8; 3][..pad as usize])
+            .map_err(joined)?;
+    }
+    joined_file.seek(SeekFrom::Start(0)).map_err(joined)?;
+    Ok(Some(joined_file))
+}
+
+/// `kexec_file_load(2)`: the running kernel parses the image and lays it out.
+pub fn file_load(kernel: &Path, initrds: &[PathBuf], cmdline: &str) -> Result<(), SyscallError> {
     let kernel_file = open(kernel)?;
-    let initrd_file = initrd.map(open).transpose()?;
+    let initrd_file = initrd_file(initrds)?;
     let c_cmdline = CString::new(cmdline).map_err(|_| SyscallError::NulInCmdline)?;
     let cmdline_len = c_cmdline.as_bytes_with_nul().len();
     let (initrd_fd, flags) = match &initrd_file {
@@ -84,7 +118,15 @@ pub fn file_load(kernel: &Path, initrd: Option<&Path>, cmdline: &str) -> Result<
         let source = io::Error::last_os_error();
         return Err(SyscallError::FileLoad {
             kernel: kernel.to_path_buf(),
-            initrd: initrd.map_or_else(|| "none".to_string(), |p| p.display().to_string()),
+            initrd: if initrds.is_empty() {
+                "none".to_string()
+            } else {
+                initrds
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
             cmdline_len,
             hint: hint_for(&source),
             source,

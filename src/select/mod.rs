@@ -1,6 +1,11 @@
 //! Turning mounted filesystems into boot entries. Parsers here return `BootEntry`
-//! values and know nothing of menus or kexec.
+//! values and know nothing of menus or kexec: `bls` reads Boot Loader Specification
+//! entries, `grub` reads the grub.cfg that `grub-mkconfig` writes, `scan` looks for
+//! kernels itself, and `collect` merges them into the list the menu shows.
 
+pub mod bls;
+pub mod collect;
+pub mod grub;
 pub mod scan;
 pub mod version;
 
@@ -8,29 +13,54 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use collect::{collect, Collected, SelectError};
+
 /// Where an entry came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// `kernel=` (and `ramdisk=`) on the command line.
     Cmdline,
+    /// A Boot Loader Specification type 1 entry (`loader/entries/*.conf`).
+    Bls,
+    /// A `menuentry` in grub.cfg.
+    Grub,
     /// A kernel found by looking through the boot directory.
     Scan,
 }
 
-/// A kernel that can be booted, with its ramdisk and command line.
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Cmdline => "cmdline",
+            Source::Bls => "bls",
+            Source::Grub => "grub",
+            Source::Scan => "scan",
+        }
+    }
+}
+
+/// A kernel that can be booted, with its ramdisks and command line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BootEntry {
     pub title: String,
+    /// The config's own name for the entry: the BLS file name without `.conf`, or a
+    /// grub `--id`. `kboot.default=` and the configs' defaults can name it.
+    pub id: Option<String>,
     pub version: Option<String>,
     /// Where the filesystem holding the files is mounted (or the tree given to
     /// `kboot entries`).
     pub fs_root: PathBuf,
     /// Paths on that filesystem, as the user names them (`/boot/vmlinuz-6.1.0-9-amd64`).
     pub kernel: String,
-    pub ramdisk: Option<String>,
+    /// In the order the kernel gets them: several are concatenated into one initramfs
+    /// (the kernel unpacks concatenated cpio archives one after another).
+    pub ramdisks: Vec<String>,
     pub cmdline: String,
     pub source: Source,
+    /// Files the entry names that are not there (kernel or ramdisks): the entry is still
+    /// listed, so the menu can show it and booting it fails with this list.
+    pub missing: Vec<String>,
 }
 
 impl BootEntry {
@@ -39,9 +69,45 @@ impl BootEntry {
         on_fs(&self.fs_root, &self.kernel)
     }
 
-    pub fn ramdisk_path(&self) -> Option<PathBuf> {
-        self.ramdisk.as_deref().map(|r| on_fs(&self.fs_root, r))
+    /// The ramdisks' paths in kboot's own namespace, in order.
+    pub fn ramdisk_paths(&self) -> Vec<PathBuf> {
+        self.ramdisks
+            .iter()
+            .map(|r| on_fs(&self.fs_root, r))
+            .collect()
     }
+
+    /// The ramdisks as the boot line and `kboot entries` show them: joined by commas,
+    /// or `none`.
+    pub fn ramdisks_shown(&self) -> String {
+        if self.ramdisks.is_empty() {
+            "none".to_string()
+        } else {
+            self.ramdisks.join(",")
+        }
+    }
+
+    pub fn kernel_missing(&self) -> bool {
+        self.missing.contains(&self.kernel)
+    }
+}
+
+/// What a boot loader config says about the menu itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    pub default: Option<DefaultSpec>,
+    /// Seconds before the default boots; negative means wait for the user (GRUB's -1).
+    pub timeout_secs: Option<i64>,
+}
+
+/// How a config names its default entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefaultSpec {
+    /// GRUB's `set default=`: a path through submenus (`1>2`), each step a position,
+    /// a title or an id.
+    Grub(Vec<String>),
+    /// `loader.conf`'s `default`: a glob over entry ids (file names without `.conf`).
+    BlsGlob(String),
 }
 
 /// Joins a path as written on a filesystem to where that filesystem is mounted.

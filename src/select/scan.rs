@@ -35,8 +35,11 @@ pub struct ScanRequest<'a> {
     pub boot: Option<&'a Path>,
     pub kernel: Option<&'a str>,
     pub ramdisk: Option<&'a str>,
-    /// The command line every entry gets.
+    /// The command line scanned and `kernel=` entries get.
     pub cmdline: &'a str,
+    /// `kboot.append`: words added to the command line of BLS and grub.cfg entries
+    /// (`cmdline` already carries them).
+    pub append: Option<&'a str>,
 }
 
 const KERNEL_PREFIXES: [&str; 3] = ["vmlinuz-", "vmlinux-", "bzImage"];
@@ -60,7 +63,7 @@ pub fn ramdisk_names(version: &str) -> [String; 4] {
     ]
 }
 
-fn is_file(path: &Path) -> bool {
+pub(crate) fn is_file(path: &Path) -> bool {
     fs::metadata(path).map(|m| m.is_file()).unwrap_or(false)
 }
 
@@ -105,7 +108,7 @@ pub fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> 
         let version = Path::new(&kernel)
             .file_name()
             .and_then(|n| kernel_version(&n.to_string_lossy()).map(str::to_string));
-        let ramdisk = match req.ramdisk {
+        let ramdisks = match req.ramdisk {
             Some(r) => {
                 let r = absolute(r);
                 if !is_file(&on_fs(fs_root, &r)) {
@@ -114,18 +117,20 @@ pub fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> 
                         fs: fs_name.into(),
                     });
                 }
-                Some(r)
+                vec![r]
             }
-            None => None,
+            None => Vec::new(),
         };
         return Ok(vec![BootEntry {
             title: format!("{kernel} (from the command line)"),
+            id: None,
             version,
             fs_root: fs_root.to_path_buf(),
             kernel,
-            ramdisk,
+            ramdisks,
             cmdline: req.cmdline.to_string(),
             source: Source::Cmdline,
+            missing: Vec::new(),
         }]);
     }
     let on_disk = on_fs(fs_root, dir);
@@ -157,12 +162,14 @@ pub fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> 
                     Some(v) => format!("Linux {v}"),
                     None => name.clone(),
                 },
+                id: None,
                 version,
                 fs_root: fs_root.to_path_buf(),
                 kernel: join_dir(dir, name),
-                ramdisk: ramdisk.map(|r| join_dir(dir, &r)),
+                ramdisks: ramdisk.map(|r| join_dir(dir, &r)).into_iter().collect(),
                 cmdline: req.cmdline.to_string(),
                 source: Source::Scan,
+                missing: Vec::new(),
             }
         })
         .collect();
@@ -181,7 +188,7 @@ pub fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> 
     Ok(entries)
 }
 
-fn absolute(path: &str) -> String {
+pub(crate) fn absolute(path: &str) -> String {
     if path.starts_with('/') {
         path.to_string()
     } else {
@@ -215,6 +222,7 @@ mod tests {
             kernel: None,
             ramdisk: None,
             cmdline: "root=LABEL=r",
+            append: None,
         }
     }
 
@@ -250,8 +258,9 @@ mod tests {
         let entries = find_entries(&request(t.path(), None)).unwrap();
         let got: Vec<(&str, Option<&str>)> = entries
             .iter()
-            .map(|e| (e.kernel.as_str(), e.ramdisk.as_deref()))
+            .map(|e| (e.kernel.as_str(), e.ramdisks.first().map(String::as_str)))
             .collect();
+        assert!(entries.iter().all(|e| e.ramdisks.len() <= 1));
         assert_eq!(
             got,
             vec![
@@ -287,7 +296,7 @@ mod tests {
         let entries = find_entries(&request(root.path(), Some(boot.path()))).unwrap();
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].kernel, "/vmlinuz-6.1");
-        assert_eq!(entries[0].ramdisk.as_deref(), Some("/initrd.img-6.1"));
+        assert_eq!(entries[0].ramdisks, ["/initrd.img-6.1"]);
         assert_eq!(entries[0].fs_root, boot.path());
     }
 
@@ -304,7 +313,7 @@ mod tests {
         let entries = find_entries(&req).unwrap();
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].kernel, "/boot/vmlinuz-6.1");
-        assert_eq!(entries[0].ramdisk.as_deref(), Some("/boot/initrd.img-6.1"));
+        assert_eq!(entries[0].ramdisks, ["/boot/initrd.img-6.1"]);
         assert_eq!(entries[0].source, Source::Cmdline);
     }
 

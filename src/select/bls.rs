@@ -1,0 +1,452 @@
+//! Boot Loader Specification type 1 entries (`loader/entries/*.conf`) and
+//! `loader/loader.conf`, as the UAPI group's specification describes them
+//! (<https://uapi-group.org/specifications/specs/boot_loader_specification/>) and as
+//! Fedora's `kernel-install` writes them.
+//!
+//! The parsers are pure; `read_dir_entries` and `read_loader_conf` are the thin layer
+//! that reads the files.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use super::version;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: no `linux` line (type 1 entries for other payloads, `efi` or `uki`, cannot be kexec'd)")]
+    NoLinux { path: PathBuf },
+}
+
+/// One `*.conf` file. Keys the specification repeats (`initrd`, `options`) keep every
+/// line; keys kboot does not use (`grub_users`, `grub_arg`, `grub_class`, `efi`...) are
+/// kept in `other`, so writing the entry back gives the same keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlsEntry {
+    pub title: Option<String>,
+    pub version: Option<String>,
+    pub machine_id: Option<String>,
+    pub sort_key: Option<String>,
+    pub linux: Option<String>,
+    pub initrds: Vec<String>,
+    /// One element per `options` line; the command line is them joined with spaces.
+    pub options: Vec<String>,
+    pub devicetree: Option<String>,
+    pub architecture: Option<String>,
+    pub other: Vec<(String, String)>,
+}
+
+impl BlsEntry {
+    /// The kernel command line: every `options` line, joined with spaces.
+    pub fn cmdline(&self) -> String {
+        self.options.join(" ")
+    }
+
+    /// Entries for another architecture are not for this machine. The specification's
+    /// names: `ia32`, `x64`, `arm`, `aa64`...; without the key an entry is for any.
+    pub fn is_for_this_machine(&self) -> bool {
+        match &self.architecture {
+            None => true,
+            Some(arch) => arch.eq_ignore_ascii_case(THIS_ARCHITECTURE),
+        }
+    }
+}
+
+/// This machine's name in the specification's `architecture` key.
+const THIS_ARCHITECTURE: &str = "x64";
+
+impl FromStr for BlsEntry {
+    type Err = std::convert::Infallible;
+
+    /// Never fails: unknown keys are kept, lines without a value are ignored, as boot
+    /// loaders do.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut entry = BlsEntry::default();
+        for (key, value) in key_values(text) {
+            let value = value.to_string();
+            match key {
+                "title" => entry.title = Some(value),
+                "version" => entry.version = Some(value),
+                "machine-id" => entry.machine_id = Some(value),
+                "sort-key" => entry.sort_key = Some(value),
+                "linux" => entry.linux = Some(value),
+                "initrd" => entry.initrds.push(value),
+                "options" => entry.options.push(value),
+                "devicetree" => entry.devicetree = Some(value),
+                "architecture" => entry.architecture = Some(value),
+                other => entry.other.push((other.to_string(), value)),
+            }
+        }
+        Ok(entry)
+    }
+}
+
+impl fmt::Display for BlsEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let single = [
+            ("title", &self.title),
+            ("version", &self.version),
+            ("machine-id", &self.machine_id),
+            ("sort-key", &self.sort_key),
+            ("linux", &self.linux),
+        ];
+        for (key, value) in single {
+            if let Some(v) = value {
+                writeln!(f, "{key} {v}")?;
+            }
+        }
+        for v in &self.initrds {
+            writeln!(f, "initrd {v}")?;
+        }
+        for v in &self.options {
+            writeln!(f, "options {v}")?;
+        }
+        for (key, value) in [
+            ("devicetree", &self.devicetree),
+            ("architecture", &self.architecture),
+        ] {
+            if let Some(v) = value {
+                writeln!(f, "{key} {v}")?;
+            }
+        }
+        for (key, v) in &self.other {
+            writeln!(f, "{key} {v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `loader.conf`: the keys that say which entry boots and when.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoaderConf {
+    /// A glob over entry ids (`fedora-*`); `@saved` and the like need EFI variables
+    /// kboot cannot read, and match nothing.
+    pub default: Option<String>,
+    /// `timeout N`; `menu-force` (wait) becomes -1, `menu-hidden` 0.
+    pub timeout_secs: Option<i64>,
+    pub other: Vec<(String, String)>,
+}
+
+impl FromStr for LoaderConf {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut conf = LoaderConf::default();
+        for (key, value) in key_values(text) {
+            match key {
+                "default" => conf.default = Some(value.to_string()),
+                "timeout" => {
+                    conf.timeout_secs = match value {
+                        "menu-force" => Some(-1),
+                        "menu-hidden" | "menu-disabled" => Some(0),
+                        n => n.parse().ok(),
+                    }
+                }
+                other => conf.other.push((other.to_string(), value.to_string())),
+            }
+        }
+        Ok(conf)
+    }
+}
+
+impl fmt::Display for LoaderConf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(d) = &self.default {
+            writeln!(f, "default {d}")?;
+        }
+        if let Some(t) = self.timeout_secs {
+            writeln!(f, "timeout {t}")?;
+        }
+        for (key, v) in &self.other {
+            writeln!(f, "{key} {v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `key value` lines: the key is the first word, the value the rest of the line with
+/// surrounding whitespace removed; `#` starts a comment line.
+fn key_values(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines().filter_map(|line| {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return None;
+        }
+        let (key, value) = line.split_once(|c: char| c.is_ascii_whitespace())?;
+        let value = value.trim();
+        (!value.is_empty()).then_some((key, value))
+    })
+}
+
+/// An entry with the id the specification gives it: its file name without `.conf`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedEntry {
+    pub id: String,
+    pub entry: BlsEntry,
+}
+
+/// The menu order. The specification (section "Sorting"):
+///
+/// 1. entries with `sort-key` come before entries without;
+/// 2. two entries that both have `sort-key` are ordered by `sort-key` (increasing),
+///    then `machine-id` (increasing), then `version` (decreasing), each step taken only
+///    when both entries have the field;
+/// 3. at the end (no `sort-key`, or all those fields equal or missing) by file name
+///    without `.conf`, in decreasing version order.
+///
+/// "Version order" is kboot's `sort -V` comparison (`version::compare`), which agrees
+/// with the specification's own version comparison on the versions distributions
+/// write (`6.5.6-300.fc39.x86_64`); the two differ only on exotic strings (`~`, `^`).
+pub fn menu_order(a: &NamedEntry, b: &NamedEntry) -> Ordering {
+    let (x, y) = (&a.entry, &b.entry);
+    let by_keys = match (&x.sort_key, &y.sort_key) {
+        (Some(kx), Some(ky)) => kx
+            .cmp(ky)
+            .then_with(|| both(&x.machine_id, &y.machine_id, |m, n| m.cmp(n)))
+            .then_with(|| both(&x.version, &y.version, |v, w| version::compare(w, v))),
+        (Some(_), None) => return Ordering::Less,
+        (None, Some(_)) => return Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    };
+    by_keys.then_with(|| version::compare(&b.id, &a.id))
+}
+
+fn both(a: &Option<String>, b: &Option<String>, cmp: impl Fn(&str, &str) -> Ordering) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => cmp(a, b),
+        _ => Ordering::Equal,
+    }
+}
+
+/// `fnmatch`-style matching with `*` and `?`, as `loader.conf`'s `default` uses.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || *c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Replaces `$name` and `${name}` with grubenv values, as GRUB's `blscfg` does when it
+/// turns an entry into a menu entry (older Fedora wrote `options $kernelopts`, and
+/// `tuned` still adds `$tuned_params`/`$tuned_initrd`). An unknown name expands to
+/// nothing, as in GRUB.
+pub fn expand_grubenv(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, consumed) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        if name.is_empty() {
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        out.push_str(&lookup(name).unwrap_or_default());
+        rest = &after[consumed..];
+    }
+    out.push_str(rest);
+    // Expansions that came out empty leave doubled spaces behind.
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Reads every `*.conf` in `dir` (a missing directory has none). Files that cannot be
+/// read come back as errors beside the entries, so one bad file hides only itself.
+pub fn read_dir_entries(dir: &Path) -> (Vec<NamedEntry>, Vec<BlsError>) {
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    let listing = match fs::read_dir(dir) {
+        Ok(l) => l,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return (entries, errors),
+        Err(source) => {
+            errors.push(BlsError::Read {
+                path: dir.to_path_buf(),
+                source,
+            });
+            return (entries, errors);
+        }
+    };
+    let mut names: Vec<String> = listing
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".conf") && !n.starts_with('.'))
+        .collect();
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(source) => {
+                errors.push(BlsError::Read { path, source });
+                continue;
+            }
+        };
+        let entry: BlsEntry = match text.parse() {
+            Ok(e) => e,
+            Err(never) => match never {},
+        };
+        if !entry.is_for_this_machine() {
+            continue;
+        }
+        if entry.linux.is_none() {
+            errors.push(BlsError::NoLinux { path });
+            continue;
+        }
+        let id = name.trim_end_matches(".conf").to_string();
+        entries.push(NamedEntry { id, entry });
+    }
+    (entries, errors)
+}
+
+/// Reads `loader.conf` if it is there.
+pub fn read_loader_conf(path: &Path) -> Result<Option<LoaderConf>, BlsError> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(text.parse().ok()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(BlsError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const FEDORA: &str = include_str!(
+        "../../tests/data/bls/fedora39/loader/entries/2d6a0e5f3c1e4d0b9e8f7a6b5c4d3e2f-6.5.6-300.fc39.x86_64.conf"
+    );
+
+    fn named(id: &str, text: &str) -> NamedEntry {
+        NamedEntry {
+            id: id.into(),
+            entry: text.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn fedora_entry_keys() {
+        let e: BlsEntry = FEDORA.parse().unwrap();
+        assert_eq!(
+            e.title.as_deref(),
+            Some("Fedora Linux (6.5.6-300.fc39.x86_64) 39 (Thirty Nine)")
+        );
+        assert_eq!(e.version.as_deref(), Some("6.5.6-300.fc39.x86_64"));
+        assert_eq!(e.linux.as_deref(), Some("/vmlinuz-6.5.6-300.fc39.x86_64"));
+        assert_eq!(e.initrds, ["/initramfs-6.5.6-300.fc39.x86_64.img"]);
+        assert_eq!(
+            e.cmdline(),
+            "root=UUID=4b424f4f-0005-4000-8000-0000000000f1 ro rootflags=subvol=root rhgb quiet"
+        );
+        assert!(e.other.contains(&("grub_class".into(), "fedora".into())));
+        assert!(e.is_for_this_machine());
+    }
+
+    #[test]
+    fn entry_round_trips_through_display() {
+        let e: BlsEntry = FEDORA.parse().unwrap();
+        let again: BlsEntry = e.to_string().parse().unwrap();
+        assert_eq!(again, e);
+        let many: BlsEntry = "# comment\ntitle  T \nlinux /k\ninitrd /a\ninitrd /b\n\
+                              options a=1\noptions  b c\narchitecture aa64\nsort-key s\n"
+            .parse()
+            .unwrap();
+        assert_eq!(many.initrds, ["/a", "/b"]);
+        assert_eq!(many.cmdline(), "a=1 b c");
+        assert_eq!(many.title.as_deref(), Some("T"));
+        assert!(!many.is_for_this_machine());
+        assert_eq!(many.to_string().parse::<BlsEntry>().unwrap(), many);
+    }
+
+    #[test]
+    fn loader_conf_round_trip() {
+        let c: LoaderConf = "# sd-boot\ndefault fedora-*\ntimeout 3\nconsole-mode max\n"
+            .parse()
+            .unwrap();
+        assert_eq!(c.default.as_deref(), Some("fedora-*"));
+        assert_eq!(c.timeout_secs, Some(3));
+        assert_eq!(c.to_string().parse::<LoaderConf>().unwrap(), c);
+        let forced: LoaderConf = "timeout menu-force".parse().unwrap();
+        assert_eq!(forced.timeout_secs, Some(-1));
+    }
+
+    /// The specification's rules: sort-key entries first, by sort-key, machine-id, then
+    /// version descending; the rest by file name, version descending.
+    #[test]
+    fn spec_sort_order() {
+        let mut list = [
+            named("a-10", "version 10\nmachine-id dd23"),
+            named("a-5", "version 5\nmachine-id dd23"),
+            named("b", "version 3\nmachine-id b754"),
+            named("c", "sort-key xxxx\nversion 5\nmachine-id 309d"),
+            named("cx", "sort-key xxxx\nversion 10\nmachine-id 309d"),
+            named("d", "sort-key kkkk\nversion 100\nmachine-id 81c6"),
+            named("e", "sort-key xxxx\nversion 10\nmachine-id 0000"),
+        ];
+        list.sort_by(menu_order);
+        let ids: Vec<&str> = list.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["d", "e", "cx", "c", "b", "a-10", "a-5"]);
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches("fedora-*", "fedora-6.5"));
+        assert!(glob_matches("*6.5.6*", "abc-6.5.6-300.fc39"));
+        assert!(glob_matches("a?c", "abc"));
+        assert!(!glob_matches("a?c", "abbc"));
+        assert!(!glob_matches("fedora-*", "debian-6.1"));
+        assert!(glob_matches("exact", "exact"));
+        assert!(!glob_matches("@saved", "fedora"));
+    }
+
+    #[test]
+    fn grubenv_variables_expand_and_unknown_ones_vanish() {
+        let env = |name: &str| (name == "kernelopts").then(|| "root=/dev/vda ro".to_string());
+        assert_eq!(
+            expand_grubenv("$kernelopts ${tuned_params} quiet", env),
+            "root=/dev/vda ro quiet"
+        );
+        assert_eq!(expand_grubenv("a $ b", env), "a $ b");
+    }
+}
