@@ -388,3 +388,71 @@ fn menu_edit_adds_a_word_that_arrives_at_the_target() {
     assert_eq!(marker.ramdisk, "new");
     assert_words(&marker, &["kbootedited=yes", "console=ttyS0"], &["kboot."]);
 }
+
+/// Boots the disk whose root holds BLS entries and a grub.cfg next to the kernels.
+fn boot_configs(test_name: &str, extra: &str, answers: &[(&str, &str)]) -> (Booting, Marker) {
+    let fixtures = fixtures();
+    boot_to_marker_answering(
+        test_name,
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("CONFIGS_IMAGE"),
+        // BLS and grub entries bring their own command lines: the console comes from
+        // kboot.append, which kboot adds to every entry.
+        &format!(
+            "console=ttyS0 root=LABEL={} kboot.append=console=ttyS0 {extra}",
+            fixtures.var("CONFIGS_ROOT_LABEL")
+        ),
+        answers,
+    )
+}
+
+#[test]
+fn bls_entry_options_arrive_at_the_target() {
+    let version = fixtures().kernel_version();
+    let (booting, marker) =
+        boot_configs("kboot_bls_options", "kboot.default=1 kboot.timeout=0", &[]);
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{version}"));
+    assert_eq!(marker.ramdisk, "new");
+    assert_words(
+        &marker,
+        &["kblsopt=new", "console=ttyS0"],
+        &["kboot.", "kgrubopt"],
+    );
+}
+
+#[test]
+fn grub_entry_inside_a_submenu_boots_with_its_own_arguments() {
+    let old = fixtures().var("OLD_KERNEL_VERSION");
+    let (booting, marker) = boot_configs(
+        "kboot_grub_submenu",
+        "kboot.timeout=60",
+        &[("grub sub old", ""), (MENU_HELP, "5")],
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{old}"));
+    assert_eq!(marker.ramdisk, "old");
+    assert_words(
+        &marker,
+        &["kgrubopt=sub", "console=ttyS0"],
+        &["kboot.", "kblsopt"],
+    );
+}
+
+#[test]
+fn entry_with_a_missing_kernel_fails_back_to_the_menu_marked() {
+    let version = fixtures().kernel_version();
+    // 3 is the BLS entry whose kernel file is not there: kboot says why and shows the
+    // menu again with the entry marked; 1 then boots.
+    let (booting, marker) = boot_configs(
+        "kboot_missing_kernel",
+        "kboot.timeout=60",
+        &[
+            (MENU_HELP, "3"),
+            ("vmlinuz-0.1-missing", ""),
+            ("failed: ", ""),
+            (MENU_HELP, "1"),
+        ],
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{version}"));
+    assert_eq!(marker.ramdisk, "new");
+    assert_words(&marker, &["kblsopt=new"], &["kboot."]);
+}

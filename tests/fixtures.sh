@@ -36,6 +36,10 @@ onefs_disk_uuid=4b424f4f-0000-4000-8000-000000000001
 onefs_root_partuuid=4b424f4f-0001-4000-8000-000000000001
 onefs_root_uuid=4b424f4f-0002-4000-8000-000000000001
 onefs_root_label=kroot
+configs_disk_uuid=4b424f4f-0000-4000-8000-000000000004
+configs_root_partuuid=4b424f4f-0001-4000-8000-000000000004
+configs_root_uuid=4b424f4f-0002-4000-8000-000000000004
+configs_root_label=kconf
 split_disk_uuid=4b424f4f-0000-4000-8000-000000000002
 split_boot_partuuid=4b424f4f-0001-4000-8000-000000000002
 split_root_partuuid=4b424f4f-0001-4000-8000-000000000003
@@ -211,16 +215,88 @@ EOF
     rm -rf "$boot_tree" "$root_tree"
 }
 
+# Fills $1 (a root tree) with boot configs next to the scanned kernels: BLS entries
+# for both kernels and one whose kernel is missing, and a Debian-style grub.cfg with
+# a submenu.
+fill_configs() {
+    local dir=$1 version
+    version=$(<"$cache_dir/kernel-version")
+    mkdir -p "$dir/boot/loader/entries" "$dir/boot/grub"
+    cat >"$dir/boot/loader/entries/kboot-$version.conf" <<EOF
+title   BLS new
+version $version
+linux   /boot/vmlinuz-$version
+initrd  /boot/initrd.img-$version
+options root=LABEL=$configs_root_label kblsopt=new
+EOF
+    cat >"$dir/boot/loader/entries/kboot-$old_version.conf" <<EOF
+title   BLS old
+version $old_version
+linux   /boot/vmlinuz-$old_version
+initrd  /boot/initrd.img-$old_version
+options root=LABEL=$configs_root_label kblsopt=old
+EOF
+    cat >"$dir/boot/loader/entries/kboot-0.1-missing.conf" <<EOF
+title   BLS missing
+version 0.1-missing
+linux   /boot/vmlinuz-0.1-missing
+initrd  /boot/initrd.img-$version
+options root=LABEL=$configs_root_label
+EOF
+    cat >"$dir/boot/grub/grub.cfg" <<EOF
+set default="0"
+set timeout=5
+function load_video {
+  insmod all_video
+}
+menuentry 'grub top' --class debian \$menuentry_id_option 'gnulinux-simple' {
+	load_video
+	insmod ext2
+	search --no-floppy --fs-uuid --set=root $configs_root_uuid
+	linux	/boot/vmlinuz-$version root=LABEL=$configs_root_label kgrubopt=top
+	initrd	/boot/initrd.img-$version
+}
+submenu 'Advanced options' \$menuentry_id_option 'gnulinux-advanced' {
+	menuentry 'grub sub old' \$menuentry_id_option 'gnulinux-old' {
+		linux	/boot/vmlinuz-$old_version root=LABEL=$configs_root_label kgrubopt=sub
+		initrd	/boot/initrd.img-$old_version
+	}
+}
+EOF
+}
+
+build_disk_configs() {
+    local image=$cache_dir/disk-configs.img tree
+    tree=$(mktemp -d "$cache_dir/configs.XXXXXX")
+    fill_root_dir "$tree" kboot-configs
+    fill_boot_dir "$tree/boot"
+    fill_configs "$tree"
+    local part_mib=$((image_size_mib - 2))
+    write_gpt "$image.tmp" <<EOF
+label: gpt
+label-id: $configs_disk_uuid
+unit: sectors
+first-lba: $mib_sectors
+
+start=$mib_sectors, size=$((part_mib * mib_sectors)), type=$linux_fs_type, uuid=$configs_root_partuuid, name=rootpart
+EOF
+    write_ext4 "$image.tmp" 1 "$part_mib" "$configs_root_uuid" "$configs_root_label" "$tree"
+    mv "$image.tmp" "$image"
+    rm -rf "$tree"
+}
+
 build_disks() {
     if stamp_fresh disks && [[ -f "$cache_dir/disk-onefs.img" &&
-        -f "$cache_dir/disk-split.img" ]]; then
+        -f "$cache_dir/disk-split.img" && -f "$cache_dir/disk-configs.img" ]]; then
         return
     fi
     log "building disk images"
     build_disk_onefs
     build_disk_split
+    build_disk_configs
     # The images are the pristine copies tests compare against: keep them read-only.
-    chmod a-w "$cache_dir/disk-onefs.img" "$cache_dir/disk-split.img"
+    chmod a-w "$cache_dir/disk-onefs.img" "$cache_dir/disk-split.img" \
+        "$cache_dir/disk-configs.img"
     stamp_write disks
 }
 
@@ -255,6 +331,9 @@ MARKER_NEW=$cache_dir/marker-new.cpio.gz
 MARKER_OLD=$cache_dir/marker-old.cpio.gz
 GEN_INIT_CPIO=$cache_dir/gen_init_cpio
 ONEFS_IMAGE=$cache_dir/disk-onefs.img
+CONFIGS_IMAGE=$cache_dir/disk-configs.img
+CONFIGS_ROOT_UUID=$configs_root_uuid
+CONFIGS_ROOT_LABEL=$configs_root_label
 ONEFS_DISK_UUID=$onefs_disk_uuid
 ONEFS_ROOT_PARTUUID=$onefs_root_partuuid
 ONEFS_ROOT_PARTLABEL=rootpart

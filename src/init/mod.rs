@@ -192,7 +192,21 @@ impl Boot {
                 .iter()
                 .map(|e| MenuItem {
                     title: e.title.clone(),
-                    detail: format!("{} initrd {}", e.kernel, e.ramdisks_shown()),
+                    detail: if e.missing.is_empty() {
+                        format!(
+                            "{} initrd {} ({})",
+                            e.kernel,
+                            e.ramdisks_shown(),
+                            e.source.name()
+                        )
+                    } else {
+                        format!(
+                            "{} initrd {} (MISSING: {})",
+                            e.kernel,
+                            e.ramdisks_shown(),
+                            e.missing.join(", ")
+                        )
+                    },
                     cmdline: e.cmdline.clone(),
                     problem: self.failed.get(&entry_key(e)).cloned(),
                 })
