@@ -1,20 +1,38 @@
 //! The default entry: what `kboot.default=` names, and how long the menu waits.
 
+use crate::select::bls::glob_matches;
 use crate::select::BootEntry;
 
 /// Default seconds to wait when there is a choice and `kboot.timeout=` is not given.
 pub const DEFAULT_TIMEOUT_SECS: i64 = 5;
 
 /// Which entry `kboot.default=` names: a 1-based position, else the first entry whose
-/// version, title or kernel path equals the text.
+/// version, title, id or kernel path equals the text, else the first one a glob
+/// (`*`, `?`) matches.
 pub fn default_index(entries: &[BootEntry], wanted: Option<&str>) -> Option<usize> {
     let Some(wanted) = wanted else { return Some(0) };
     if let Ok(n) = wanted.parse::<usize>() {
         return (1..=entries.len()).contains(&n).then(|| n - 1);
     }
-    entries.iter().position(|e| {
-        e.version.as_deref() == Some(wanted) || e.title == wanted || e.kernel == wanted
-    })
+    let names = |e: &BootEntry| {
+        [
+            e.version.clone(),
+            Some(e.title.clone()),
+            e.id.clone(),
+            Some(e.kernel.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<String>>()
+    };
+    entries
+        .iter()
+        .position(|e| names(e).iter().any(|n| n == wanted))
+        .or_else(|| {
+            entries
+                .iter()
+                .position(|e| names(e).iter().any(|n| glob_matches(wanted, n)))
+        })
 }
 
 #[cfg(test)]
@@ -47,5 +65,7 @@ mod tests {
         assert_eq!(default_index(&entries, Some("Linux 6.2")), Some(0));
         assert_eq!(default_index(&entries, Some("/boot/vmlinuz-6.1")), Some(1));
         assert_eq!(default_index(&entries, Some("nope")), None);
+        assert_eq!(default_index(&entries, Some("6.1*")), Some(1));
+        assert_eq!(default_index(&entries, Some("Linux 6.?")), Some(0));
     }
 }
