@@ -144,40 +144,4 @@ pub fn mount_kernel_fs(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn info(fs_type: FsType, needs_recovery: bool) -> FsInfo {
-        FsInfo {
-            fs_type,
-            uuid: None,
-            label: None,
-            needs_recovery,
-        }
-    }
-
-    #[test]
-    fn read_only_mounts_never_replay_journals() {
-        assert_eq!(
-            options(Some(FsType::Ext4), Some(&info(FsType::Ext4, true)), None),
-            "noload"
-        );
-        assert_eq!(
-            options(Some(FsType::Ext4), Some(&info(FsType::Ext4, false)), None),
-            ""
-        );
-        assert_eq!(
-            options(Some(FsType::Xfs), None, Some("inode64")),
-            "norecovery,inode64"
-        );
-        assert_eq!(options(None, None, Some("subvol=@")), "subvol=@");
-        assert_eq!(options(Some(FsType::Vfat), None, Some("")), "");
-    }
-
-    #[test]
-    fn ext_family_mounts_as_ext4_and_modules_are_named() {
-        assert_eq!(kernel_fs_name(FsType::Ext2), "ext4");
-        assert_eq!(module_for("iso9660"), "isofs");
-        assert_eq!(module_for("xfs"), "xfs");
-    }
-}
+mod tests;

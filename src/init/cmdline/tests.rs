@@ -1,0 +1,93 @@
+use super::*;
+
+fn parse(line: &str) -> Cmdline {
+    line.parse().unwrap()
+}
+
+#[test]
+fn splits_words_like_the_kernel() {
+    let (words, rest) = split("  a b=c  d=\"e f\" \"g h\" i=\"j\"k ");
+    let pairs: Vec<(&str, Option<&str>)> = words
+        .iter()
+        .map(|w| (w.param.as_str(), w.value.as_deref()))
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("a", None),
+            ("b", Some("c")),
+            ("d", Some("e f")),
+            ("g h", None),
+            ("i", Some("j\"k"))
+        ]
+    );
+    assert_eq!(words[2].raw, "d=\"e f\"");
+    assert_eq!(rest, None);
+}
+
+#[test]
+fn keeps_arguments_after_double_dash_for_init() {
+    let c = parse("root=/dev/vda1 -- single  emergency");
+    assert_eq!(c.init_args.as_deref(), Some("single  emergency"));
+    assert_eq!(c.target_cmdline(), "root=/dev/vda1 -- single  emergency");
+}
+
+#[test]
+fn reads_kboot_and_root_options() {
+    let c = parse(
+        "root=UUID=1234 boot=LABEL=b kernel=/vmlinuz ramdisk=/initrd rootfstype=ext4,xfs \
+         rootflags=data=journal rootwait rootdelay=5 rw init=/bin/sh console=tty0 \
+         console=ttyS0,115200 kboot.timeout=3 kboot.default=2 kboot.kexec=load \
+         kboot.append=\"quiet splash\" kboot.debug",
+    );
+    assert_eq!(c.root, Some(DeviceSpec::Uuid("1234".into())));
+    assert_eq!(c.boot, Some(DeviceSpec::Label("b".into())));
+    assert_eq!(c.kernel.as_deref(), Some("/vmlinuz"));
+    assert_eq!(c.ramdisk.as_deref(), Some("/initrd"));
+    assert_eq!(c.rootfstype, vec!["ext4", "xfs"]);
+    assert_eq!(c.rootflags.as_deref(), Some("data=journal"));
+    assert!(c.rootwait && c.read_write && c.debug);
+    assert_eq!(c.rootdelay_secs, Some(5));
+    assert_eq!(c.init.as_deref(), Some("/bin/sh"));
+    assert_eq!(c.consoles, vec!["tty0", "ttyS0,115200"]);
+    assert_eq!(c.timeout_secs, Some(3));
+    assert_eq!(c.default_entry.as_deref(), Some("2"));
+    assert_eq!(c.kexec, KexecMethod::Load);
+    assert_eq!(c.append.as_deref(), Some("quiet splash"));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn target_cmdline_drops_kboot_words_and_appends() {
+    let c = parse(
+        "console=ttyS0 root=LABEL=r boot=PARTUUID=ab-01 kernel=/k ramdisk=/r \
+         kboot.timeout=0 kboot.append=\"quiet a=1\" foo=\"x y\" ro",
+    );
+    assert_eq!(
+        c.target_cmdline(),
+        "console=ttyS0 root=LABEL=r foo=\"x y\" ro quiet a=1"
+    );
+}
+
+#[test]
+fn unknown_options_are_kept_for_the_target() {
+    let c = parse("nomodeset  mitigations=off");
+    assert_eq!(c.target_cmdline(), "nomodeset mitigations=off");
+}
+
+#[test]
+fn bad_values_become_warnings_not_failures() {
+    let c = parse("rootdelay=soon kboot.kexec=maybe kboot.colour=red root=UUID=");
+    assert_eq!(c.rootdelay_secs, None);
+    assert_eq!(c.kexec, KexecMethod::Auto);
+    assert_eq!(c.root, None);
+    assert_eq!(c.warnings.len(), 4, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("rootdelay=soon"));
+    // The kernel's own options stay for the target even when kboot could not use them.
+    assert_eq!(c.target_cmdline(), "rootdelay=soon root=UUID=");
+}
+
+#[test]
+fn ro_after_rw_wins() {
+    assert!(!parse("rw ro").read_write);
+}

@@ -1,0 +1,133 @@
+use super::*;
+
+fn tree(files: &[&str]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in files {
+        let p = tmp.path().join(f);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, f.as_bytes()).unwrap();
+    }
+    tmp
+}
+
+fn request<'a>(root: &'a Path, boot: Option<&'a Path>) -> ScanRequest<'a> {
+    ScanRequest {
+        root,
+        boot,
+        kernel: None,
+        ramdisk: None,
+        cmdline: "root=LABEL=r",
+        append: None,
+    }
+}
+
+#[test]
+fn kernel_versions_from_names() {
+    assert_eq!(
+        kernel_version("vmlinuz-6.1.0-9-amd64"),
+        Some("6.1.0-9-amd64")
+    );
+    assert_eq!(kernel_version("vmlinux-6.2"), Some("6.2"));
+    assert_eq!(kernel_version("bzImage"), Some(""));
+    assert_eq!(kernel_version("bzImage-6.3"), Some("6.3"));
+    assert_eq!(kernel_version("initrd.img-6.1"), None);
+}
+
+#[test]
+fn newest_first_with_matching_ramdisks() {
+    let t = tree(&[
+        "boot/vmlinuz-6.1.0-9-cloud-amd64",
+        "boot/initrd.img-6.1.0-9-cloud-amd64",
+        "boot/vmlinuz-6.1.0-56-cloud-amd64",
+        "boot/initrd.img-6.1.0-56-cloud-amd64",
+        "boot/vmlinuz-5.14.0-1.el9",
+        "boot/initramfs-5.14.0-1.el9.img",
+        "boot/vmlinuz-4.0",
+        "boot/initrd-4.0.img",
+        "boot/vmlinuz-3.0",
+        "boot/initrd-3.0",
+        "boot/vmlinuz-2.6-noramdisk",
+        "boot/vmlinuz-6.1.0-56-cloud-amd64.old",
+        "boot/config-6.1.0-56-cloud-amd64",
+    ]);
+    let entries = find_entries(&request(t.path(), None)).unwrap();
+    let got: Vec<(&str, Option<&str>)> = entries
+        .iter()
+        .map(|e| (e.kernel.as_str(), e.ramdisks.first().map(String::as_str)))
+        .collect();
+    assert!(entries.iter().all(|e| e.ramdisks.len() <= 1));
+    assert_eq!(
+        got,
+        vec![
+            (
+                "/boot/vmlinuz-6.1.0-56-cloud-amd64",
+                Some("/boot/initrd.img-6.1.0-56-cloud-amd64")
+            ),
+            (
+                "/boot/vmlinuz-6.1.0-9-cloud-amd64",
+                Some("/boot/initrd.img-6.1.0-9-cloud-amd64")
+            ),
+            (
+                "/boot/vmlinuz-5.14.0-1.el9",
+                Some("/boot/initramfs-5.14.0-1.el9.img")
+            ),
+            ("/boot/vmlinuz-4.0", Some("/boot/initrd-4.0.img")),
+            ("/boot/vmlinuz-3.0", Some("/boot/initrd-3.0")),
+            ("/boot/vmlinuz-2.6-noramdisk", None),
+        ]
+    );
+    assert_eq!(entries[0].cmdline, "root=LABEL=r");
+    assert_eq!(entries[0].source, Source::Scan);
+    assert_eq!(
+        entries[0].kernel_path(),
+        t.path().join("boot/vmlinuz-6.1.0-56-cloud-amd64")
+    );
+}
+
+#[test]
+fn separate_boot_filesystem_holds_kernels_at_its_top() {
+    let root = tree(&["etc/hostname", "boot/.keep"]);
+    let boot = tree(&["vmlinuz-6.1", "initrd.img-6.1"]);
+    let entries = find_entries(&request(root.path(), Some(boot.path()))).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].kernel, "/vmlinuz-6.1");
+    assert_eq!(entries[0].ramdisks, ["/initrd.img-6.1"]);
+    assert_eq!(entries[0].fs_root, boot.path());
+}
+
+#[test]
+fn command_line_kernel_is_the_only_entry() {
+    let t = tree(&[
+        "boot/vmlinuz-6.1",
+        "boot/vmlinuz-6.2",
+        "boot/initrd.img-6.1",
+    ]);
+    let mut req = request(t.path(), None);
+    req.kernel = Some("boot/vmlinuz-6.1");
+    req.ramdisk = Some("/boot/initrd.img-6.1");
+    let entries = find_entries(&req).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].kernel, "/boot/vmlinuz-6.1");
+    assert_eq!(entries[0].ramdisks, ["/boot/initrd.img-6.1"]);
+    assert_eq!(entries[0].source, Source::Cmdline);
+}
+
+#[test]
+fn missing_files_are_named() {
+    let t = tree(&["boot/vmlinuz-6.1"]);
+    let mut req = request(t.path(), None);
+    req.kernel = Some("/boot/vmlinuz-typo");
+    assert!(
+        matches!(find_entries(&req), Err(ScanError::KernelMissing { path, .. }) if path == "/boot/vmlinuz-typo")
+    );
+    req.kernel = Some("/boot/vmlinuz-6.1");
+    req.ramdisk = Some("/boot/initrd-nope");
+    assert!(
+        matches!(find_entries(&req), Err(ScanError::RamdiskMissing { path, .. }) if path == "/boot/initrd-nope")
+    );
+    let empty = tree(&["boot/grub/grub.cfg"]);
+    assert!(matches!(
+        find_entries(&request(empty.path(), None)),
+        Err(ScanError::NoKernels { .. })
+    ));
+}
