@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::devices::blockdev::Window;
 use crate::devices::test_samples::{env_u64, env_value, sample, SampledDisk, DISK_BYTES};

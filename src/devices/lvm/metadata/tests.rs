@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::devices::lvm::label::tests::{sample_pv, sample_pv_on_md};
 use crate::devices::test_samples::{build_log, env, vg_backup_text, DISK_BYTES};
