@@ -265,6 +265,7 @@ impl Boot {
                 log::warn(format!("cannot unmount {target}: {e}"));
             }
         }
+        self.storage.release(&self.sys_root);
         log::say("kernel loaded; rebooting into it");
         BootError::Kexec(kexec::KexecError::Syscall(
             kexec::syscall::reboot_into_loaded(),

@@ -37,6 +37,10 @@ pub struct Storage {
     /// DM names activated, or tried and failed.
     volumes_done: BTreeSet<String>,
     dm: Option<DeviceMapper<ControlFile>>,
+    /// What is running now, to take down before the handoff (kernel names `md127`,
+    /// DM names).
+    arrays_running: Vec<String>,
+    volumes_running: Vec<String>,
     /// Messages already printed: each is said once.
     said: BTreeSet<String>,
     /// `VG/LV` that will not be activated, and why.
@@ -87,6 +91,8 @@ impl Storage {
             wanted,
             pvs: BTreeMap::new(),
             volumes_done: BTreeSet::new(),
+            arrays_running: Vec::new(),
+            volumes_running: Vec::new(),
             dm: None,
             said: BTreeSet::new(),
             refused: BTreeMap::new(),
@@ -203,6 +209,7 @@ impl Storage {
                             .map(|l| format!(" as {}", l.display()))
                             .unwrap_or_default()
                     ));
+                    self.arrays_running.push(array.kernel_name.clone());
                     started = true;
                 }
                 Err(e) => self.warn_once(format!(
@@ -314,6 +321,7 @@ impl Storage {
                         "activated LVM volume {}/{} as /dev/mapper/{} ({number}) read-only",
                         lv.vg, lv.lv, lv.dm_name
                     ));
+                    self.volumes_running.push(lv.dm_name.clone());
                     activated = true;
                 }
                 Err(e) => self.warn_once(format!(
@@ -323,5 +331,29 @@ impl Storage {
             }
         }
         activated
+    }
+
+    /// Takes down the volumes and arrays kboot started, newest first (volumes sit on
+    /// arrays), once the next kernel is loaded: nothing needs them any more, and a
+    /// running md array makes the kernel's reboot path sleep a second
+    /// (`md_notify_reboot`). Failures only cost that second: they are warnings.
+    /// Afterwards everything may be brought up again (a failed handoff retries).
+    pub fn release(&mut self, sys_root: &Path) {
+        if let Some(control) = self.dm.as_mut() {
+            for name in self.volumes_running.drain(..).rev() {
+                let removed = dm::DmName::new(&name).and_then(|dm_name| control.remove(&dm_name));
+                if let Err(e) = removed {
+                    log::warn(format!("cannot remove device-mapper device {name}: {e}"));
+                }
+            }
+        }
+        for kernel_name in self.arrays_running.drain(..).rev() {
+            if let Err(e) = md_assemble::stop(sys_root, &kernel_name) {
+                log::warn(format!("cannot stop md array {kernel_name}: {e}"));
+            }
+        }
+        self.arrays_done.clear();
+        self.volumes_done.clear();
+        self.degraded_since.clear();
     }
 }
