@@ -456,3 +456,16 @@ fn entry_with_a_missing_kernel_fails_back_to_the_menu_marked() {
     assert_eq!(marker.ramdisk, "new");
     assert_words(&marker, &["kblsopt=new"], &["kboot."]);
 }
+
+#[test]
+fn kboot_from_an_xz_compressed_initramfs_boots() {
+    let fixtures = fixtures();
+    let root = format!("root=UUID={}", fixtures.var("ONEFS_ROOT_UUID"));
+    let (_, marker) = boot_to_marker(
+        "kboot_xz",
+        &kboot_initramfs().cpio_xz,
+        &fixtures.path("ONEFS_IMAGE"),
+        &format!("console=ttyS0 {root} kboot.timeout=0"),
+    );
+    assert_eq!(marker.ramdisk, "new");
+}

@@ -53,11 +53,12 @@ const DIR_MODE_BITS: u32 = 0o755;
 const DATA_MODE_BITS: u32 = 0o644;
 
 pub const USAGE: &str = "\
-usage: kboot mkinitramfs [-o LIST] [--cpio OUT[.gz]] [-k DIR] [-m MODULE]...
+usage: kboot mkinitramfs [-o LIST] [--cpio OUT[.gz|.xz|.zst]] [-k DIR] [-m MODULE]...
                          [--init PATH] [--template PATH] [--gen-dir DIR]
   -o LIST          write the gen_init_cpio file list to LIST ('-': stdout; the default
                    when no --cpio is given)
-  --cpio OUT       write a newc cpio archive; gzip-compressed if OUT ends in .gz
+  --cpio OUT       write a newc cpio archive; gzip-compressed if OUT ends in .gz,
+                   xz (CRC32) for .xz and zstd for .zst (smallest: .xz)
   -k DIR           add kernel modules from DIR (a lib/modules/VERSION tree): the default
                    storage and filesystem set plus dependencies
   -m MODULE        also add MODULE (an error if DIR does not have it); repeatable
@@ -70,6 +71,12 @@ usage: kboot mkinitramfs [-o LIST] [--cpio OUT[.gz]] [-k DIR] [-m MODULE]...
 pub enum MkinitramfsError {
     #[error("{problem}\n{USAGE}")]
     Usage { problem: String },
+    #[error("cannot run {program} to compress the archive: {source}; install it (xz-utils, zstd) or use .gz")]
+    Compressor {
+        program: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot read the template {path}: {source}; check --template")]
     ReadTemplate {
         path: PathBuf,
@@ -406,6 +413,9 @@ fn write_cpio(spec: &InitramfsSpec, path: &Path) -> Result<(), MkinitramfsError>
         path: path.to_path_buf(),
         source,
     };
+    if let Some(compressor) = external_compressor(path) {
+        return write_cpio_through(spec, path, compressor);
+    }
     let file = std::fs::File::create(path).map_err(write_error)?;
     let out = std::io::BufWriter::new(file);
     let out = if path.extension().is_some_and(|extension| extension == "gz") {
@@ -422,6 +432,55 @@ fn write_cpio(spec: &InitramfsSpec, path: &Path) -> Result<(), MkinitramfsError>
         .map_err(|error| write_error(error.into_error()))?
         .sync_all()
         .map_err(write_error)
+}
+
+/// The compressors the kernel's initramfs unpacker takes that kboot leaves to their own
+/// tools, as the kernel build does: xz must use CRC32 (the kernel's xz reader knows no
+/// CRC64), and both are asked for their best ratio since the image is read once.
+fn external_compressor(path: &Path) -> Option<(&'static str, &'static [&'static str])> {
+    match path.extension()?.to_str()? {
+        "xz" => Some(("xz", &["--check=crc32", "-9e", "--stdout"])),
+        "zst" => Some(("zstd", &["-19", "--stdout", "-q"])),
+        _ => None,
+    }
+}
+
+/// Writes the archive through `compressor` (its stdin) into `path`.
+fn write_cpio_through(
+    spec: &InitramfsSpec,
+    path: &Path,
+    (program, args): (&'static str, &'static [&'static str]),
+) -> Result<(), MkinitramfsError> {
+    use std::process::{Command, Stdio};
+    let write_error = |source| MkinitramfsError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(write_error)?;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(file)
+        .spawn()
+        .map_err(|source| MkinitramfsError::Compressor { program, source })?;
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| write_error(std::io::Error::other(format!("{program} has no stdin"))))?;
+    cpio::write_spec(spec, std::io::BufWriter::new(stdin))
+        .map_err(|source| MkinitramfsError::Cpio {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .into_inner()
+        .map_err(|error| write_error(error.into_error()))?;
+    let status = child.wait().map_err(write_error)?;
+    if !status.success() {
+        return Err(write_error(std::io::Error::other(format!(
+            "{program} failed: {status}"
+        ))));
+    }
+    Ok(())
 }
 
 /// `kboot mkinitramfs ARGS...`; notes go to stderr.

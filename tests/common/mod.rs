@@ -139,6 +139,8 @@ pub fn storage_fixtures() -> &'static Fixtures {
 /// by the kernel's own `gen_init_cpio` from the list `mkinitramfs -o` writes.
 pub struct KbootInitramfs {
     pub cpio_gz: PathBuf,
+    /// The same image compressed with xz (the smallest form).
+    pub cpio_xz: PathBuf,
     pub gen_init_cpio: PathBuf,
 }
 
@@ -185,6 +187,10 @@ pub fn kboot_initramfs() -> &'static KbootInitramfs {
         let mut command = Command::new(&mkinitramfs);
         base_args(&mut command);
         run_checked(command.arg("--cpio").arg(&cpio_gz));
+        let cpio_xz = cache.join("kboot-e2e.cpio.xz");
+        let mut command = Command::new(&mkinitramfs);
+        base_args(&mut command);
+        run_checked(command.arg("--cpio").arg(&cpio_xz));
         let mut command = Command::new(&mkinitramfs);
         base_args(&mut command);
         run_checked(command.arg("-o").arg(&list));
@@ -197,6 +203,7 @@ pub fn kboot_initramfs() -> &'static KbootInitramfs {
             .unwrap_or_else(|error| panic!("cannot write {}: {error}", gen_init_cpio.display()));
         KbootInitramfs {
             cpio_gz,
+            cpio_xz,
             gen_init_cpio,
         }
     })
