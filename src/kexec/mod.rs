@@ -212,3 +212,64 @@ pub fn read_decompressed(path: &Path) -> Result<Vec<u8>, KexecError> {
     }
     Ok(bytes)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn gzip_kernels_are_read_decompressed_and_plain_ones_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("vmlinux");
+        std::fs::write(&plain, b"plain bytes").unwrap();
+        assert_eq!(read_decompressed(&plain).unwrap(), b"plain bytes");
+        let gz = dir.path().join("vmlinux.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"inner bytes").unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        assert_eq!(read_decompressed(&gz).unwrap(), b"inner bytes");
+        assert!(matches!(
+            read_decompressed(&dir.path().join("nosuch")),
+            Err(KexecError::ReadFile { .. })
+        ));
+    }
+
+    #[test]
+    fn ramdisks_join_padded_to_four_bytes() {
+        let mut joined = Vec::new();
+        append_ramdisk(&mut joined, b"abcde");
+        append_ramdisk(&mut joined, b"xy");
+        assert_eq!(joined, b"abcde\0\0\0xy\0\0");
+    }
+
+    #[test]
+    fn auto_falls_back_only_on_refusals_kexec_load_may_not_share() {
+        let refusal = |errno| syscall::SyscallError::FileLoad {
+            kernel: PathBuf::from("/boot/vmlinuz"),
+            initrd: "none".into(),
+            cmdline_len: 1,
+            source: io::Error::from_raw_os_error(errno),
+            hint: "",
+        };
+        for errno in [
+            libc::ENOSYS,
+            libc::ENOEXEC,
+            libc::EINVAL,
+            libc::EKEYREJECTED,
+            libc::EPERM,
+        ] {
+            assert!(
+                syscall::file_load_refusal_allows_load(&refusal(errno)),
+                "{errno}"
+            );
+        }
+        for errno in [libc::ENOMEM, libc::EBUSY, libc::ENOENT] {
+            assert!(
+                !syscall::file_load_refusal_allows_load(&refusal(errno)),
+                "{errno}"
+            );
+        }
+    }
+}
