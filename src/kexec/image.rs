@@ -259,6 +259,68 @@ impl DomImage {
     }
 }
 
+/// An address or size shown as `"0x…"` in JSON, as kexec-tools' `--debug` prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hex(pub u64);
+
+impl serde::Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{:#x}", self.0))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SegmentPlan {
+    pub role: SegmentRole,
+    pub mem: Hex,
+    pub memsz: Hex,
+    pub bufsz: Hex,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegsPlan {
+    pub rip: Hex,
+    pub rsi: Hex,
+    pub rsp: Hex,
+}
+
+/// The image as `kboot kexec --dry-run` prints it and `--dump` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    pub loader: Option<&'static str>,
+    pub entry: Hex,
+    pub regs: RegsPlan,
+    pub cmdline: String,
+    pub segments: Vec<SegmentPlan>,
+    pub parsed: Option<Parsed>,
+}
+
+impl DomImage {
+    pub fn plan(&self) -> Plan {
+        Plan {
+            loader: self.loader,
+            entry: Hex(self.entry),
+            regs: RegsPlan {
+                rip: Hex(self.regs.rip),
+                rsi: Hex(self.regs.rsi),
+                rsp: Hex(self.regs.rsp),
+            },
+            cmdline: self.cmdline.clone(),
+            segments: self
+                .segments
+                .iter()
+                .map(|s| SegmentPlan {
+                    role: s.role,
+                    mem: Hex(s.mem),
+                    memsz: Hex(s.memsz),
+                    bufsz: Hex(self.data_len(&s.data)),
+                })
+                .collect(),
+            parsed: self.parsed.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::single_range_in_vec_init)]
 mod tests {
@@ -373,6 +435,25 @@ mod tests {
             ),
             Err(ImageError::TooManySegments)
         );
+    }
+
+    #[test]
+    fn plan_shows_addresses_in_hex() {
+        let mut image = DomImage::new(vec![], vec![7; 3], "ro".into(), vec![ram(0, 0x80_0000)]);
+        image
+            .place(
+                SegmentRole::Ramdisk,
+                SegmentData::Ramdisk,
+                0,
+                anywhere(1, true),
+            )
+            .unwrap();
+        let json = serde_json::to_value(image.plan()).unwrap();
+        assert_eq!(
+            json["segments"][0],
+            serde_json::json!({"role": "ramdisk", "mem": "0x7ff000", "memsz": "0x1000", "bufsz": "0x3"})
+        );
+        assert_eq!(json["cmdline"], "ro");
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+/// `kexec_file_load` flag: unload the loaded kernel.
+const KEXEC_FILE_UNLOAD: libc::c_ulong = 1;
 /// `kexec_file_load` flag: boot without an initramfs.
 const KEXEC_FILE_NO_INITRAMFS: libc::c_ulong = 4;
 
@@ -44,6 +46,8 @@ pub enum SyscallError {
         source: io::Error,
         hint: &'static str,
     },
+    #[error("cannot unload the loaded kernel: {0}")]
+    Unload(#[source] io::Error),
     #[error("reboot(2) returned: {0}")]
     Reboot(#[source] io::Error),
 }
@@ -218,6 +222,45 @@ pub fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), Syscal
             hint: load_hint_for(&source),
             source,
         });
+    }
+    Ok(())
+}
+
+/// Unloads whatever is loaded (kexec-tools' `kexec -u`): `kexec_load` with no
+/// segments, or `kexec_file_load` with `KEXEC_FILE_UNLOAD` where only that is built in.
+pub fn unload() -> Result<(), SyscallError> {
+    // SAFETY: no segments: the pointer is null with a count of zero, which the kernel
+    // takes as "unload"; nothing is read or written through it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_kexec_load,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            std::ptr::null::<KexecSegment>(),
+            KEXEC_ARCH_X86_64,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let first = io::Error::last_os_error();
+    if first.raw_os_error() != Some(libc::ENOSYS) {
+        return Err(SyscallError::Unload(first));
+    }
+    // SAFETY: with KEXEC_FILE_UNLOAD the kernel ignores the fds and the (null, zero
+    // length) command line.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_kexec_file_load,
+            -1 as libc::c_int,
+            -1 as libc::c_int,
+            0 as libc::c_ulong,
+            std::ptr::null::<libc::c_char>(),
+            KEXEC_FILE_UNLOAD,
+        )
+    };
+    if rc != 0 {
+        return Err(SyscallError::Unload(io::Error::last_os_error()));
     }
     Ok(())
 }
