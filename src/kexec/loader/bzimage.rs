@@ -60,6 +60,8 @@ pub enum BzImageLoadError {
     Layout(#[from] ImageError),
     #[error(transparent)]
     ZeroPage(#[from] zero_page::ZeroPageError),
+    #[error(transparent)]
+    Purgatory(#[from] purgatory::PurgatoryError),
 }
 
 impl From<ImageError> for LoaderError {
@@ -230,11 +232,21 @@ fn layout(image: &mut DomImage) -> Result<(), BzImageLoadError> {
     image.regs.rip = kernel_addr + ENTRY_64_OFFSET;
     image.regs.rsi = params_addr;
     image.regs.rsp = purgatory_end;
+    // Everything but the purgatory itself, data only: hashing the kernel's zero fill
+    // (init_size is ~4x the file) would cost seconds under emulation.
+    let check = purgatory::check_for(
+        image
+            .segments
+            .iter()
+            .filter(|s| s.role != SegmentRole::Purgatory)
+            .map(|s| (s.mem, image.bytes(&s.data))),
+    );
     image.segments[purgatory_index].data = SegmentData::Owned(purgatory::patched(
         image.regs.rip,
         image.regs.rsi,
         image.regs.rsp,
-    ));
+        &check,
+    )?);
     image.entry = purgatory_addr + purgatory::entry_offset();
     image.parsed = Some(Parsed::BzImage(info));
     Ok(())
@@ -355,6 +367,25 @@ mod tests {
         );
         assert_eq!(&code[purgatory::PARAM_RSI..][..8], &p.mem.to_le_bytes());
         assert_eq!(&code[purgatory::PARAM_RSP..][..8], &g.end().to_le_bytes());
+        let regions = purgatory::PARAM_REGIONS;
+        assert_eq!(
+            &code[purgatory::PARAM_REGION_COUNT..][..8],
+            &3u64.to_le_bytes()
+        );
+        assert_eq!(&code[regions..][..8], &k.mem.to_le_bytes());
+        assert_eq!(
+            &code[regions + 8..][..8],
+            &(PAYLOAD_BYTES as u64).to_le_bytes()
+        );
+        assert_eq!(&code[regions + 16..][..8], &r.mem.to_le_bytes());
+        assert_eq!(&code[regions + 24..][..8], &0x1_2345u64.to_le_bytes());
+        assert_eq!(&code[regions + 32..][..8], &p.mem.to_le_bytes());
+        let expected = purgatory::check_for([
+            (k.mem, image.bytes(&k.data)),
+            (r.mem, image.bytes(&r.data)),
+            (p.mem, image.bytes(&p.data)),
+        ]);
+        assert_eq!(&code[purgatory::PARAM_DIGEST..][..32], &expected.digest);
 
         let zp = zero_page(&image);
         let header_end = 0x202 + JUMP_LEN as usize;
