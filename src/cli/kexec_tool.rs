@@ -241,7 +241,8 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
         let image = kexec::build_image(&plan, root)?;
         let plan_json = serde_json::to_string_pretty(&image.plan())?;
         if o.dry_run {
-            println!("{plan_json}");
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(io::stdout().lock(), "{plan_json}");
         }
         if o.debug {
             eprintln!("{plan_json}");
