@@ -25,6 +25,10 @@ macro_rules! kexec_usage {
       DIR (DIR/sys/firmware/memmap, DIR/proc/iomem) instead of /.
   kboot kexec -e | -u
       Boot the loaded kernel now / unload it.
+  kboot kexec --info KERNEL
+      What the loaders read in KERNEL (bzImage or x86_64 ELF vmlinux, gzip or not) as
+      JSON: header fields, PT_LOADs, Xen ELF notes and whether it can boot as a Xen
+      PV or PVH guest.
 "
     };
 }
@@ -62,6 +66,7 @@ enum Action {
     Load,
     Exec,
     Unload,
+    Info,
 }
 
 #[derive(Debug, Default)]
@@ -105,7 +110,7 @@ fn parse(args: &[String]) -> Result<Options, KexecCliError> {
     let mut o = Options::default();
     let set_action = |o: &mut Options, a: Action| match o.action {
         Some(prev) if prev != a => Err(KexecCliError::Usage(
-            "give only one of -l, -e, -u".to_string(),
+            "give only one of -l, -e, -u, --info".to_string(),
         )),
         _ => {
             o.action = Some(a);
@@ -119,6 +124,7 @@ fn parse(args: &[String]) -> Result<Options, KexecCliError> {
             "-l" | "--load" => set_action(&mut o, Action::Load)?,
             "-e" | "--exec" => set_action(&mut o, Action::Exec)?,
             "-u" | "--unload" => set_action(&mut o, Action::Unload)?,
+            "--info" => set_action(&mut o, Action::Info)?,
             "-s" | "--kexec-file-syscall" => o.method = KexecMethod::File,
             "-c" | "--kexec-syscall" => o.method = KexecMethod::Load,
             "-d" | "--debug" => o.debug = true,
@@ -208,7 +214,34 @@ fn run(args: &[String]) -> Result<(), KexecCliError> {
             Err(kexec::syscall::reboot_into_loaded().into())
         }
         Some(Action::Load) => load(&o),
+        Some(Action::Info) => info(&o),
     }
+}
+
+/// What the loaders see in the kernel: the format, header fields, Xen notes.
+fn info(o: &Options) -> Result<(), KexecCliError> {
+    let kernel = o
+        .kernel
+        .clone()
+        .ok_or_else(|| KexecCliError::Usage("--info needs a KERNEL".into()))?;
+    let bytes = kexec::read_decompressed(&kernel)?;
+    let (loader, parsed) =
+        kexec::loader::describe(&bytes).map_err(|source| kexec::KexecError::Layout {
+            path: kernel.clone(),
+            source,
+        })?;
+    let report = serde_json::json!({
+        "file": kernel,
+        "bytes": bytes.len(),
+        "loader": loader,
+        "parsed": parsed,
+    });
+    let _ = writeln!(
+        io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&report)?
+    );
+    Ok(())
 }
 
 fn load(o: &Options) -> Result<(), KexecCliError> {

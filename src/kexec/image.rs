@@ -99,6 +99,7 @@ pub enum ImageError {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Parsed {
     BzImage(super::loader::bzimage::BzImageInfo),
+    Elf(super::loader::elf::ElfInfo),
 }
 
 #[derive(Debug)]

@@ -75,8 +75,10 @@ pub struct KexecPlan {
 }
 
 /// Reads the kernel's boot header and checks that the file is whole, so a truncated or
-/// foreign file is named before the kernel gives a bare errno.
-pub fn check_kernel(path: &Path) -> Result<SetupHeader, KexecError> {
+/// foreign file is named before the kernel gives a bare errno. An ELF or gzip file
+/// (a `vmlinux`, perhaps compressed) has no such header: `None`, and its loader checks
+/// it when it lays it out.
+pub fn check_kernel(path: &Path) -> Result<Option<SetupHeader>, KexecError> {
     let read_err = |source| KexecError::ReadKernel {
         path: path.to_path_buf(),
         source,
@@ -88,11 +90,18 @@ pub fn check_kernel(path: &Path) -> Result<SetupHeader, KexecError> {
         .take(bzimage::HEADER_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(read_err)?;
-    bzimage::parse_header(&head, file_len).map_err(|source| KexecError::BadKernel {
-        path: path.to_path_buf(),
-        source,
-    })
+    if head.starts_with(&GZIP_MAGIC) || head.starts_with(ELF_MAGIC) {
+        return Ok(None);
+    }
+    bzimage::parse_header(&head, file_len)
+        .map(Some)
+        .map_err(|source| KexecError::BadKernel {
+            path: path.to_path_buf(),
+            source,
+        })
 }
+
+const ELF_MAGIC: &[u8] = b"\x7fELF";
 
 /// How to ask the kernel to load the target (`kboot.kexec=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

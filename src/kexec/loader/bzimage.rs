@@ -13,14 +13,12 @@
 
 use serde::Serialize;
 
-use crate::kexec::arch::x86_64::{purgatory, zero_page};
 use crate::kexec::bzimage::{self as header, BzImageError};
 use crate::kexec::image::{
-    DomImage, ImageError, Parsed, Placement, SegmentData, SegmentRole, FOUR_GIB, LOW_LIMIT_BYTES,
-    PAGE_BYTES,
+    DomImage, ImageError, Parsed, Placement, SegmentData, SegmentRole, LOW_LIMIT_BYTES, PAGE_BYTES,
 };
 
-use super::{Loader, LoaderError};
+use super::{linux, Loader, LoaderError};
 
 const INITRD_ADDR_MAX: usize = 0x22c;
 const KERNEL_ALIGNMENT: usize = 0x230;
@@ -59,9 +57,7 @@ pub enum BzImageLoadError {
     #[error(transparent)]
     Layout(#[from] ImageError),
     #[error(transparent)]
-    ZeroPage(#[from] zero_page::ZeroPageError),
-    #[error(transparent)]
-    Purgatory(#[from] purgatory::PurgatoryError),
+    Boot(#[from] linux::BootSetupError),
 }
 
 impl From<ImageError> for LoaderError {
@@ -120,6 +116,10 @@ impl Loader for BzImageLoader {
         kernel.len() > 0x206 && &kernel[0x202..0x206] == b"HdrS"
     }
 
+    fn describe(&self, kernel: &[u8]) -> Result<Parsed, LoaderError> {
+        Ok(Parsed::BzImage(parse(kernel)?))
+    }
+
     fn load(&self, image: &mut DomImage) -> Result<(), LoaderError> {
         layout(image).map_err(LoaderError::from)
     }
@@ -163,91 +163,18 @@ fn layout(image: &mut DomImage) -> Result<(), BzImageLoadError> {
     )?;
     let kernel_addr = image.segments[kernel_index].mem;
 
-    let ramdisk_bytes = image.ramdisk.len() as u64;
-    let ramdisk_addr = if ramdisk_bytes == 0 {
-        0
+    let ramdisk_max_end = if info.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0 {
+        u64::MAX
     } else {
-        let max_end = if info.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0 {
-            u64::MAX
-        } else {
-            u64::from(info.initrd_addr_max) + 1
-        };
-        let index = image.place(
-            SegmentRole::Ramdisk,
-            SegmentData::Ramdisk,
-            0,
-            Placement {
-                align: PAGE_BYTES,
-                min: LOW_LIMIT_BYTES,
-                max_end,
-                top_down: true,
-            },
-        )?;
-        image.segments[index].mem
+        u64::from(info.initrd_addr_max) + 1
     };
-
-    // Zero page, then the NUL-terminated command line on the next page.
-    let cmdline_offset = zero_page::ZERO_PAGE_BYTES;
-    let boot_params_bytes = cmdline_offset + image.cmdline.len() + 1;
-    let low = Placement {
-        align: PAGE_BYTES,
-        min: LOW_LIMIT_BYTES,
-        max_end: FOUR_GIB,
-        top_down: false,
-    };
-    let params_index = image.place(
-        SegmentRole::BootParams,
-        SegmentData::Owned(Vec::new()),
-        boot_params_bytes as u64,
-        low,
+    let header_bytes = image.kernel[..image.kernel.len().min(header::HEADER_BYTES)].to_vec();
+    linux::place_boot(
+        image,
+        &header_bytes,
+        kernel_addr + ENTRY_64_OFFSET,
+        ramdisk_max_end,
     )?;
-    let params_addr = image.segments[params_index].mem;
-    let cmdline_addr = params_addr + cmdline_offset as u64;
-    let mut boot_params = zero_page::build(
-        &image.kernel,
-        &zero_page::ZeroPageFields {
-            ramdisk_addr,
-            ramdisk_bytes,
-            cmdline_addr,
-            memmap: &image.memmap,
-        },
-    )?;
-    boot_params.extend_from_slice(image.cmdline.as_bytes());
-    boot_params.push(0);
-    image.segments[params_index].data = SegmentData::Owned(boot_params);
-
-    // Purgatory: code, then its stack up to the end of the segment.
-    let code_bytes = purgatory::blob().len() as u64;
-    let purgatory_memsz = code_bytes
-        .checked_add(purgatory::STACK_BYTES)
-        .ok_or(ImageError::Overflow("the purgatory size"))?;
-    let purgatory_index = image.place(
-        SegmentRole::Purgatory,
-        SegmentData::Owned(Vec::new()),
-        purgatory_memsz,
-        low,
-    )?;
-    let purgatory_seg = &image.segments[purgatory_index];
-    let (purgatory_addr, purgatory_end) = (purgatory_seg.mem, purgatory_seg.end());
-    image.regs.rip = kernel_addr + ENTRY_64_OFFSET;
-    image.regs.rsi = params_addr;
-    image.regs.rsp = purgatory_end;
-    // Everything but the purgatory itself, data only: hashing the kernel's zero fill
-    // (init_size is ~4x the file) would cost seconds under emulation.
-    let check = purgatory::check_for(
-        image
-            .segments
-            .iter()
-            .filter(|s| s.role != SegmentRole::Purgatory)
-            .map(|s| (s.mem, image.bytes(&s.data))),
-    );
-    image.segments[purgatory_index].data = SegmentData::Owned(purgatory::patched(
-        image.regs.rip,
-        image.regs.rsi,
-        image.regs.rsp,
-        &check,
-    )?);
-    image.entry = purgatory_addr + purgatory::entry_offset();
     image.parsed = Some(Parsed::BzImage(info));
     Ok(())
 }
@@ -256,7 +183,9 @@ fn layout(image: &mut DomImage) -> Result<(), BzImageLoadError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::kexec::arch::x86_64::purgatory;
     use crate::kexec::arch::x86_64::zero_page as zp;
+    use crate::kexec::image::FOUR_GIB;
     use crate::kexec::image::{Segment, MAX_SEGMENTS};
     use crate::kexec::memmap::{MemRange, E820_ACPI, E820_RAM, E820_RESERVED};
 
