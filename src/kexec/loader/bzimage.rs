@@ -31,7 +31,7 @@ pub const ENTRY_64_OFFSET: u64 = 0x200;
 const XLF_CAN_BE_LOADED_ABOVE_4G: u16 = 1 << 1;
 
 /// What the setup header says, beyond `bzimage::SetupHeader`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BzImageInfo {
     pub protocol_version: u16,
     pub setup_sects: u8,
@@ -44,6 +44,97 @@ pub struct BzImageInfo {
     pub cmdline_size: u32,
     pub pref_address: u64,
     pub init_size: u32,
+    /// What the compressed payload holds (`describe` only: the layout never needs it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<PayloadInfo>,
+}
+
+/// The compressed vmlinux inside a bzImage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PayloadInfo {
+    pub compression: &'static str,
+    pub compressed_bytes: u64,
+    /// The vmlinux's ELF headers and Xen notes, when kboot can decompress it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmlinux: Option<super::elf::ElfInfo>,
+}
+
+const PAYLOAD_OFFSET: usize = 0x248;
+const PAYLOAD_LENGTH: usize = 0x24c;
+const LZ4_LEGACY_MAGIC: [u8; 4] = [0x02, 0x21, 0x4c, 0x18];
+/// Legacy LZ4 frames hold blocks of at most 8 MiB.
+const LZ4_LEGACY_BLOCK_BYTES: usize = 8 << 20;
+/// No vmlinux is this big; a bound keeps a hostile header from exhausting memory.
+const MAX_VMLINUX_BYTES: usize = 512 << 20;
+
+fn compression_of(payload: &[u8]) -> &'static str {
+    match payload {
+        [0x1f, 0x8b, ..] => "gzip",
+        [0x02, 0x21, 0x4c, 0x18, ..] => "lz4",
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => "xz",
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => "zstd",
+        [b'B', b'Z', b'h', ..] => "bzip2",
+        [0x5d, 0, 0, ..] => "lzma",
+        [0x89, b'L', b'Z', b'O', ..] => "lzo",
+        [0x7f, b'E', b'L', b'F', ..] => "none",
+        _ => "unknown",
+    }
+}
+
+/// Unpacks the kernel's LZ4 legacy format (lz4 -l, as kbuild's `cmd_lz4` writes it):
+/// the magic, then blocks each led by a u32 compressed size; kbuild appends the
+/// decompressed size as a final u32, which reads as a block too long for what is left.
+fn lz4_legacy(payload: &[u8]) -> Option<Vec<u8>> {
+    let mut rest = payload.strip_prefix(&LZ4_LEGACY_MAGIC)?;
+    let mut out = Vec::new();
+    while rest.len() >= 4 {
+        let (size, after) = rest.split_at(4);
+        if size == LZ4_LEGACY_MAGIC {
+            rest = after;
+            continue;
+        }
+        let size = u32::from_le_bytes(size.try_into().ok()?) as usize;
+        if size > after.len() {
+            break;
+        }
+        let start = out.len();
+        if start + LZ4_LEGACY_BLOCK_BYTES > MAX_VMLINUX_BYTES {
+            return None;
+        }
+        out.resize(start + LZ4_LEGACY_BLOCK_BYTES, 0);
+        let written = lz4_flex::block::decompress_into(&after[..size], &mut out[start..]).ok()?;
+        out.truncate(start + written);
+        rest = &after[size..];
+    }
+    Some(out)
+}
+
+/// The payload's compression and, for gzip, LZ4 or none, the vmlinux's headers.
+pub fn payload_info(kernel: &[u8], info: &BzImageInfo) -> Option<PayloadInfo> {
+    let start =
+        (info.kernel_offset_bytes as usize).checked_add(u32_at(kernel, PAYLOAD_OFFSET) as usize)?;
+    let end = start.checked_add(u32_at(kernel, PAYLOAD_LENGTH) as usize)?;
+    let payload = kernel.get(start..end)?;
+    let compression = compression_of(payload);
+    let vmlinux = match compression {
+        "lz4" => lz4_legacy(payload),
+        "gzip" => {
+            use std::io::Read;
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(payload)
+                .take(MAX_VMLINUX_BYTES as u64)
+                .read_to_end(&mut out)
+                .ok()
+                .map(|_| out)
+        }
+        "none" => Some(payload.to_vec()),
+        _ => None,
+    };
+    Some(PayloadInfo {
+        compression,
+        compressed_bytes: payload.len() as u64,
+        vmlinux: vmlinux.and_then(|bytes| super::elf::parse(&bytes).ok()),
+    })
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -102,6 +193,7 @@ pub fn parse(kernel: &[u8]) -> Result<BzImageInfo, BzImageLoadError> {
         cmdline_size: u32_at(head, CMDLINE_SIZE),
         pref_address: if newer { u64_at(head, PREF_ADDRESS) } else { 0 },
         init_size: if newer { u32_at(head, INIT_SIZE) } else { 0 },
+        payload: None,
     })
 }
 
@@ -117,7 +209,9 @@ impl Loader for BzImageLoader {
     }
 
     fn describe(&self, kernel: &[u8]) -> Result<Parsed, LoaderError> {
-        Ok(Parsed::BzImage(parse(kernel)?))
+        let mut info = parse(kernel)?;
+        info.payload = payload_info(kernel, &info);
+        Ok(Parsed::BzImage(info))
     }
 
     fn load(&self, image: &mut DomImage) -> Result<(), LoaderError> {
@@ -349,6 +443,45 @@ mod tests {
             Some((0xfffc_0000, 0x4_0000, E820_RESERVED))
         );
         assert_eq!(zp::e820_entry(zp, 6), Some((0, 0, 0)));
+    }
+
+    #[test]
+    fn describe_reads_the_xen_notes_of_an_lz4_payload() {
+        let vmlinux = crate::kexec::loader::elf::tests::vmlinux(62);
+        let mut payload = LZ4_LEGACY_MAGIC.to_vec();
+        for block in vmlinux.chunks(0x1000) {
+            let packed = lz4_flex::block::compress(block);
+            payload.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+            payload.extend_from_slice(&packed);
+        }
+        // kbuild's size_append
+        payload.extend_from_slice(&(vmlinux.len() as u32).to_le_bytes());
+        let mut kernel = bzimage(0x7f);
+        let payload_offset = kernel.len() - KERNEL_OFFSET;
+        kernel.extend_from_slice(&payload);
+        let syssize = ((kernel.len() - KERNEL_OFFSET) / 16 + 1) as u32;
+        kernel.resize(KERNEL_OFFSET + syssize as usize * 16, 0);
+        kernel[0x1f4..0x1f8].copy_from_slice(&syssize.to_le_bytes());
+        kernel[PAYLOAD_OFFSET..PAYLOAD_OFFSET + 4]
+            .copy_from_slice(&(payload_offset as u32).to_le_bytes());
+        kernel[PAYLOAD_LENGTH..PAYLOAD_LENGTH + 4]
+            .copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        let Parsed::BzImage(info) = BzImageLoader.describe(&kernel).unwrap() else {
+            panic!("not a bzImage description");
+        };
+        let payload = info.payload.unwrap();
+        assert_eq!(payload.compression, "lz4");
+        let elf = payload.vmlinux.unwrap();
+        assert!(elf.xen_pvh && elf.xen_pv);
+        assert_eq!(elf.xen.phys32_entry, Some(0x100_0010));
+
+        // A payload kboot cannot unpack is named, with no vmlinux.
+        let at = KERNEL_OFFSET + payload_offset;
+        kernel[at..at + 6].copy_from_slice(&[0xfd, b'7', b'z', b'X', b'Z', 0]);
+        let Parsed::BzImage(info) = BzImageLoader.describe(&kernel).unwrap() else {
+            panic!("not a bzImage description");
+        };
+        assert_eq!(info.payload.unwrap().compression, "xz");
     }
 
     #[test]

@@ -293,7 +293,7 @@ fn layout(image: &mut DomImage) -> Result<(), ElfLoadError> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::kexec::arch::x86_64::zero_page as zp;
     use crate::kexec::memmap::{MemRange, E820_RAM};
@@ -314,7 +314,7 @@ mod tests {
     /// An x86_64 ELF as a vmlinux is laid out: a text PT_LOAD at 16 MiB physical /
     /// 0xffffffff81000000 virtual, a second one at an unaligned physical address, and
     /// a PT_NOTE with Xen notes (guest OS, PV entry, PVH entry).
-    fn vmlinux(machine: u16) -> Vec<u8> {
+    pub(in crate::kexec::loader) fn vmlinux(machine: u16) -> Vec<u8> {
         let notes = [
             note("Xen", XEN_ELFNOTE_GUEST_OS, b"linux\0"),
             note(
