@@ -177,10 +177,142 @@ fn entries_from_a_fedora_boot_partition() {
 fn help_lists_the_subcommands() {
     let (ok, out, _) = kboot(&["--help"]);
     assert!(ok);
-    for sub in ["devices", "entries", "mkinitramfs"] {
+    for sub in ["devices", "entries", "kexec", "mkinitramfs"] {
         assert!(out.contains(&format!("kboot {sub}")), "{out}");
     }
     let (ok, _, err) = kboot(&["frobnicate"]);
     assert!(!ok);
     assert!(err.contains("unknown command"), "{err}");
+}
+
+/// A minimal 64-bit bzImage: protocol 2.15, relocatable, 2 MiB alignment, 16 MiB
+/// preferred address, init_size 0x20100, a 0x3000-byte payload.
+fn synthetic_bzimage() -> Vec<u8> {
+    let offset = 4 * 512;
+    let mut k = vec![0u8; offset + 0x3000];
+    k[0x1f1] = 3;
+    k[0x1f4..0x1f8].copy_from_slice(&(0x3000u32 / 16).to_le_bytes());
+    k[0x1fe..0x200].copy_from_slice(&0xaa55u16.to_le_bytes());
+    k[0x200..0x202].copy_from_slice(&[0xeb, 0x6a]);
+    k[0x202..0x206].copy_from_slice(b"HdrS");
+    k[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
+    k[0x211] = 1;
+    k[0x22c..0x230].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    k[0x230..0x234].copy_from_slice(&0x20_0000u32.to_le_bytes());
+    k[0x234] = 1;
+    k[0x236..0x238].copy_from_slice(&0x7fu16.to_le_bytes());
+    k[0x238..0x23c].copy_from_slice(&0x7ffu32.to_le_bytes());
+    k[0x258..0x260].copy_from_slice(&0x100_0000u64.to_le_bytes());
+    k[0x260..0x264].copy_from_slice(&0x2_0100u32.to_le_bytes());
+    k
+}
+
+const QEMU_MEMMAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/memmap-qemu-1g");
+
+#[test]
+fn kexec_dry_run_prints_the_layout_for_the_qemu_memory_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("vmlinuz");
+    fs::write(&kernel, synthetic_bzimage()).unwrap();
+    let initrd = dir.path().join("initrd");
+    fs::write(&initrd, vec![7u8; 0x1800]).unwrap();
+    let (ok, out, err) = kboot(&[
+        "kexec",
+        "-l",
+        kernel.to_str().unwrap(),
+        &format!("--initrd={}", initrd.display()),
+        "--append=console=ttyS0 ro",
+        "--dry-run",
+        "--memmap-root",
+        QEMU_MEMMAP,
+    ]);
+    assert!(ok, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["loader"], "bzImage");
+    assert_eq!(plan["regs"]["rip"], "0x1000200");
+    assert_eq!(plan["regs"]["rsi"], "0x100000");
+    assert_eq!(plan["cmdline"], "console=ttyS0 ro");
+    let roles: Vec<(&str, &str, &str)> = plan["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["role"].as_str().unwrap(),
+                s["mem"].as_str().unwrap(),
+                s["memsz"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("kernel", "0x1000000", "0x21000"),
+            ("ramdisk", "0x3ffdb000", "0x2000"),
+            ("boot-params", "0x100000", "0x2000"),
+            ("purgatory", "0x102000", "0x2000"),
+        ]
+    );
+}
+
+#[test]
+fn kexec_dump_writes_the_plan_and_every_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("vmlinuz");
+    let image = synthetic_bzimage();
+    fs::write(&kernel, &image).unwrap();
+    let out_dir = dir.path().join("dump");
+    let (ok, _, err) = kboot(&[
+        "kexec",
+        "-l",
+        kernel.to_str().unwrap(),
+        "--command-line",
+        "quiet",
+        "--dump",
+        out_dir.to_str().unwrap(),
+        "--memmap-root",
+        QEMU_MEMMAP,
+    ]);
+    assert!(ok, "{err}");
+    let mut names: Vec<String> = fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "0-kernel.bin",
+            "1-boot-params.bin",
+            "2-purgatory.bin",
+            "plan.json"
+        ]
+    );
+    assert_eq!(
+        fs::read(out_dir.join("0-kernel.bin")).unwrap(),
+        &image[4 * 512..]
+    );
+    let zero_page = fs::read(out_dir.join("1-boot-params.bin")).unwrap();
+    assert_eq!(&zero_page[0x202..0x206], b"HdrS");
+    assert_eq!(zero_page[0x210], 0xff, "type_of_loader");
+    assert_eq!(&zero_page[0x1000..], b"quiet\0");
+    assert_eq!(zero_page[0x1e8], 7, "e820 entries from the fixture map");
+}
+
+#[test]
+fn kexec_refuses_a_file_that_is_no_kernel_with_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("notes.txt");
+    fs::write(&kernel, vec![b'x'; 4096]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kboot"))
+        .args(["kexec", "-l", kernel.to_str().unwrap(), "--dry-run"])
+        .args(["--memmap-root", QEMU_MEMMAP])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("notes.txt") && err.contains("no loader recognises"),
+        "{err}"
+    );
 }

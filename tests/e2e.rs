@@ -215,6 +215,49 @@ fn kboot_boots_newest_kernel_from_root_uuid() {
 }
 
 #[test]
+fn kexec_load_boots_newest_kernel_through_kboots_own_image_builder() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    let root = format!("root=UUID={}", fixtures.var("ONEFS_ROOT_UUID"));
+    let (booting, marker) = boot_to_marker(
+        "kexec_load_bzimage",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("ONEFS_IMAGE"),
+        &format!("console=ttyS0 {root} kboot.kexec=load kboot.timeout=0"),
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinuz-{version}"));
+    assert_eq!(marker.ramdisk, "new");
+    assert_eq!(marker.kernel_release, version);
+    assert_eq!(booting.cmdline.trim(), marker.cmdline.trim());
+    assert_words(&marker, &[&root, "console=ttyS0"], &["kboot."]);
+}
+
+#[test]
+fn kexec_load_boots_a_gzip_compressed_elf_vmlinux() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    let root = format!("root=UUID={}", fixtures.var("ELF_ROOT_UUID"));
+    let (booting, marker) = boot_to_marker(
+        "kexec_load_elf",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("ELF_IMAGE"),
+        &format!(
+            "console=ttyS0 {root} kernel=/boot/vmlinux-{version}.gz \
+             ramdisk=/boot/initrd.img-{version} kboot.kexec=load kboot.timeout=0"
+        ),
+    );
+    assert_eq!(booting.kernel, format!("/boot/vmlinux-{version}.gz"));
+    assert_eq!(marker.ramdisk, "new");
+    assert_eq!(marker.kernel_release, version);
+    assert_eq!(booting.cmdline.trim(), marker.cmdline.trim());
+    assert_words(
+        &marker,
+        &[&root, "console=ttyS0"],
+        &["kboot.", "kernel=", "ramdisk="],
+    );
+}
+
+#[test]
 fn kboot_boots_from_separate_boot_partition_by_partuuid() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();

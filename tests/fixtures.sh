@@ -6,6 +6,8 @@
 #   marker-old.cpio.gz  the same with ramdisk=old
 #   disk-onefs.img      GPT, one ext4 root with /boot holding two kernels
 #   disk-split.img      GPT, ext4 /boot partition + ext4 root partition
+#   disk-elf.img        GPT, one ext4 root whose /boot holds the kernel as an ELF
+#                       vmlinux-V.gz (the bzImage's LZ4 payload, unpacked) + ramdisk
 #   gen_init_cpio       the kernel's usr/gen_init_cpio.c, compiled
 #   fixtures.env        KEY=value lines: paths, UUIDs, PARTUUIDs, labels
 #
@@ -40,6 +42,10 @@ configs_disk_uuid=4b424f4f-0000-4000-8000-000000000004
 configs_root_partuuid=4b424f4f-0001-4000-8000-000000000004
 configs_root_uuid=4b424f4f-0002-4000-8000-000000000004
 configs_root_label=kconf
+elf_disk_uuid=4b424f4f-0000-4000-8000-000000000006
+elf_root_partuuid=4b424f4f-0001-4000-8000-000000000006
+elf_root_uuid=4b424f4f-0002-4000-8000-000000000006
+elf_root_label=kelf
 split_disk_uuid=4b424f4f-0000-4000-8000-000000000002
 split_boot_partuuid=4b424f4f-0001-4000-8000-000000000002
 split_root_partuuid=4b424f4f-0001-4000-8000-000000000003
@@ -285,18 +291,64 @@ EOF
     rm -rf "$tree"
 }
 
+# Writes the vmlinux inside a bzImage ($1) to $2: the payload at (setup_sects + 1) *
+# 512 + payload_offset, payload_length bytes, LZ4 legacy frames for Debian's kernel,
+# as scripts/extract-vmlinux finds it. lz4 exits 1 on the 4-byte decompressed size
+# kbuild appends after the frames (extract-vmlinux ignores it too): the ELF magic of
+# the output is the check.
+extract_vmlinux() {
+    local bzimage=$1 out=$2 setup_sects payload_offset payload_length
+    setup_sects=$(od -An -tu1 -j $((0x1f1)) -N1 "$bzimage")
+    payload_offset=$(od -An -tu4 -j $((0x248)) -N4 "$bzimage")
+    payload_length=$(od -An -tu4 -j $((0x24c)) -N4 "$bzimage")
+    dd if="$bzimage" iflag=skip_bytes,count_bytes bs=1M status=none \
+        skip=$(((setup_sects + 1) * 512 + payload_offset)) count=$((payload_length)) \
+        of="$out.lz4"
+    lz4 -dc "$out.lz4" >"$out" 2>/dev/null || true
+    rm -f "$out.lz4"
+    if [[ $(head -c 4 "$out" | od -An -tx1 | tr -d ' ') != 7f454c46 ]]; then
+        log "could not extract an ELF vmlinux from $bzimage"
+        exit 1
+    fi
+}
+
+build_disk_elf() {
+    local image=$cache_dir/disk-elf.img tree version
+    version=$(<"$cache_dir/kernel-version")
+    tree=$(mktemp -d "$cache_dir/elf.XXXXXX")
+    fill_root_dir "$tree" kboot-elf
+    extract_vmlinux "$cache_dir/kernel/boot/vmlinuz-$version" "$tree/vmlinux"
+    gzip -n -1 <"$tree/vmlinux" >"$tree/boot/vmlinux-$version.gz"
+    rm "$tree/vmlinux"
+    cp "$cache_dir/marker-new.cpio.gz" "$tree/boot/initrd.img-$version"
+    local part_mib=$((image_size_mib - 2))
+    write_gpt "$image.tmp" <<EOF
+label: gpt
+label-id: $elf_disk_uuid
+unit: sectors
+first-lba: $mib_sectors
+
+start=$mib_sectors, size=$((part_mib * mib_sectors)), type=$linux_fs_type, uuid=$elf_root_partuuid, name=rootpart
+EOF
+    write_ext4 "$image.tmp" 1 "$part_mib" "$elf_root_uuid" "$elf_root_label" "$tree"
+    mv "$image.tmp" "$image"
+    rm -rf "$tree"
+}
+
 build_disks() {
     if stamp_fresh disks && [[ -f "$cache_dir/disk-onefs.img" &&
-        -f "$cache_dir/disk-split.img" && -f "$cache_dir/disk-configs.img" ]]; then
+        -f "$cache_dir/disk-split.img" && -f "$cache_dir/disk-configs.img" &&
+        -f "$cache_dir/disk-elf.img" ]]; then
         return
     fi
     log "building disk images"
     build_disk_onefs
     build_disk_split
     build_disk_configs
+    build_disk_elf
     # The images are the pristine copies tests compare against: keep them read-only.
     chmod a-w "$cache_dir/disk-onefs.img" "$cache_dir/disk-split.img" \
-        "$cache_dir/disk-configs.img"
+        "$cache_dir/disk-configs.img" "$cache_dir/disk-elf.img"
     stamp_write disks
 }
 
@@ -340,6 +392,8 @@ ONEFS_ROOT_PARTLABEL=rootpart
 ONEFS_ROOT_UUID=$onefs_root_uuid
 ONEFS_ROOT_LABEL=$onefs_root_label
 SPLIT_IMAGE=$cache_dir/disk-split.img
+ELF_IMAGE=$cache_dir/disk-elf.img
+ELF_ROOT_UUID=$elf_root_uuid
 SPLIT_DISK_UUID=$split_disk_uuid
 SPLIT_BOOT_PARTUUID=$split_boot_partuuid
 SPLIT_BOOT_PARTLABEL=kbootpart

@@ -256,8 +256,12 @@ impl Boot {
             entry.ramdisks_shown(),
             cmdline
         ));
-        if let Err(e) = kexec::load(&plan, self.cmdline.kexec) {
-            return BootError::Kexec(e);
+        let loaded = match kexec::load(&plan, self.cmdline.kexec) {
+            Ok(loaded) => loaded,
+            Err(e) => return BootError::Kexec(e),
+        };
+        if let Some(refused) = &loaded.file_load_refused {
+            log::warn(format!("{refused}; loaded with kexec_load instead"));
         }
         // The kernel holds its own copies now; leave the disks cleanly unmounted.
         for target in [BOOT_MOUNT, ROOT_MOUNT] {
@@ -266,7 +270,10 @@ impl Boot {
             }
         }
         self.storage.release(&self.sys_root);
-        log::say("kernel loaded; rebooting into it");
+        log::say(format!(
+            "kernel loaded with {}; rebooting into it",
+            loaded.via
+        ));
         BootError::Kexec(kexec::KexecError::Syscall(
             kexec::syscall::reboot_into_loaded(),
         ))

@@ -1,7 +1,16 @@
 //! Turning a boot entry into a running kernel. Everything here but `syscall` is
 //! pure: it checks the image and plans the load; `syscall` alone talks to the kernel.
+//!
+//! Two ways in: `kexec_file_load` (the running kernel parses and lays out the image)
+//! and kboot's own image builder for `kexec_load`: `image::DomImage` holds the image
+//! being built, `loader/` has one loader per format, `arch/` the zero page and the
+//! purgatory, `memmap` reads the target's memory map.
 
+pub mod arch;
 pub mod bzimage;
+pub mod image;
+pub mod loader;
+pub mod memmap;
 pub mod syscall;
 
 use std::fs::File;
@@ -26,8 +35,33 @@ pub enum KexecError {
     },
     #[error(transparent)]
     Syscall(#[from] syscall::SyscallError),
-    #[error("kboot.kexec=load (kboot's own image builder) is not available yet: use kboot.kexec=file or auto")]
-    LoadNotAvailable,
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    MemMap(#[from] memmap::MemMapError),
+    #[error("cannot lay out {path} for kexec_load: {source}")]
+    Layout {
+        path: PathBuf,
+        #[source]
+        source: loader::LoaderError,
+    },
+    #[error("{file_load}; then {load}")]
+    BothRefused {
+        file_load: syscall::SyscallError,
+        load: Box<KexecError>,
+    },
+}
+
+/// How the target got loaded, and what refused it on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub via: &'static str,
+    /// With `Auto`: why `kexec_file_load` was refused before `kexec_load` took over.
+    pub file_load_refused: Option<syscall::SyscallError>,
 }
 
 /// Everything needed to boot: the files and the command line.
@@ -41,8 +75,10 @@ pub struct KexecPlan {
 }
 
 /// Reads the kernel's boot header and checks that the file is whole, so a truncated or
-/// foreign file is named before the kernel gives a bare errno.
-pub fn check_kernel(path: &Path) -> Result<SetupHeader, KexecError> {
+/// foreign file is named before the kernel gives a bare errno. An ELF or gzip file
+/// (a `vmlinux`, perhaps compressed) has no such header: `None`, and its loader checks
+/// it when it lays it out.
+pub fn check_kernel(path: &Path) -> Result<Option<SetupHeader>, KexecError> {
     let read_err = |source| KexecError::ReadKernel {
         path: path.to_path_buf(),
         source,
@@ -54,11 +90,18 @@ pub fn check_kernel(path: &Path) -> Result<SetupHeader, KexecError> {
         .take(bzimage::HEADER_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(read_err)?;
-    bzimage::parse_header(&head, file_len).map_err(|source| KexecError::BadKernel {
-        path: path.to_path_buf(),
-        source,
-    })
+    if head.starts_with(&GZIP_MAGIC) || head.starts_with(ELF_MAGIC) {
+        return Ok(None);
+    }
+    bzimage::parse_header(&head, file_len)
+        .map(Some)
+        .map_err(|source| KexecError::BadKernel {
+            path: path.to_path_buf(),
+            source,
+        })
 }
+
+const ELF_MAGIC: &[u8] = b"\x7fELF";
 
 /// How to ask the kernel to load the target (`kboot.kexec=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,12 +116,169 @@ pub enum KexecMethod {
 }
 
 /// Loads the plan into the kernel. On success `syscall::reboot_into_loaded` starts it.
-pub fn load(plan: &KexecPlan, method: KexecMethod) -> Result<(), KexecError> {
+/// `Auto` tries `kexec_file_load` and falls back to `kexec_load` when the kernel
+/// refuses the first for a reason the second may not share.
+pub fn load(plan: &KexecPlan, method: KexecMethod) -> Result<Loaded, KexecError> {
     match method {
-        KexecMethod::Auto | KexecMethod::File => {
+        KexecMethod::File => {
             syscall::file_load(&plan.kernel, &plan.ramdisks, &plan.cmdline)?;
-            Ok(())
+            Ok(Loaded {
+                via: "kexec_file_load",
+                file_load_refused: None,
+            })
         }
-        KexecMethod::Load => Err(KexecError::LoadNotAvailable),
+        KexecMethod::Load => {
+            load_own(plan)?;
+            Ok(Loaded {
+                via: "kexec_load",
+                file_load_refused: None,
+            })
+        }
+        KexecMethod::Auto => {
+            match syscall::file_load(&plan.kernel, &plan.ramdisks, &plan.cmdline) {
+                Ok(()) => Ok(Loaded {
+                    via: "kexec_file_load",
+                    file_load_refused: None,
+                }),
+                Err(refused) if syscall::file_load_refusal_allows_load(&refused) => {
+                    match load_own(plan) {
+                        Ok(()) => Ok(Loaded {
+                            via: "kexec_load",
+                            file_load_refused: Some(refused),
+                        }),
+                        Err(load) => Err(KexecError::BothRefused {
+                            file_load: refused,
+                            load: Box::new(load),
+                        }),
+                    }
+                }
+                Err(refused) => Err(refused.into()),
+            }
+        }
+    }
+}
+
+/// The `kexec_load` path: build the image from the files and the live memory map,
+/// then hand the segments to the kernel.
+fn load_own(plan: &KexecPlan) -> Result<(), KexecError> {
+    let image = build_image(plan, Path::new("/"))?;
+    let segments: Vec<syscall::LoadSegment<'_>> = image
+        .segments
+        .iter()
+        .map(|s| syscall::LoadSegment {
+            buf: image.bytes(&s.data),
+            mem: s.mem,
+            memsz: s.memsz,
+        })
+        .collect();
+    syscall::kexec_load(image.entry, &segments)?;
+    Ok(())
+}
+
+/// Reads the plan's files (the kernel gunzipped when it is gzip-compressed; ramdisks
+/// as they are, joined) and lays them out for the memory map under `root`.
+pub fn build_image(plan: &KexecPlan, root: &Path) -> Result<image::DomImage, KexecError> {
+    let kernel = read_decompressed(&plan.kernel)?;
+    let mut ramdisk = Vec::new();
+    for path in &plan.ramdisks {
+        let bytes = std::fs::read(path).map_err(|source| KexecError::ReadFile {
+            path: path.clone(),
+            source,
+        })?;
+        append_ramdisk(&mut ramdisk, &bytes);
+    }
+    let memmap = memmap::read(root)?;
+    let mut image = image::DomImage::new(kernel, ramdisk, plan.cmdline.clone(), memmap);
+    loader::load(&mut image).map_err(|source| KexecError::Layout {
+        path: plan.kernel.clone(),
+        source,
+    })?;
+    Ok(image)
+}
+
+/// Joins ramdisks as GRUB does: each padded to 4 bytes (the kernel unpacks
+/// concatenated archives, compressed or not).
+pub fn append_ramdisk(joined: &mut Vec<u8>, ramdisk: &[u8]) {
+    joined.extend_from_slice(ramdisk);
+    joined.resize(joined.len().next_multiple_of(4), 0);
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// A file's bytes, gunzipped when they start with the gzip magic.
+pub fn read_decompressed(path: &Path) -> Result<Vec<u8>, KexecError> {
+    let read_err = |source| KexecError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(read_err)?;
+    if bytes.starts_with(&GZIP_MAGIC) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .map_err(read_err)?;
+        return Ok(out);
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn gzip_kernels_are_read_decompressed_and_plain_ones_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("vmlinux");
+        std::fs::write(&plain, b"plain bytes").unwrap();
+        assert_eq!(read_decompressed(&plain).unwrap(), b"plain bytes");
+        let gz = dir.path().join("vmlinux.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"inner bytes").unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        assert_eq!(read_decompressed(&gz).unwrap(), b"inner bytes");
+        assert!(matches!(
+            read_decompressed(&dir.path().join("nosuch")),
+            Err(KexecError::ReadFile { .. })
+        ));
+    }
+
+    #[test]
+    fn ramdisks_join_padded_to_four_bytes() {
+        let mut joined = Vec::new();
+        append_ramdisk(&mut joined, b"abcde");
+        append_ramdisk(&mut joined, b"xy");
+        assert_eq!(joined, b"abcde\0\0\0xy\0\0");
+    }
+
+    #[test]
+    fn auto_falls_back_only_on_refusals_kexec_load_may_not_share() {
+        let refusal = |errno| syscall::SyscallError::FileLoad {
+            kernel: PathBuf::from("/boot/vmlinuz"),
+            initrd: "none".into(),
+            cmdline_len: 1,
+            source: io::Error::from_raw_os_error(errno),
+            hint: "",
+        };
+        for errno in [
+            libc::ENOSYS,
+            libc::ENOEXEC,
+            libc::EINVAL,
+            libc::EKEYREJECTED,
+            libc::EPERM,
+        ] {
+            assert!(
+                syscall::file_load_refusal_allows_load(&refusal(errno)),
+                "{errno}"
+            );
+        }
+        for errno in [libc::ENOMEM, libc::EBUSY, libc::ENOENT] {
+            assert!(
+                !syscall::file_load_refusal_allows_load(&refusal(errno)),
+                "{errno}"
+            );
+        }
     }
 }

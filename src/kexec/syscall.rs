@@ -8,6 +8,8 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+/// `kexec_file_load` flag: unload the loaded kernel.
+const KEXEC_FILE_UNLOAD: libc::c_ulong = 1;
 /// `kexec_file_load` flag: boot without an initramfs.
 const KEXEC_FILE_NO_INITRAMFS: libc::c_ulong = 4;
 
@@ -35,6 +37,17 @@ pub enum SyscallError {
         source: io::Error,
         hint: &'static str,
     },
+    #[error("kexec_load(entry {entry:#x}, {} segments [{}]) failed: {source}{hint}", segments.len(), segments.iter().map(|(mem, memsz)| format!("{mem:#x}+{memsz:#x}")).collect::<Vec<_>>().join(" "))]
+    Load {
+        entry: u64,
+        /// (mem, memsz) of each segment.
+        segments: Vec<(u64, u64)>,
+        #[source]
+        source: io::Error,
+        hint: &'static str,
+    },
+    #[error("cannot unload the loaded kernel: {0}")]
+    Unload(#[source] io::Error),
     #[error("reboot(2) returned: {0}")]
     Reboot(#[source] io::Error),
 }
@@ -133,6 +146,140 @@ pub fn file_load(kernel: &Path, initrds: &[PathBuf], cmdline: &str) -> Result<()
         });
     }
     Ok(())
+}
+
+/// `kexec_load` flags: the target architecture in the high 16 bits.
+const KEXEC_ARCH_X86_64: libc::c_ulong = 62 << 16;
+
+/// `struct kexec_segment` (include/uapi/linux/kexec.h).
+#[repr(C)]
+struct KexecSegment {
+    buf: *const libc::c_void,
+    bufsz: libc::size_t,
+    mem: libc::c_ulong,
+    memsz: libc::size_t,
+}
+
+/// One segment as `kexec_load` takes it: bytes to copy to `mem`, zero-filled to `memsz`.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadSegment<'a> {
+    pub buf: &'a [u8],
+    pub mem: u64,
+    pub memsz: u64,
+}
+
+/// `errno`s after which `kexec_file_load` is worth retrying as `kexec_load`
+/// (kexec-tools' list: no syscall, a format the kernel's own loader does not take,
+/// bad arguments; EPERM too, since a `kexec_file_load`-only policy such as an IMA
+/// rule can refuse one and not the other).
+pub fn file_load_refusal_allows_load(err: &SyscallError) -> bool {
+    match err {
+        SyscallError::FileLoad { source, .. } => matches!(
+            source.raw_os_error(),
+            Some(
+                libc::ENOSYS
+                    | libc::ENOEXEC
+                    | libc::EINVAL
+                    | libc::EOPNOTSUPP
+                    | libc::EKEYREJECTED
+                    | libc::EPERM
+            )
+        ),
+        _ => false,
+    }
+}
+
+/// `kexec_load(2)`: loads segments laid out by kboot's own image builder; the kernel
+/// copies them into place at reboot and jumps to `entry` (the purgatory).
+pub fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {
+    let raw: Vec<KexecSegment> = segments
+        .iter()
+        .map(|s| KexecSegment {
+            buf: s.buf.as_ptr().cast(),
+            bufsz: s.buf.len(),
+            mem: s.mem as libc::c_ulong,
+            memsz: s.memsz as libc::size_t,
+        })
+        .collect();
+    // SAFETY: `raw` holds `raw.len()` valid `kexec_segment`s whose `buf`/`bufsz` describe
+    // slices borrowed for the duration of this call; the kernel only reads them (and
+    // copies the data) before returning. Addresses in `mem` are physical and checked by
+    // the kernel, not dereferenced here.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_kexec_load,
+            entry as libc::c_ulong,
+            raw.len() as libc::c_ulong,
+            raw.as_ptr(),
+            KEXEC_ARCH_X86_64,
+        )
+    };
+    if rc != 0 {
+        let source = io::Error::last_os_error();
+        return Err(SyscallError::Load {
+            entry,
+            segments: segments.iter().map(|s| (s.mem, s.memsz)).collect(),
+            hint: load_hint_for(&source),
+            source,
+        });
+    }
+    Ok(())
+}
+
+/// Unloads whatever is loaded (kexec-tools' `kexec -u`): `kexec_load` with no
+/// segments, or `kexec_file_load` with `KEXEC_FILE_UNLOAD` where only that is built in.
+pub fn unload() -> Result<(), SyscallError> {
+    // SAFETY: no segments: the pointer is null with a count of zero, which the kernel
+    // takes as "unload"; nothing is read or written through it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_kexec_load,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            std::ptr::null::<KexecSegment>(),
+            KEXEC_ARCH_X86_64,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let first = io::Error::last_os_error();
+    if first.raw_os_error() != Some(libc::ENOSYS) {
+        return Err(SyscallError::Unload(first));
+    }
+    // SAFETY: with KEXEC_FILE_UNLOAD the kernel ignores the fds and the (null, zero
+    // length) command line.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_kexec_file_load,
+            -1 as libc::c_int,
+            -1 as libc::c_int,
+            0 as libc::c_ulong,
+            std::ptr::null::<libc::c_char>(),
+            KEXEC_FILE_UNLOAD,
+        )
+    };
+    if rc != 0 {
+        return Err(SyscallError::Unload(io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn load_hint_for(err: &io::Error) -> &'static str {
+    match err.raw_os_error() {
+        Some(libc::EPERM) => {
+            " (kexec_load is refused: kernel.kexec_load_disabled, lockdown, or not root)"
+        }
+        Some(libc::ENOSYS) => " (this kernel was built without CONFIG_KEXEC)",
+        Some(libc::EADDRNOTAVAIL) => {
+            " (a segment is not page aligned or beyond the kernel's limit)"
+        }
+        Some(libc::EINVAL) => " (segments overlap, or one is larger than half of RAM)",
+        Some(libc::ENOMEM) | Some(libc::EBUSY) => {
+            " (a segment is outside usable RAM or memory is short)"
+        }
+        _ => "",
+    }
 }
 
 /// Starts the loaded kernel. Returns only on failure.

@@ -1,5 +1,8 @@
 //! kboot as a tool on a running system: see what /init would do without booting.
 
+#[macro_use]
+mod kexec_tool;
+
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -8,7 +11,8 @@ use crate::init::cmdline::Cmdline;
 use crate::select::scan::ScanRequest;
 use crate::select::{self, BootEntry};
 
-const USAGE: &str = "\
+const USAGE: &str = concat!(
+    "\
 usage: kboot COMMAND [OPTIONS]
 
 As /init (PID 1, or started as `init`) kboot boots the machine. As a tool:
@@ -20,10 +24,14 @@ As /init (PID 1, or started as `init`) kboot boots the machine. As a tool:
       The entries kboot would offer, in order (Boot Loader Specification entries,
       grub.cfg, then the kernels in /boot), from a mounted or extracted root tree
       (default /) and optional boot tree; * marks the default.
+",
+    kexec_usage!(),
+    "\
   kboot mkinitramfs [-o LIST] [--cpio OUT[.gz]] [-k DIR] [-m MODULE]... [--init PATH]
       Write the initramfs file list (gen_init_cpio format) or a newc archive.
   kboot --help | --version
-";
+"
+);
 
 #[derive(Debug, thiserror::Error)]
 enum CliError {
@@ -45,6 +53,14 @@ enum CliError {
 
 /// Runs a subcommand and returns the process exit status.
 pub fn main(args: &[String]) -> i32 {
+    // Reached through a `kexec` symlink: behave as kexec-tools' kexec.
+    let invoked_as = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .and_then(|n| n.to_str());
+    if invoked_as == Some("kexec") {
+        return kexec_tool::main(args.get(1..).unwrap_or(&[]));
+    }
     let rest = args.get(2..).unwrap_or(&[]);
     let result = match args.get(1).map(String::as_str) {
         None | Some("-h" | "--help" | "help") => {
@@ -57,6 +73,7 @@ pub fn main(args: &[String]) -> i32 {
         }
         Some("devices") => devices(rest),
         Some("entries") => entries(rest),
+        Some("kexec") => return kexec_tool::main(rest),
         Some("mkinitramfs") => return crate::mkinitramfs::main(rest),
         Some(other) => Err(CliError::Usage(format!("unknown command {other:?}"))),
     };

@@ -1,0 +1,469 @@
+//! `DomImage`: everything about the image being built for `kexec_load`, in one struct
+//! (the Xen domain builder's `xc_dom_image`): the input bytes, the target's memory
+//! map, the segments laid out so far, the entry registers, and what the loader parsed.
+//! Loaders fill it; `syscall::kexec_load` consumes it; nothing here touches the system.
+//!
+//! Segment rules come from the kernel (kernel/kexec_core.c
+//! `sanity_check_segment_list`): at most 16 segments, `mem` and `memsz` page aligned,
+//! no overlaps, and each one inside System RAM.
+
+use std::ops::Range;
+
+use super::memmap::MemRange;
+
+pub const PAGE_BYTES: u64 = 4096;
+/// `KEXEC_SEGMENT_MAX`.
+pub const MAX_SEGMENTS: usize = 16;
+/// Nothing of ours goes below 1 MiB: real-mode memory belongs to the firmware and the
+/// next kernel's trampolines.
+pub const LOW_LIMIT_BYTES: u64 = 0x10_0000;
+pub const FOUR_GIB: u64 = 0x1_0000_0000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SegmentRole {
+    Purgatory,
+    BootParams,
+    Kernel,
+    Ramdisk,
+}
+
+/// Where a segment's bytes come from: its own buffer, or a range of the kernel or the
+/// ramdisk the image already holds (so an 8 MiB kernel is not copied twice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SegmentData {
+    Owned(Vec<u8>),
+    Kernel(Range<usize>),
+    Ramdisk,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub role: SegmentRole,
+    pub data: SegmentData,
+    /// Physical load address, page aligned.
+    pub mem: u64,
+    /// Bytes reserved at `mem`, a page multiple; past the data the kernel zero-fills.
+    pub memsz: u64,
+}
+
+impl Segment {
+    pub fn end(&self) -> u64 {
+        self.mem + self.memsz
+    }
+}
+
+/// Registers the purgatory hands to the target (as kexec-tools' `entry64_regs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EntryRegs {
+    pub rip: u64,
+    pub rsi: u64,
+    pub rsp: u64,
+}
+
+/// How a segment may be placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// A power of two, at least a page.
+    pub align: u64,
+    /// Lowest address the segment may start at.
+    pub min: u64,
+    /// Highest address (exclusive) the segment may end at.
+    pub max_end: u64,
+    /// Take the highest fitting address instead of the lowest.
+    pub top_down: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ImageError {
+    #[error("more than {MAX_SEGMENTS} segments")]
+    TooManySegments,
+    #[error(
+        "no room for the {role:?} segment ({size} bytes, {align:#x}-aligned, within \
+         {min:#x}..{max_end:#x}) in the free System RAM"
+    )]
+    NoRoom {
+        role: SegmentRole,
+        size: u64,
+        align: u64,
+        min: u64,
+        max_end: u64,
+    },
+    #[error("alignment {0:#x} is not a power of two")]
+    BadAlignment(u64),
+    #[error("address arithmetic overflowed computing {0}")]
+    Overflow(&'static str),
+}
+
+/// What a loader learned from the image, kept for `--dump` and the tests.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum Parsed {
+    BzImage(super::loader::bzimage::BzImageInfo),
+    Elf(super::loader::elf::ElfInfo),
+}
+
+#[derive(Debug)]
+pub struct DomImage {
+    pub kernel: Vec<u8>,
+    /// All ramdisks joined (see `join_ramdisks`); empty for none.
+    pub ramdisk: Vec<u8>,
+    pub cmdline: String,
+    /// The target's memory map, sorted by address.
+    pub memmap: Vec<MemRange>,
+    pub segments: Vec<Segment>,
+    /// Where `kexec_load` enters (the purgatory).
+    pub entry: u64,
+    /// What the purgatory sets up for the target.
+    pub regs: EntryRegs,
+    pub loader: Option<&'static str>,
+    pub parsed: Option<Parsed>,
+}
+
+pub fn align_up(value: u64, align: u64) -> Result<u64, ImageError> {
+    if !align.is_power_of_two() {
+        return Err(ImageError::BadAlignment(align));
+    }
+    value
+        .checked_add(align - 1)
+        .map(|v| v & !(align - 1))
+        .ok_or(ImageError::Overflow("an aligned size"))
+}
+
+fn align_down(value: u64, align: u64) -> u64 {
+    value & !(align - 1)
+}
+
+/// The lowest or highest `align`-aligned address where `size` bytes fit inside one RAM
+/// range of `memmap`, inside `min..max_end`, touching none of `taken`. Pure.
+pub fn find_hole(
+    memmap: &[MemRange],
+    taken: &[Range<u64>],
+    size: u64,
+    placement: &Placement,
+) -> Option<u64> {
+    let align = placement.align;
+    let mut candidates = Vec::new();
+    for ram in memmap.iter().filter(|r| r.is_ram()) {
+        let lo = ram.start.max(placement.min);
+        let hi = ram.end.min(placement.max_end);
+        if hi <= lo || hi - lo < size {
+            continue;
+        }
+        // Free pieces of lo..hi once `taken` is cut out.
+        let mut pieces = Vec::with_capacity(taken.len() + 1);
+        pieces.push(lo..hi);
+        for t in taken {
+            pieces = pieces
+                .into_iter()
+                .flat_map(|p| {
+                    if t.end <= p.start || t.start >= p.end {
+                        vec![p]
+                    } else {
+                        [p.start..t.start, t.end..p.end]
+                            .into_iter()
+                            .filter(|q| q.end > q.start)
+                            .collect()
+                    }
+                })
+                .collect();
+        }
+        for piece in pieces {
+            let first = piece
+                .start
+                .checked_add(align - 1)
+                .map(|v| align_down(v, align));
+            let Some(first) = first else { continue };
+            let Some(first_end) = first.checked_add(size) else {
+                continue;
+            };
+            if first_end > piece.end {
+                continue;
+            }
+            let last = align_down(piece.end - size, align);
+            candidates.push(if placement.top_down { last } else { first });
+        }
+    }
+    if placement.top_down {
+        candidates.into_iter().max()
+    } else {
+        candidates.into_iter().min()
+    }
+}
+
+impl DomImage {
+    pub fn new(kernel: Vec<u8>, ramdisk: Vec<u8>, cmdline: String, memmap: Vec<MemRange>) -> Self {
+        DomImage {
+            kernel,
+            ramdisk,
+            cmdline,
+            memmap,
+            segments: Vec::new(),
+            entry: 0,
+            regs: EntryRegs::default(),
+            loader: None,
+            parsed: None,
+        }
+    }
+
+    pub fn data_len(&self, data: &SegmentData) -> u64 {
+        self.bytes(data).len() as u64
+    }
+
+    /// The bytes a segment's data names.
+    pub fn bytes<'a>(&'a self, data: &'a SegmentData) -> &'a [u8] {
+        match data {
+            SegmentData::Owned(bytes) => bytes,
+            SegmentData::Kernel(range) => self.kernel.get(range.clone()).unwrap_or(&[]),
+            SegmentData::Ramdisk => &self.ramdisk,
+        }
+    }
+
+    /// Places a segment of `data` reserving at least `memsz_bytes` (rounded up to a
+    /// page) and returns its index.
+    pub fn place(
+        &mut self,
+        role: SegmentRole,
+        data: SegmentData,
+        memsz_bytes: u64,
+        placement: Placement,
+    ) -> Result<usize, ImageError> {
+        if self.segments.len() >= MAX_SEGMENTS {
+            return Err(ImageError::TooManySegments);
+        }
+        let placement = Placement {
+            align: placement.align.max(PAGE_BYTES),
+            ..placement
+        };
+        if !placement.align.is_power_of_two() {
+            return Err(ImageError::BadAlignment(placement.align));
+        }
+        let memsz = align_up(memsz_bytes.max(self.data_len(&data)), PAGE_BYTES)?;
+        let taken: Vec<Range<u64>> = self.segments.iter().map(|s| s.mem..s.end()).collect();
+        let mem = find_hole(&self.memmap, &taken, memsz, &placement).ok_or(ImageError::NoRoom {
+            role,
+            size: memsz,
+            align: placement.align,
+            min: placement.min,
+            max_end: placement.max_end,
+        })?;
+        self.segments.push(Segment {
+            role,
+            data,
+            mem,
+            memsz,
+        });
+        Ok(self.segments.len() - 1)
+    }
+
+    pub fn segment(&self, role: SegmentRole) -> Option<&Segment> {
+        self.segments.iter().find(|s| s.role == role)
+    }
+}
+
+/// An address or size shown as `"0x…"` in JSON, as kexec-tools' `--debug` prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hex(pub u64);
+
+impl serde::Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{:#x}", self.0))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SegmentPlan {
+    pub role: SegmentRole,
+    pub mem: Hex,
+    pub memsz: Hex,
+    pub bufsz: Hex,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegsPlan {
+    pub rip: Hex,
+    pub rsi: Hex,
+    pub rsp: Hex,
+}
+
+/// The image as `kboot kexec --dry-run` prints it and `--dump` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    pub loader: Option<&'static str>,
+    pub entry: Hex,
+    pub regs: RegsPlan,
+    pub cmdline: String,
+    pub segments: Vec<SegmentPlan>,
+    pub parsed: Option<Parsed>,
+}
+
+impl DomImage {
+    pub fn plan(&self) -> Plan {
+        Plan {
+            loader: self.loader,
+            entry: Hex(self.entry),
+            regs: RegsPlan {
+                rip: Hex(self.regs.rip),
+                rsi: Hex(self.regs.rsi),
+                rsp: Hex(self.regs.rsp),
+            },
+            cmdline: self.cmdline.clone(),
+            segments: self
+                .segments
+                .iter()
+                .map(|s| SegmentPlan {
+                    role: s.role,
+                    mem: Hex(s.mem),
+                    memsz: Hex(s.memsz),
+                    bufsz: Hex(self.data_len(&s.data)),
+                })
+                .collect(),
+            parsed: self.parsed.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::single_range_in_vec_init)]
+mod tests {
+    use super::*;
+    use crate::kexec::memmap::{E820_RAM, E820_RESERVED};
+
+    fn ram(start: u64, end: u64) -> MemRange {
+        MemRange {
+            start,
+            end,
+            e820_type: E820_RAM,
+        }
+    }
+
+    fn anywhere(align: u64, top_down: bool) -> Placement {
+        Placement {
+            align,
+            min: LOW_LIMIT_BYTES,
+            max_end: u64::MAX,
+            top_down,
+        }
+    }
+
+    #[test]
+    fn holes_skip_reserved_and_taken_ranges() {
+        let map = [
+            ram(0x1000, 0x9f000),
+            MemRange {
+                start: 0x9f000,
+                end: 0x10_0000,
+                e820_type: E820_RESERVED,
+            },
+            ram(0x10_0000, 0x400_0000),
+        ];
+        let taken = [0x10_0000..0x20_0000];
+        let bottom = find_hole(&map, &taken, 0x1000, &anywhere(0x1000, false));
+        assert_eq!(bottom, Some(0x20_0000));
+        let top = find_hole(&map, &taken, 0x1000, &anywhere(0x1000, true));
+        assert_eq!(top, Some(0x3ff_f000));
+        let aligned = find_hole(
+            &map,
+            &[0x10_0000..0x20_1000],
+            0x1000,
+            &anywhere(0x20_0000, false),
+        );
+        assert_eq!(aligned, Some(0x40_0000));
+        assert_eq!(
+            find_hole(&map, &[], 0x400_0000, &anywhere(0x1000, false)),
+            None
+        );
+    }
+
+    #[test]
+    fn place_rounds_to_pages_and_never_overlaps() {
+        let mut image = DomImage::new(vec![1; 10], vec![], String::new(), vec![ram(0, 0x80_0000)]);
+        let a = image
+            .place(
+                SegmentRole::Purgatory,
+                SegmentData::Owned(vec![0; 5]),
+                0,
+                anywhere(1, false),
+            )
+            .unwrap();
+        let b = image
+            .place(
+                SegmentRole::Kernel,
+                SegmentData::Kernel(0..10),
+                0x1001,
+                anywhere(1, false),
+            )
+            .unwrap();
+        assert_eq!(image.segments[a].mem, 0x10_0000);
+        assert_eq!(image.segments[a].memsz, 0x1000);
+        assert_eq!(image.segments[b].mem, 0x10_1000);
+        assert_eq!(image.segments[b].memsz, 0x2000);
+        let err = image
+            .place(
+                SegmentRole::Ramdisk,
+                SegmentData::Ramdisk,
+                0x100_0000,
+                anywhere(1, false),
+            )
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ImageError::NoRoom {
+                role: SegmentRole::Ramdisk,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn seventeenth_segment_is_refused() {
+        let mut image = DomImage::new(vec![], vec![], String::new(), vec![ram(0, 0x100_0000)]);
+        for _ in 0..MAX_SEGMENTS {
+            image
+                .place(
+                    SegmentRole::Ramdisk,
+                    SegmentData::Ramdisk,
+                    1,
+                    anywhere(1, false),
+                )
+                .unwrap();
+        }
+        assert_eq!(
+            image.place(
+                SegmentRole::Ramdisk,
+                SegmentData::Ramdisk,
+                1,
+                anywhere(1, false)
+            ),
+            Err(ImageError::TooManySegments)
+        );
+    }
+
+    #[test]
+    fn plan_shows_addresses_in_hex() {
+        let mut image = DomImage::new(vec![], vec![7; 3], "ro".into(), vec![ram(0, 0x80_0000)]);
+        image
+            .place(
+                SegmentRole::Ramdisk,
+                SegmentData::Ramdisk,
+                0,
+                anywhere(1, true),
+            )
+            .unwrap();
+        let json = serde_json::to_value(image.plan()).unwrap();
+        assert_eq!(
+            json["segments"][0],
+            serde_json::json!({"role": "ramdisk", "mem": "0x7ff000", "memsz": "0x1000", "bufsz": "0x3"})
+        );
+        assert_eq!(json["cmdline"], "ro");
+    }
+
+    #[test]
+    fn align_up_checks_overflow_and_power_of_two() {
+        assert_eq!(align_up(0x1001, 0x1000), Ok(0x2000));
+        assert_eq!(
+            align_up(u64::MAX, 0x1000),
+            Err(ImageError::Overflow("an aligned size"))
+        );
+        assert_eq!(align_up(1, 3), Err(ImageError::BadAlignment(3)));
+    }
+}

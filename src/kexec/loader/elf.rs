@@ -1,0 +1,492 @@
+//! The ELF loader: an x86_64 `vmlinux` (plain, or gzip-compressed on disk: the kernel
+//! file is read decompressed). Each PT_LOAD goes at its physical address (`p_paddr`),
+//! the entry is `e_entry` (physical in a Linux vmlinux: `phys_startup_64`), and the
+//! kernel is entered through the 64-bit boot protocol with a zero page whose setup
+//! header is synthesised (a vmlinux has none), as kexec-tools' elf-x86_64 does.
+//!
+//! Xen ELF notes (`XEN_ELFNOTE_*`, public/elfnote.h in Xen) are read and reported, so
+//! `kboot kexec --info` tells whether a kernel can boot as a Xen PV or PVH guest.
+
+use goblin::elf::program_header::{PT_LOAD, PT_NOTE};
+use goblin::elf::Elf;
+use serde::Serialize;
+
+use crate::kexec::image::{
+    align_up, DomImage, ImageError, Parsed, Placement, SegmentData, SegmentRole, PAGE_BYTES,
+};
+
+use super::{linux, Loader, LoaderError};
+
+const EM_X86_64: u16 = 62;
+const ELFCLASS64: u8 = 2;
+/// Ramdisk limit for a kernel that has no header to say otherwise: the
+/// `initrd_addr_max` every 64-bit kernel has had since 2.6.
+const RAMDISK_MAX_END: u64 = 0x8000_0000;
+
+/// Xen note types (xen/include/public/elfnote.h).
+const XEN_ELFNOTE_ENTRY: u32 = 1;
+const XEN_ELFNOTE_HYPERCALL_PAGE: u32 = 2;
+const XEN_ELFNOTE_GUEST_OS: u32 = 6;
+const XEN_ELFNOTE_LOADER: u32 = 8;
+const XEN_ELFNOTE_FEATURES: u32 = 10;
+const XEN_ELFNOTE_PHYS32_ENTRY: u32 = 18;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct XenNotes {
+    /// Note types present, in file order.
+    pub types: Vec<u32>,
+    pub guest_os: Option<String>,
+    pub loader: Option<String>,
+    pub features: Option<String>,
+    /// PV entry (virtual).
+    pub entry: Option<u64>,
+    pub hypercall_page: Option<u64>,
+    /// PVH entry: a 32-bit physical address.
+    pub phys32_entry: Option<u32>,
+}
+
+impl XenNotes {
+    /// A PV entry point is what Xen's PV builder needs (the hypercall page note went
+    /// away in Linux 5.x, which sets it up through an MSR instead).
+    pub fn pv_capable(&self) -> bool {
+        self.entry.is_some()
+    }
+
+    pub fn pvh_capable(&self) -> bool {
+        self.phys32_entry.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadSegmentInfo {
+    pub paddr: u64,
+    pub offset: u64,
+    pub filesz: u64,
+    pub memsz: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ElfInfo {
+    pub entry: u64,
+    pub loads: Vec<LoadSegmentInfo>,
+    pub xen: XenNotes,
+    pub xen_pv: bool,
+    pub xen_pvh: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ElfLoadError {
+    #[error("not a valid ELF file: {0}")]
+    Parse(String),
+    #[error("ELF for machine {0}, not x86_64 (62)")]
+    WrongMachine(u16),
+    #[error("PT_LOAD {index} reaches past the end of the file (offset {offset:#x} + {filesz:#x} > {len:#x})")]
+    Truncated {
+        index: usize,
+        offset: u64,
+        filesz: u64,
+        len: u64,
+    },
+    #[error("PT_LOAD {index}: file size {filesz:#x} is larger than memory size {memsz:#x}")]
+    FileLargerThanMemory {
+        index: usize,
+        filesz: u64,
+        memsz: u64,
+    },
+    #[error("no PT_LOAD segments")]
+    NoLoads,
+    #[error("more than 12 PT_LOAD segments")]
+    TooManyLoads,
+    #[error("entry {0:#x} is in no PT_LOAD segment")]
+    EntryOutside(u64),
+    #[error(transparent)]
+    Layout(#[from] ImageError),
+    #[error(transparent)]
+    Boot(#[from] linux::BootSetupError),
+}
+
+fn text(desc: &[u8]) -> String {
+    String::from_utf8_lossy(desc.split(|&b| b == 0).next().unwrap_or(&[])).into_owned()
+}
+
+fn le_u64(desc: &[u8]) -> Option<u64> {
+    match desc.len() {
+        4 => Some(u64::from(u32::from_le_bytes(desc.try_into().ok()?))),
+        8 => Some(u64::from_le_bytes(desc.try_into().ok()?)),
+        _ => None,
+    }
+}
+
+fn xen_notes(elf: &Elf<'_>, bytes: &[u8]) -> XenNotes {
+    let mut xen = XenNotes::default();
+    let Some(notes) = elf.iter_note_headers(bytes) else {
+        return xen;
+    };
+    // Stop at the first malformed note: goblin's iterator may yield the same error
+    // forever (a note alignment it does not take), so `flatten` would never end.
+    for note in notes.map_while(Result::ok) {
+        if note.name != "Xen" {
+            continue;
+        }
+        xen.types.push(note.n_type);
+        match note.n_type {
+            XEN_ELFNOTE_GUEST_OS => xen.guest_os = Some(text(note.desc)),
+            XEN_ELFNOTE_LOADER => xen.loader = Some(text(note.desc)),
+            XEN_ELFNOTE_FEATURES => xen.features = Some(text(note.desc)),
+            XEN_ELFNOTE_ENTRY => xen.entry = le_u64(note.desc),
+            XEN_ELFNOTE_HYPERCALL_PAGE => xen.hypercall_page = le_u64(note.desc),
+            XEN_ELFNOTE_PHYS32_ENTRY => {
+                xen.phys32_entry = le_u64(note.desc).and_then(|v| u32::try_from(v).ok())
+            }
+            _ => {}
+        }
+    }
+    xen
+}
+
+/// Parses and checks the headers; bounds every PT_LOAD by the file.
+pub fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
+    let elf = Elf::parse(bytes).map_err(|e| ElfLoadError::Parse(e.to_string()))?;
+    if elf.header.e_machine != EM_X86_64 {
+        return Err(ElfLoadError::WrongMachine(elf.header.e_machine));
+    }
+    let mut loads = Vec::new();
+    for (index, ph) in elf.program_headers.iter().enumerate() {
+        if ph.p_type != PT_LOAD || ph.p_memsz == 0 {
+            continue;
+        }
+        let end = ph.p_offset.checked_add(ph.p_filesz);
+        if end.is_none_or(|end| end > bytes.len() as u64) {
+            return Err(ElfLoadError::Truncated {
+                index,
+                offset: ph.p_offset,
+                filesz: ph.p_filesz,
+                len: bytes.len() as u64,
+            });
+        }
+        if ph.p_filesz > ph.p_memsz {
+            return Err(ElfLoadError::FileLargerThanMemory {
+                index,
+                filesz: ph.p_filesz,
+                memsz: ph.p_memsz,
+            });
+        }
+        loads.push(LoadSegmentInfo {
+            paddr: ph.p_paddr,
+            offset: ph.p_offset,
+            filesz: ph.p_filesz,
+            memsz: ph.p_memsz,
+        });
+    }
+    if loads.is_empty() {
+        return Err(ElfLoadError::NoLoads);
+    }
+    // The entry is physical in a vmlinux; translate a virtual one through its PT_LOAD.
+    let in_paddr = loads
+        .iter()
+        .any(|l| elf.entry >= l.paddr && elf.entry - l.paddr < l.memsz);
+    let entry = if in_paddr {
+        elf.entry
+    } else {
+        elf.program_headers
+            .iter()
+            .filter(|ph| ph.p_type == PT_LOAD)
+            .find(|ph| elf.entry >= ph.p_vaddr && elf.entry - ph.p_vaddr < ph.p_memsz)
+            .map(|ph| elf.entry - ph.p_vaddr + ph.p_paddr)
+            .ok_or(ElfLoadError::EntryOutside(elf.entry))?
+    };
+    let has_notes = elf.program_headers.iter().any(|ph| ph.p_type == PT_NOTE);
+    let xen = if has_notes {
+        xen_notes(&elf, bytes)
+    } else {
+        XenNotes::default()
+    };
+    Ok(ElfInfo {
+        entry,
+        loads,
+        xen_pv: xen.pv_capable(),
+        xen_pvh: xen.pvh_capable(),
+        xen,
+    })
+}
+
+/// The setup header a vmlinux lacks: what the kernel reads from `boot_params.hdr`
+/// (boot flag, "HdrS", protocol 2.15, the limits every 64-bit kernel has).
+pub fn synthetic_header() -> Vec<u8> {
+    let mut h = vec![0u8; 0x290];
+    h[0x1fe..0x200].copy_from_slice(&0xaa55u16.to_le_bytes());
+    h[0x200] = 0xeb;
+    h[0x201] = 0x6a;
+    h[0x202..0x206].copy_from_slice(b"HdrS");
+    h[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
+    h[0x22c..0x230].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    h[0x230..0x234].copy_from_slice(&0x20_0000u32.to_le_bytes());
+    h[0x236..0x238].copy_from_slice(&1u16.to_le_bytes());
+    h[0x238..0x23c].copy_from_slice(&0x7ffu32.to_le_bytes());
+    h
+}
+
+pub struct ElfLoader;
+
+impl Loader for ElfLoader {
+    fn name(&self) -> &'static str {
+        "ELF"
+    }
+
+    fn probe(&self, kernel: &[u8]) -> bool {
+        kernel.len() > 20
+            && kernel.starts_with(b"\x7fELF")
+            && kernel[4] == ELFCLASS64
+            && u16::from_le_bytes([kernel[18], kernel[19]]) == EM_X86_64
+    }
+
+    fn describe(&self, kernel: &[u8]) -> Result<Parsed, LoaderError> {
+        Ok(Parsed::Elf(parse(kernel)?))
+    }
+
+    fn load(&self, image: &mut DomImage) -> Result<(), LoaderError> {
+        layout(image).map_err(LoaderError::from)
+    }
+}
+
+fn layout(image: &mut DomImage) -> Result<(), ElfLoadError> {
+    let info = parse(&image.kernel)?;
+    if info.loads.len() > 12 {
+        return Err(ElfLoadError::TooManyLoads);
+    }
+    for load in &info.loads {
+        let mem = load.paddr & !(PAGE_BYTES - 1);
+        let lead = load.paddr - mem;
+        let end = align_up(
+            load.paddr
+                .checked_add(load.memsz)
+                .ok_or(ImageError::Overflow("a PT_LOAD's end"))?,
+            PAGE_BYTES,
+        )?;
+        let start = load.offset as usize;
+        let file_range = start..start + load.filesz as usize;
+        // An unaligned segment gets its lead-in zeros in a copy; aligned ones (all of
+        // a vmlinux's) are used in place.
+        let data = if lead == 0 {
+            SegmentData::Kernel(file_range)
+        } else {
+            let mut bytes = vec![0u8; lead as usize];
+            bytes.extend_from_slice(&image.kernel[file_range]);
+            SegmentData::Owned(bytes)
+        };
+        image.place(
+            SegmentRole::Kernel,
+            data,
+            end - mem,
+            Placement {
+                align: PAGE_BYTES,
+                min: mem,
+                max_end: end,
+                top_down: false,
+            },
+        )?;
+    }
+    linux::place_boot(image, &synthetic_header(), info.entry, RAMDISK_MAX_END)?;
+    image.parsed = Some(Parsed::Elf(info));
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(super) mod tests {
+    use super::*;
+    use crate::kexec::arch::x86_64::zero_page as zp;
+    use crate::kexec::memmap::{MemRange, E820_RAM};
+
+    fn note(name: &str, n_type: u32, desc: &[u8]) -> Vec<u8> {
+        let mut n = Vec::new();
+        n.extend_from_slice(&(name.len() as u32 + 1).to_le_bytes());
+        n.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+        n.extend_from_slice(&n_type.to_le_bytes());
+        n.extend_from_slice(name.as_bytes());
+        n.push(0);
+        n.resize(n.len().next_multiple_of(4), 0);
+        n.extend_from_slice(desc);
+        n.resize(n.len().next_multiple_of(4), 0);
+        n
+    }
+
+    /// An x86_64 ELF as a vmlinux is laid out: a text PT_LOAD at 16 MiB physical /
+    /// 0xffffffff81000000 virtual, a second one at an unaligned physical address, and
+    /// a PT_NOTE with Xen notes (guest OS, PV entry, PVH entry).
+    pub(in crate::kexec::loader) fn vmlinux(machine: u16) -> Vec<u8> {
+        let notes = [
+            note("Xen", XEN_ELFNOTE_GUEST_OS, b"linux\0"),
+            note(
+                "Xen",
+                XEN_ELFNOTE_ENTRY,
+                &0xffff_ffff_8100_0040u64.to_le_bytes(),
+            ),
+            note(
+                "Xen",
+                XEN_ELFNOTE_PHYS32_ENTRY,
+                &0x100_0010u32.to_le_bytes(),
+            ),
+            note("GNU", 3, &[1, 2, 3, 4]),
+        ]
+        .concat();
+        let mut f = vec![0u8; 0x3100];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = ELFCLASS64;
+        f[5] = 1; // little-endian
+        f[6] = 1; // EV_CURRENT
+        f[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        f[18..20].copy_from_slice(&machine.to_le_bytes());
+        f[20..24].copy_from_slice(&1u32.to_le_bytes());
+        f[24..32].copy_from_slice(&0x100_0000u64.to_le_bytes()); // e_entry
+        f[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+        f[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
+        f[54..56].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+        f[56..58].copy_from_slice(&3u16.to_le_bytes()); // e_phnum
+        let notes_at = 0x400usize;
+        let phdrs: [(u32, u64, u64, u64, u64, u64); 3] = [
+            (
+                PT_LOAD,
+                0x1000,
+                0xffff_ffff_8100_0000,
+                0x100_0000,
+                0x2000,
+                0x3000,
+            ),
+            (
+                PT_LOAD,
+                0x3000,
+                0xffff_ffff_8200_0800,
+                0x200_0800,
+                0x100,
+                0x100,
+            ),
+            (
+                PT_NOTE,
+                notes_at as u64,
+                0,
+                0,
+                notes.len() as u64,
+                notes.len() as u64,
+            ),
+        ];
+        for (i, (p_type, offset, vaddr, paddr, filesz, memsz)) in phdrs.iter().enumerate() {
+            let at = 64 + i * 56;
+            f[at..at + 4].copy_from_slice(&p_type.to_le_bytes());
+            f[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
+            f[at + 16..at + 24].copy_from_slice(&vaddr.to_le_bytes());
+            f[at + 24..at + 32].copy_from_slice(&paddr.to_le_bytes());
+            f[at + 32..at + 40].copy_from_slice(&filesz.to_le_bytes());
+            f[at + 40..at + 48].copy_from_slice(&memsz.to_le_bytes());
+            let align: u64 = if *p_type == PT_NOTE { 4 } else { 0x1000 };
+            f[at + 48..at + 56].copy_from_slice(&align.to_le_bytes());
+        }
+        f[notes_at..notes_at + notes.len()].copy_from_slice(&notes);
+        for (i, b) in f[0x1000..].iter_mut().enumerate() {
+            *b = (i % 253) as u8 | 1;
+        }
+        f
+    }
+
+    fn ram_1g() -> Vec<MemRange> {
+        vec![MemRange {
+            start: 0x10_0000,
+            end: 0x4000_0000,
+            e820_type: E820_RAM,
+        }]
+    }
+
+    #[test]
+    fn probe_takes_x86_64_elf_only() {
+        assert!(ElfLoader.probe(&vmlinux(EM_X86_64)));
+        assert!(!ElfLoader.probe(&vmlinux(183)), "aarch64");
+        assert!(!ElfLoader.probe(b"\x7fELF"));
+        assert_eq!(parse(&vmlinux(183)), Err(ElfLoadError::WrongMachine(183)));
+    }
+
+    #[test]
+    fn xen_notes_are_read_and_tell_pv_and_pvh() {
+        let info = parse(&vmlinux(EM_X86_64)).unwrap();
+        assert_eq!(
+            info.xen.types,
+            [
+                XEN_ELFNOTE_GUEST_OS,
+                XEN_ELFNOTE_ENTRY,
+                XEN_ELFNOTE_PHYS32_ENTRY
+            ]
+        );
+        assert_eq!(info.xen.guest_os.as_deref(), Some("linux"));
+        assert_eq!(info.xen.entry, Some(0xffff_ffff_8100_0040));
+        assert_eq!(info.xen.phys32_entry, Some(0x100_0010));
+        assert!(info.xen_pv && info.xen_pvh);
+        assert_eq!(info.entry, 0x100_0000);
+    }
+
+    #[test]
+    fn a_note_segment_goblin_cannot_walk_ends_the_walk() {
+        let mut kernel = vmlinux(EM_X86_64);
+        // PT_NOTE's p_align = 0x1000: goblin's note iterator errors (forever).
+        let at = 64 + 2 * 56 + 48;
+        kernel[at..at + 8].copy_from_slice(&0x1000u64.to_le_bytes());
+        let info = parse(&kernel).unwrap();
+        assert!(!info.xen_pvh);
+    }
+
+    #[test]
+    fn pt_loads_go_at_their_physical_addresses() {
+        let kernel = vmlinux(EM_X86_64);
+        let mut image = DomImage::new(kernel.clone(), vec![9; 100], "ro".into(), ram_1g());
+        crate::kexec::loader::load(&mut image).unwrap();
+        assert_eq!(image.loader, Some("ELF"));
+        let loads: Vec<_> = image
+            .segments
+            .iter()
+            .filter(|s| s.role == SegmentRole::Kernel)
+            .collect();
+        assert_eq!((loads[0].mem, loads[0].memsz), (0x100_0000, 0x3000));
+        assert_eq!(image.bytes(&loads[0].data), &kernel[0x1000..0x3000]);
+        // Unaligned: placed from the page start, the data after 0x800 zero bytes.
+        assert_eq!((loads[1].mem, loads[1].memsz), (0x200_0000, 0x1000));
+        let second = image.bytes(&loads[1].data);
+        assert_eq!(&second[..0x800], &[0u8; 0x800]);
+        assert_eq!(&second[0x800..], &kernel[0x3000..0x3100]);
+        assert_eq!(image.regs.rip, 0x100_0000);
+        let zero_page = image.bytes(&image.segment(SegmentRole::BootParams).unwrap().data);
+        assert_eq!(&zero_page[0x202..0x206], b"HdrS");
+        assert_eq!(
+            zero_page[zp::TYPE_OF_LOADER],
+            0xff,
+            "the kernel drops the initrd when 0"
+        );
+        assert_eq!(zp::read_u32(zero_page, zp::RAMDISK_SIZE), 100);
+        let ramdisk = image.segment(SegmentRole::Ramdisk).unwrap();
+        assert!(ramdisk.end() <= RAMDISK_MAX_END);
+    }
+
+    #[test]
+    fn a_pt_load_outside_ram_or_the_file_is_refused() {
+        let mut kernel = vmlinux(EM_X86_64);
+        let mut image = DomImage::new(
+            kernel.clone(),
+            vec![],
+            String::new(),
+            vec![MemRange {
+                start: 0x10_0000,
+                end: 0x180_0000,
+                e820_type: E820_RAM,
+            }],
+        );
+        assert!(matches!(
+            crate::kexec::loader::load(&mut image),
+            Err(LoaderError::Elf(ElfLoadError::Layout(
+                ImageError::NoRoom { .. }
+            )))
+        ));
+        // filesz of the first PT_LOAD past the end of the file
+        kernel[64 + 32..64 + 40].copy_from_slice(&0x10_0000u64.to_le_bytes());
+        assert!(matches!(
+            parse(&kernel),
+            Err(ElfLoadError::Truncated { index: 0, .. })
+        ));
+    }
+}
