@@ -151,12 +151,6 @@ pub enum BzImageLoadError {
     Boot(#[from] linux::BootSetupError),
 }
 
-impl From<ImageError> for LoaderError {
-    fn from(e: ImageError) -> Self {
-        LoaderError::BzImage(e.into())
-    }
-}
-
 fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut v = [0u8; 4];
     v.copy_from_slice(&b[at..at + 4]);
