@@ -257,6 +257,60 @@ fn kexec_load_boots_a_gzip_compressed_elf_vmlinux() {
     );
 }
 
+/// `kboot.kexec=auto` (the default): the running kernel's `kexec_file_load` takes only
+/// bzImages and refuses the ELF with ENOEXEC; kboot says so and loads it itself.
+#[test]
+fn kexec_auto_falls_back_to_kexec_load_when_kexec_file_load_refuses_an_elf() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    let root = format!("root=UUID={}", fixtures.var("ELF_ROOT_UUID"));
+    let (_, marker) = boot_to_marker(
+        "kexec_auto_elf",
+        &kboot_initramfs().cpio_gz,
+        &fixtures.path("ELF_IMAGE"),
+        &format!(
+            "console=ttyS0 {root} kernel=/boot/vmlinux-{version}.gz \
+             ramdisk=/boot/initrd.img-{version} kboot.timeout=0"
+        ),
+    );
+    assert_eq!(marker.ramdisk, "new");
+    let log = std::fs::read_to_string(common::cache_dir().join("logs/kexec_auto_elf.log")).unwrap();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("kboot: warning: kexec_file_load("))
+        .unwrap_or_else(|| panic!("no kexec_file_load refusal in the log:\n{log}"));
+    assert!(
+        warning.contains("Exec format error") && warning.contains("loaded with kexec_load instead"),
+        "{warning}"
+    );
+    assert!(log.contains("kernel loaded with kexec_load; rebooting into it"));
+}
+
+#[test]
+fn a_kernel_for_another_architecture_is_refused_by_both_ways_to_the_rescue_prompt() {
+    let fixtures = fixtures();
+    let version = fixtures.kernel_version();
+    boot_to_rescue_via(
+        "kexec_foreign_arch",
+        &fixtures.path("ELF_IMAGE"),
+        &format!(
+            "console=ttyS0 root=UUID={} kernel=/boot/vmlinux-arm64 \
+             ramdisk=/boot/initrd.img-{version}",
+            fixtures.var("ELF_ROOT_UUID")
+        ),
+        "ELF for machine 183, not x86_64",
+        true,
+        &[],
+    );
+    let log =
+        std::fs::read_to_string(common::cache_dir().join("logs/kexec_foreign_arch.log")).unwrap();
+    let error = log.lines().find(|l| l.contains("kboot: error: ")).unwrap();
+    assert!(
+        error.contains("kexec_file_load(") && error.contains("vmlinux-arm64"),
+        "{error}"
+    );
+}
+
 #[test]
 fn kboot_boots_from_separate_boot_partition_by_partuuid() {
     let fixtures = fixtures();

@@ -319,6 +319,10 @@ build_disk_elf() {
     fill_root_dir "$tree" kboot-elf
     extract_vmlinux "$cache_dir/kernel/boot/vmlinuz-$version" "$tree/vmlinux"
     gzip -n -1 <"$tree/vmlinux" >"$tree/boot/vmlinux-$version.gz"
+    # "A kernel for another architecture": the vmlinux's first 4 KiB with e_machine
+    # set to 183 (EM_AARCH64).
+    head -c 4096 "$tree/vmlinux" >"$tree/boot/vmlinux-arm64"
+    printf '\xb7\x00' | dd of="$tree/boot/vmlinux-arm64" bs=1 seek=18 conv=notrunc status=none
     rm "$tree/vmlinux"
     cp "$cache_dir/marker-new.cpio.gz" "$tree/boot/initrd.img-$version"
     local part_mib=$((image_size_mib - 2))

@@ -110,6 +110,8 @@ pub struct DomImage {
     pub cmdline: String,
     /// The target's memory map, sorted by address.
     pub memmap: Vec<MemRange>,
+    /// The ACPI RSDP for `boot_params.acpi_rsdp_addr`, when the firmware is UEFI.
+    pub acpi_rsdp_addr: Option<u64>,
     pub segments: Vec<Segment>,
     /// Where `kexec_load` enters (the purgatory).
     pub entry: u64,
@@ -197,6 +199,7 @@ impl DomImage {
             ramdisk,
             cmdline,
             memmap,
+            acpi_rsdp_addr: None,
             segments: Vec::new(),
             entry: 0,
             regs: EntryRegs::default(),

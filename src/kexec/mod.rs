@@ -8,6 +8,7 @@
 
 pub mod arch;
 pub mod bzimage;
+pub mod firmware;
 pub mod image;
 pub mod loader;
 pub mod memmap;
@@ -189,6 +190,7 @@ pub fn build_image(plan: &KexecPlan, root: &Path) -> Result<image::DomImage, Kex
     }
     let memmap = memmap::read(root)?;
     let mut image = image::DomImage::new(kernel, ramdisk, plan.cmdline.clone(), memmap);
+    image.acpi_rsdp_addr = firmware::acpi_rsdp(root);
     loader::load(&mut image).map_err(|source| KexecError::Layout {
         path: plan.kernel.clone(),
         source,

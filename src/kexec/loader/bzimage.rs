@@ -151,12 +151,6 @@ pub enum BzImageLoadError {
     Boot(#[from] linux::BootSetupError),
 }
 
-impl From<ImageError> for LoaderError {
-    fn from(e: ImageError) -> Self {
-        LoaderError::BzImage(e.into())
-    }
-}
-
 fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut v = [0u8; 4];
     v.copy_from_slice(&b[at..at + 4]);
@@ -430,6 +424,11 @@ mod tests {
         assert_eq!(zp::read_u32(zp, zp::CMD_LINE_PTR) as u64, p.mem + 0x1000);
         assert_eq!(zp::read_u32(zp, 0x0c8), 0, "ext_cmd_line_ptr");
         assert_eq!(zp::read_u32(zp, zp::HARDWARE_SUBARCH), 0);
+        assert_eq!(
+            zp::read_u32(zp, zp::ACPI_RSDP_ADDR),
+            0,
+            "BIOS: the kernel scans"
+        );
         assert_eq!(&zp[0x1000..0x1000 + CMDLINE.len()], CMDLINE.as_bytes());
         assert_eq!(zp[0x1000 + CMDLINE.len()], 0);
         assert_eq!(zp::e820_count(zp), 6);
@@ -482,6 +481,18 @@ mod tests {
             panic!("not a bzImage description");
         };
         assert_eq!(info.payload.unwrap().compression, "xz");
+    }
+
+    #[test]
+    fn a_uefi_rsdp_reaches_the_zero_page() {
+        let mut image = DomImage::new(bzimage(0x7f), vec![], CMDLINE.into(), qemu_1g());
+        image.acpi_rsdp_addr = Some(0x1_7fb7_e014);
+        crate::kexec::loader::load(&mut image).unwrap();
+        let zp = zero_page(&image);
+        assert_eq!(
+            &zp[zp::ACPI_RSDP_ADDR..][..8],
+            &0x1_7fb7_e014u64.to_le_bytes()
+        );
     }
 
     #[test]

@@ -146,10 +146,15 @@ fn xen_notes(elf: &Elf<'_>, bytes: &[u8]) -> XenNotes {
 
 /// Parses and checks the headers; bounds every PT_LOAD by the file.
 pub fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
-    let elf = Elf::parse(bytes).map_err(|e| ElfLoadError::Parse(e.to_string()))?;
-    if elf.header.e_machine != EM_X86_64 {
-        return Err(ElfLoadError::WrongMachine(elf.header.e_machine));
+    // The machine first, from the raw header: a kernel for another architecture is
+    // named as such even when the rest of the file is more than goblin takes.
+    if let Some(machine) = bytes.get(18..20) {
+        let machine = u16::from_le_bytes([machine[0], machine[1]]);
+        if bytes.starts_with(b"\x7fELF") && machine != EM_X86_64 {
+            return Err(ElfLoadError::WrongMachine(machine));
+        }
     }
+    let elf = Elf::parse(bytes).map_err(|e| ElfLoadError::Parse(e.to_string()))?;
     let mut loads = Vec::new();
     for (index, ph) in elf.program_headers.iter().enumerate() {
         if ph.p_type != PT_LOAD || ph.p_memsz == 0 {
@@ -233,11 +238,10 @@ impl Loader for ElfLoader {
         "ELF"
     }
 
+    /// Any 64-bit ELF: one for another machine is then refused by name
+    /// (`WrongMachine`) rather than as an unknown format.
     fn probe(&self, kernel: &[u8]) -> bool {
-        kernel.len() > 20
-            && kernel.starts_with(b"\x7fELF")
-            && kernel[4] == ELFCLASS64
-            && u16::from_le_bytes([kernel[18], kernel[19]]) == EM_X86_64
+        kernel.len() > 20 && kernel.starts_with(b"\x7fELF") && kernel[4] == ELFCLASS64
     }
 
     fn describe(&self, kernel: &[u8]) -> Result<Parsed, LoaderError> {
@@ -397,11 +401,19 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn probe_takes_x86_64_elf_only() {
+    fn an_elf_for_another_machine_is_refused_by_name() {
         assert!(ElfLoader.probe(&vmlinux(EM_X86_64)));
-        assert!(!ElfLoader.probe(&vmlinux(183)), "aarch64");
+        assert!(
+            ElfLoader.probe(&vmlinux(183)),
+            "aarch64: probed, then named"
+        );
         assert!(!ElfLoader.probe(b"\x7fELF"));
         assert_eq!(parse(&vmlinux(183)), Err(ElfLoadError::WrongMachine(183)));
+        // Only the header: still named by its machine.
+        assert_eq!(
+            parse(&vmlinux(183)[..64]),
+            Err(ElfLoadError::WrongMachine(183))
+        );
     }
 
     #[test]

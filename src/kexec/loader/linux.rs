@@ -70,6 +70,7 @@ pub fn place_boot(
             ramdisk_bytes,
             cmdline_addr,
             memmap: &image.memmap,
+            acpi_rsdp_addr: image.acpi_rsdp_addr.unwrap_or(0),
         },
     )?;
     boot_params.extend_from_slice(image.cmdline.as_bytes());

@@ -7,6 +7,8 @@ use crate::kexec::memmap::MemRange;
 
 pub const ZERO_PAGE_BYTES: usize = 4096;
 
+/// `acpi_rsdp_addr` (u64): where the ACPI RSDP is; 0 = let the kernel look.
+pub const ACPI_RSDP_ADDR: usize = 0x070;
 /// `ext_ramdisk_image`: bits 32..63 of `ramdisk_image`.
 const EXT_RAMDISK_IMAGE: usize = 0x0c0;
 /// `ext_ramdisk_size`: bits 32..63 of `ramdisk_size`.
@@ -56,6 +58,7 @@ pub struct ZeroPageFields<'a> {
     pub ramdisk_bytes: u64,
     pub cmdline_addr: u64,
     pub memmap: &'a [MemRange],
+    pub acpi_rsdp_addr: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -113,6 +116,7 @@ pub fn build(kernel_head: &[u8], fields: &ZeroPageFields<'_>) -> Result<Vec<u8>,
     put_u32(&mut page, CMD_LINE_PTR, low32(fields.cmdline_addr));
     put_u32(&mut page, EXT_CMD_LINE_PTR, high32(fields.cmdline_addr));
     put_u32(&mut page, HARDWARE_SUBARCH, 0);
+    put_u64(&mut page, ACPI_RSDP_ADDR, fields.acpi_rsdp_addr);
 
     // Bounded above by E820_MAX_ENTRIES (128), so it fits the u8.
     page[E820_ENTRIES] = fields.memmap.len() as u8;
