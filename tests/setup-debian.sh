@@ -7,5 +7,5 @@ apt-get update
 apt-get install -y --no-install-recommends \
     qemu-system-x86 e2fsprogs lz4 fdisk dosfstools xfsprogs btrfs-progs genisoimage \
     cpio busybox-static kmod linux-source gcc libc6-dev xz-utils file \
-    mdadm lvm2 grub-common kexec-tools zstd
+    mdadm lvm2 grub-common kexec-tools zstd bzip2
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }

@@ -22,6 +22,13 @@ pub use bzimage::{BzImageError, SetupHeader};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KexecError {
+    #[error("cannot unpack {path} ({compression}): {source}")]
+    Decompress {
+        path: PathBuf,
+        compression: &'static str,
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot read kernel {path}: {source}")]
     ReadKernel {
         path: PathBuf,
@@ -91,7 +98,7 @@ pub fn check_kernel(path: &Path) -> Result<Option<SetupHeader>, KexecError> {
         .take(bzimage::HEADER_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(read_err)?;
-    if head.starts_with(&GZIP_MAGIC) || head.starts_with(ELF_MAGIC) {
+    if Compression::detect(&head).is_some() || head.starts_with(ELF_MAGIC) {
         return Ok(None);
     }
     bzimage::parse_header(&head, file_len)
@@ -205,23 +212,99 @@ pub fn append_ramdisk(joined: &mut Vec<u8>, ramdisk: &[u8]) {
     joined.resize(joined.len().next_multiple_of(4), 0);
 }
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Decompressed kernels larger than this are refused (Xen's builder caps at 1 GiB too):
+/// a corrupt header must not make PID 1 allocate without bound.
+const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
 
-/// A file's bytes, gunzipped when they start with the gzip magic.
+/// The compressions a kernel file may be wrapped in, by their magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Xz,
+    Zstd,
+    Bzip2,
+    Lz4Legacy,
+}
+
+impl Compression {
+    pub fn detect(bytes: &[u8]) -> Option<Compression> {
+        const MAGICS: [(&[u8], Compression); 5] = [
+            (&[0x1f, 0x8b], Compression::Gzip),
+            (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], Compression::Xz),
+            (&[0x28, 0xb5, 0x2f, 0xfd], Compression::Zstd),
+            (b"BZh", Compression::Bzip2),
+            (&[0x02, 0x21, 0x4c, 0x18], Compression::Lz4Legacy),
+        ];
+        MAGICS
+            .iter()
+            .find(|(magic, _)| bytes.starts_with(magic))
+            .map(|(_, c)| *c)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zstd",
+            Compression::Bzip2 => "bzip2",
+            Compression::Lz4Legacy => "lz4",
+        }
+    }
+}
+
+/// Unpacks `bytes`, bounded by `MAX_DECOMPRESSED_BYTES`.
+pub fn decompress(compression: Compression, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind};
+    let too_big = || Error::new(ErrorKind::InvalidData, "decompresses to more than 1 GiB");
+    let mut out = Vec::new();
+    let bounded = |reader: &mut dyn Read, out: &mut Vec<u8>| -> std::io::Result<()> {
+        reader.take(MAX_DECOMPRESSED_BYTES + 1).read_to_end(out)?;
+        if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+            return Err(too_big());
+        }
+        Ok(())
+    };
+    match compression {
+        Compression::Gzip => bounded(&mut flate2::read::MultiGzDecoder::new(bytes), &mut out)?,
+        Compression::Bzip2 => bounded(&mut bzip2_rs::DecoderReader::new(bytes), &mut out)?,
+        Compression::Zstd => {
+            let mut decoder = ruzstd::decoding::StreamingDecoder::new(bytes)
+                .map_err(|e| Error::new(ErrorKind::InvalidData, e.to_string()))?;
+            bounded(&mut decoder, &mut out)?
+        }
+        Compression::Xz => {
+            lzma_rs::xz_decompress(&mut std::io::BufReader::new(bytes), &mut out)
+                .map_err(|e| Error::new(ErrorKind::InvalidData, e.to_string()))?;
+            if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+                return Err(too_big());
+            }
+        }
+        Compression::Lz4Legacy => {
+            out = loader::bzimage::lz4_legacy(bytes)
+                .ok_or_else(|| Error::new(ErrorKind::InvalidData, "bad LZ4 legacy stream"))?
+        }
+    }
+    Ok(out)
+}
+
+/// A file's bytes, unpacked when they start with a compression magic (gzip, xz, zstd,
+/// bzip2, LZ4 legacy): how vmlinux files are often stored.
 pub fn read_decompressed(path: &Path) -> Result<Vec<u8>, KexecError> {
     let read_err = |source| KexecError::ReadFile {
         path: path.to_path_buf(),
         source,
     };
     let bytes = std::fs::read(path).map_err(read_err)?;
-    if bytes.starts_with(&GZIP_MAGIC) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .map_err(read_err)?;
-        return Ok(out);
+    match Compression::detect(&bytes) {
+        Some(compression) => {
+            decompress(compression, &bytes).map_err(|source| KexecError::Decompress {
+                path: path.to_path_buf(),
+                compression: compression.name(),
+                source,
+            })
+        }
+        None => Ok(bytes),
     }
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -245,6 +328,49 @@ mod tests {
             read_decompressed(&dir.path().join("nosuch")),
             Err(KexecError::ReadFile { .. })
         ));
+    }
+
+    /// Every compression a kernel file may carry, made by the real tools (xz with
+    /// CRC32 as kbuild does, zstd, bzip2, lz4 -l = the kernel's legacy format, gzip).
+    #[test]
+    fn kernels_compressed_by_the_real_tools_are_read_unpacked() {
+        let dir = tempfile::tempdir().unwrap();
+        let original: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let plain = dir.path().join("vmlinux");
+        std::fs::write(&plain, &original).unwrap();
+        for (tool, args, expected) in [
+            ("xz", &["--check=crc32", "-k", "-c"][..], Compression::Xz),
+            ("zstd", &["-q", "-c"][..], Compression::Zstd),
+            ("bzip2", &["-k", "-c"][..], Compression::Bzip2),
+            ("lz4", &["-l", "-q", "-c"][..], Compression::Lz4Legacy),
+            ("gzip", &["-c"][..], Compression::Gzip),
+        ] {
+            let out = std::process::Command::new(tool)
+                .args(args)
+                .arg(&plain)
+                .output()
+                .unwrap_or_else(|e| panic!("{tool} (tests/setup-debian.sh installs it): {e}"));
+            assert!(out.status.success(), "{tool} failed");
+            let packed = dir.path().join(format!("vmlinux.{tool}"));
+            std::fs::write(&packed, &out.stdout).unwrap();
+            assert_eq!(Compression::detect(&out.stdout), Some(expected), "{tool}");
+            assert_eq!(read_decompressed(&packed).unwrap(), original, "{tool}");
+            // Cut short: a clear error naming the file and the format, no panic.
+            let cut = dir.path().join(format!("cut.{tool}"));
+            std::fs::write(&cut, &out.stdout[..out.stdout.len() / 2]).unwrap();
+            match read_decompressed(&cut) {
+                Err(KexecError::Decompress { compression, .. }) => {
+                    assert_eq!(compression, expected.name())
+                }
+                // LZ4's legacy format has no end marker: a cut stream yields a prefix.
+                Ok(prefix) if expected == Compression::Lz4Legacy => {
+                    assert!(prefix.len() < original.len())
+                }
+                other => panic!("{tool}: cut stream gave {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -50,6 +50,12 @@ pub fn kernel_version(file_name: &str) -> Option<&str> {
         .iter()
         .find_map(|p| file_name.strip_prefix(p))?;
     let rest = rest.trim_start_matches('-');
+    // vmlinux-V.gz (and .xz, .zst, .bz2, .lz4) carries version V: its ramdisk is
+    // initrd.img-V.
+    let rest = [".gz", ".xz", ".zst", ".bz2", ".lz4"]
+        .iter()
+        .find_map(|suffix| rest.strip_suffix(suffix))
+        .unwrap_or(rest);
     Some(rest)
 }
 

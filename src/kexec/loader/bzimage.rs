@@ -84,7 +84,7 @@ fn compression_of(payload: &[u8]) -> &'static str {
 /// Unpacks the kernel's LZ4 legacy format (lz4 -l, as kbuild's `cmd_lz4` writes it):
 /// the magic, then blocks each led by a u32 compressed size; kbuild appends the
 /// decompressed size as a final u32, which reads as a block too long for what is left.
-fn lz4_legacy(payload: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn lz4_legacy(payload: &[u8]) -> Option<Vec<u8>> {
     let mut rest = payload.strip_prefix(&LZ4_LEGACY_MAGIC)?;
     let mut out = Vec::new();
     while rest.len() >= 4 {

@@ -31,6 +31,11 @@ fn kernel_versions_from_names() {
     assert_eq!(kernel_version("bzImage"), Some(""));
     assert_eq!(kernel_version("bzImage-6.3"), Some("6.3"));
     assert_eq!(kernel_version("initrd.img-6.1"), None);
+    assert_eq!(
+        kernel_version("vmlinux-6.1.0-9-amd64.gz"),
+        Some("6.1.0-9-amd64")
+    );
+    assert_eq!(kernel_version("vmlinux-6.2.xz"), Some("6.2"));
 }
 
 #[test]
