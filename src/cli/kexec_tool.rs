@@ -300,8 +300,8 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
         }
     }
     let loaded = kexec::load(&plan, o.method)?;
-    if let Some(refused) = &loaded.file_load_refused {
-        eprintln!("kboot kexec: {refused}; loaded with kexec_load instead");
+    if let Some(refused) = &loaded.refused {
+        eprintln!("kboot kexec: {refused}; loaded with {} instead", loaded.via);
     }
     Ok(())
 }

@@ -260,8 +260,11 @@ impl Boot {
             Ok(loaded) => loaded,
             Err(e) => return BootError::Kexec(e),
         };
-        if let Some(refused) = &loaded.file_load_refused {
-            log::warn(format!("{refused}; loaded with kexec_load instead"));
+        if let Some(refused) = &loaded.refused {
+            log::warn(format!("{refused}; loaded with {} instead", loaded.via));
+        }
+        if let Some(times) = &loaded.times {
+            log::say(times);
         }
         // The kernel holds its own copies now; leave the disks cleanly unmounted.
         for target in [BOOT_MOUNT, ROOT_MOUNT] {
@@ -643,7 +646,21 @@ pub fn run() -> ! {
     let mount_errors = early::mount_kernel_filesystems();
     early::attach_console();
     log::open_file(Path::new("/run/kboot.log"));
-    log::say(format!("kboot {} started", env!("CARGO_PKG_VERSION")));
+    // The kernel's own boot time (its clock starts with its first console line), for
+    // anyone measuring how fast this kernel reached /init.
+    let kernel_up = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+        .map(|t| {
+            format!(
+                " (kernel up {}.{:03} s)",
+                t.tv_sec(),
+                t.tv_nsec() / 1_000_000
+            )
+        })
+        .unwrap_or_default();
+    log::say(format!(
+        "kboot {} started{kernel_up}",
+        env!("CARGO_PKG_VERSION")
+    ));
     for e in mount_errors {
         log::warn(e);
     }

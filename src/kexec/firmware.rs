@@ -25,6 +25,11 @@ pub fn acpi_rsdp(root: &Path) -> Option<u64> {
     parse_systab_rsdp(&text)
 }
 
+/// Whether the running kernel was started through UEFI (it shows `/sys/firmware/efi`).
+pub fn booted_through_uefi(root: &Path) -> bool {
+    root.join("sys/firmware/efi").is_dir()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

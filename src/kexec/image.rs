@@ -43,13 +43,23 @@ pub struct Segment {
     pub data: SegmentData,
     /// Physical load address, page aligned.
     pub mem: u64,
-    /// Bytes reserved at `mem`, a page multiple; past the data the kernel zero-fills.
+    /// Bytes `kexec_load` fills at `mem`, a page multiple; past the data the kernel
+    /// zero-fills.
     pub memsz: u64,
+    /// Bytes at `mem` no other segment may use, a page multiple, at least `memsz`
+    /// (see [`DomImage::load_data_only`]).
+    pub reserved: u64,
 }
 
 impl Segment {
+    /// The end of what `kexec_load` fills.
     pub fn end(&self) -> u64 {
         self.mem + self.memsz
+    }
+
+    /// The end of what the layout keeps for this segment.
+    pub fn reserved_end(&self) -> u64 {
+        self.mem + self.reserved
     }
 }
 
@@ -241,7 +251,11 @@ impl DomImage {
             return Err(ImageError::BadAlignment(placement.align));
         }
         let memsz = align_up(memsz_bytes.max(self.data_len(&data)), PAGE_BYTES)?;
-        let taken: Vec<Range<u64>> = self.segments.iter().map(|s| s.mem..s.end()).collect();
+        let taken: Vec<Range<u64>> = self
+            .segments
+            .iter()
+            .map(|s| s.mem..s.reserved_end())
+            .collect();
         let mem = find_hole(&self.memmap, &taken, memsz, &placement).ok_or(ImageError::NoRoom {
             role,
             size: memsz,
@@ -254,8 +268,26 @@ impl DomImage {
             data,
             mem,
             memsz,
+            reserved: memsz,
         });
         Ok(self.segments.len() - 1)
+    }
+
+    /// Keeps segment `index`'s whole reservation free of other segments but has
+    /// `kexec_load` fill only its data. For a bzImage the reservation is `init_size`,
+    /// about four times the file: the decompressor's work area, which it needs free, not
+    /// zeroed (it clears its own BSS). Zero-filling it costs the running kernel a page
+    /// allocation and clear for every page: a third of a second for 60 MB under TCG.
+    pub fn load_data_only(&mut self, index: usize) -> Result<(), ImageError> {
+        let data_len = match self.segments.get(index) {
+            Some(segment) => self.data_len(&segment.data),
+            None => return Ok(()),
+        };
+        let memsz = align_up(data_len, PAGE_BYTES)?;
+        if let Some(segment) = self.segments.get_mut(index) {
+            segment.memsz = memsz.min(segment.reserved);
+        }
+        Ok(())
     }
 
     pub fn segment(&self, role: SegmentRole) -> Option<&Segment> {

@@ -17,6 +17,7 @@ pub mod syscall;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub use bzimage::{BzImageError, SetupHeader};
 
@@ -57,10 +58,10 @@ pub enum KexecError {
         #[source]
         source: loader::LoaderError,
     },
-    #[error("{file_load}; then {load}")]
+    #[error("{first}; then {then}")]
     BothRefused {
-        file_load: syscall::SyscallError,
-        load: Box<KexecError>,
+        first: Box<KexecError>,
+        then: Box<KexecError>,
     },
 }
 
@@ -68,8 +69,62 @@ pub enum KexecError {
 #[derive(Debug)]
 pub struct Loaded {
     pub via: &'static str,
-    /// With `Auto`: why `kexec_file_load` was refused before `kexec_load` took over.
-    pub file_load_refused: Option<syscall::SyscallError>,
+    /// With `Auto`: why the first way was refused before the other took over.
+    pub refused: Option<Box<KexecError>>,
+    /// Where kboot's own builder spent its time; `None` for `kexec_file_load`, which
+    /// does all of it inside the one syscall.
+    pub times: Option<LoadTimes>,
+}
+
+/// The phases of a `kexec_load` through kboot's own builder.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadTimes {
+    /// Kernel and ramdisk bytes read (the kernel unpacked, if it was compressed).
+    pub bytes_read: u64,
+    pub read: Duration,
+    /// Layout, boot parameters and the purgatory's checksums.
+    pub layout: Duration,
+    /// The syscall: the kernel copies every segment in.
+    pub syscall: Duration,
+}
+
+impl std::fmt::Display for LoadTimes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        write!(
+            f,
+            "read {:.1} MB in {:.0} ms, laid out and checksummed in {:.0} ms, kexec_load took {:.0} ms",
+            self.bytes_read as f64 / 1e6,
+            ms(self.read),
+            ms(self.layout),
+            ms(self.syscall)
+        )
+    }
+}
+
+impl Loaded {
+    fn file() -> Loaded {
+        Loaded {
+            via: "kexec_file_load",
+            refused: None,
+            times: None,
+        }
+    }
+
+    fn own(times: LoadTimes) -> Loaded {
+        Loaded {
+            via: "kexec_load",
+            refused: None,
+            times: Some(times),
+        }
+    }
+
+    fn after(self, refused: KexecError) -> Loaded {
+        Loaded {
+            refused: Some(Box::new(refused)),
+            ..self
+        }
+    }
 }
 
 /// Everything needed to boot: the files and the command line.
@@ -114,7 +169,7 @@ const ELF_MAGIC: &[u8] = b"\x7fELF";
 /// How to ask the kernel to load the target (`kboot.kexec=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KexecMethod {
-    /// `kexec_file_load` first, `kexec_load` if the kernel refuses it.
+    /// The fastest way this machine allows, falling back to the other (see [`load`]).
     #[default]
     Auto,
     /// Only `kexec_file_load`.
@@ -124,52 +179,76 @@ pub enum KexecMethod {
 }
 
 /// Loads the plan into the kernel. On success `syscall::reboot_into_loaded` starts it.
-/// `Auto` tries `kexec_file_load` and falls back to `kexec_load` when the kernel
-/// refuses the first for a reason the second may not share.
+///
+/// `Auto` tries kboot's own builder (`kexec_load`) first: the running kernel then only
+/// copies the segments, where `kexec_file_load` first hashes the whole kernel and
+/// ramdisk with SHA-256 for its purgatory (seconds under emulation, and again before
+/// the jump). It falls back to `kexec_file_load` when the kernel refuses `kexec_load`
+/// (lockdown and Secure Boot allow only signed kernels through `kexec_file_load`) or
+/// the builder does not know the format. Booted through UEFI, the order turns round:
+/// `kexec_file_load` hands the next kernel the EFI runtime services and memory map,
+/// which kboot's builder does not pass on yet.
 pub fn load(plan: &KexecPlan, method: KexecMethod) -> Result<Loaded, KexecError> {
+    let both_refused = |first, then| KexecError::BothRefused {
+        first: Box::new(first),
+        then: Box::new(then),
+    };
     match method {
-        KexecMethod::File => {
-            syscall::file_load(&plan.kernel, &plan.ramdisks, &plan.cmdline)?;
-            Ok(Loaded {
-                via: "kexec_file_load",
-                file_load_refused: None,
-            })
-        }
-        KexecMethod::Load => {
-            load_own(plan)?;
-            Ok(Loaded {
-                via: "kexec_load",
-                file_load_refused: None,
-            })
-        }
-        KexecMethod::Auto => {
-            match syscall::file_load(&plan.kernel, &plan.ramdisks, &plan.cmdline) {
-                Ok(()) => Ok(Loaded {
-                    via: "kexec_file_load",
-                    file_load_refused: None,
-                }),
-                Err(refused) if syscall::file_load_refusal_allows_load(&refused) => {
-                    match load_own(plan) {
-                        Ok(()) => Ok(Loaded {
-                            via: "kexec_load",
-                            file_load_refused: Some(refused),
-                        }),
-                        Err(load) => Err(KexecError::BothRefused {
-                            file_load: refused,
-                            load: Box::new(load),
-                        }),
-                    }
-                }
-                Err(refused) => Err(refused.into()),
+        KexecMethod::File => file_load(plan).map(|()| Loaded::file()),
+        KexecMethod::Load => load_own(plan).map(Loaded::own),
+        KexecMethod::Auto if firmware::booted_through_uefi(Path::new("/")) => {
+            match file_load(plan) {
+                Ok(()) => Ok(Loaded::file()),
+                Err(refused) if file_load_refusal_allows_load(&refused) => match load_own(plan) {
+                    Ok(times) => Ok(Loaded::own(times).after(refused)),
+                    Err(then) => Err(both_refused(refused, then)),
+                },
+                Err(refused) => Err(refused),
             }
         }
+        KexecMethod::Auto => match load_own(plan) {
+            Ok(times) => Ok(Loaded::own(times)),
+            Err(refused) if load_refusal_allows_file_load(&refused) => match file_load(plan) {
+                Ok(()) => Ok(Loaded::file().after(refused)),
+                Err(then) => Err(both_refused(refused, then)),
+            },
+            Err(refused) => Err(refused),
+        },
+    }
+}
+
+fn file_load(plan: &KexecPlan) -> Result<(), KexecError> {
+    Ok(syscall::file_load(
+        &plan.kernel,
+        &plan.ramdisks,
+        &plan.cmdline,
+    )?)
+}
+
+fn file_load_refusal_allows_load(refused: &KexecError) -> bool {
+    matches!(refused, KexecError::Syscall(e) if syscall::file_load_refusal_allows_load(e))
+}
+
+/// After kboot's own builder failed: worth asking `kexec_file_load` when the kernel
+/// refused `kexec_load` itself, or the builder could not read the memory map or lay out
+/// the format; not when the files cannot be read (the kernel would fail the same way).
+fn load_refusal_allows_file_load(refused: &KexecError) -> bool {
+    match refused {
+        KexecError::Syscall(e) => syscall::load_refusal_allows_file_load(e),
+        KexecError::Layout { .. } | KexecError::MemMap(_) | KexecError::Decompress { .. } => true,
+        _ => false,
     }
 }
 
 /// The `kexec_load` path: build the image from the files and the live memory map,
 /// then hand the segments to the kernel.
-fn load_own(plan: &KexecPlan) -> Result<(), KexecError> {
-    let image = build_image(plan, Path::new("/"))?;
+fn load_own(plan: &KexecPlan) -> Result<LoadTimes, KexecError> {
+    let started = Instant::now();
+    let (kernel, ramdisk) = read_files(plan)?;
+    let bytes_read = (kernel.len() + ramdisk.len()) as u64;
+    let read = started.elapsed();
+    let image = lay_out(plan, kernel, ramdisk, Path::new("/"))?;
+    let layout = started.elapsed() - read;
     let segments: Vec<syscall::LoadSegment<'_>> = image
         .segments
         .iter()
@@ -180,12 +259,23 @@ fn load_own(plan: &KexecPlan) -> Result<(), KexecError> {
         })
         .collect();
     syscall::kexec_load(image.entry, &segments)?;
-    Ok(())
+    Ok(LoadTimes {
+        bytes_read,
+        read,
+        layout,
+        syscall: started.elapsed() - read - layout,
+    })
 }
 
 /// Reads the plan's files (the kernel gunzipped when it is gzip-compressed; ramdisks
 /// as they are, joined) and lays them out for the memory map under `root`.
 pub fn build_image(plan: &KexecPlan, root: &Path) -> Result<image::DomImage, KexecError> {
+    let (kernel, ramdisk) = read_files(plan)?;
+    lay_out(plan, kernel, ramdisk, root)
+}
+
+/// The kernel (unpacked if compressed) and the ramdisks joined.
+fn read_files(plan: &KexecPlan) -> Result<(Vec<u8>, Vec<u8>), KexecError> {
     let kernel = read_decompressed(&plan.kernel)?;
     let mut ramdisk = Vec::new();
     for path in &plan.ramdisks {
@@ -195,6 +285,15 @@ pub fn build_image(plan: &KexecPlan, root: &Path) -> Result<image::DomImage, Kex
         })?;
         append_ramdisk(&mut ramdisk, &bytes);
     }
+    Ok((kernel, ramdisk))
+}
+
+fn lay_out(
+    plan: &KexecPlan,
+    kernel: Vec<u8>,
+    ramdisk: Vec<u8>,
+    root: &Path,
+) -> Result<image::DomImage, KexecError> {
     let memmap = memmap::read(root)?;
     let mut image = image::DomImage::new(kernel, ramdisk, plan.cmdline.clone(), memmap);
     image.acpi_rsdp_addr = firmware::acpi_rsdp(root);
@@ -408,5 +507,36 @@ mod tests {
                 "{errno}"
             );
         }
+    }
+
+    #[test]
+    fn auto_tries_kexec_file_load_after_kboots_builder_only_when_it_may_help() {
+        let refusal = |errno| {
+            KexecError::Syscall(syscall::SyscallError::Load {
+                entry: 0x10_2000,
+                segments: vec![(0x100_0000, 0x10_0000)],
+                source: io::Error::from_raw_os_error(errno),
+                hint: "",
+            })
+        };
+        // Lockdown or Secure Boot (EPERM), a kernel without CONFIG_KEXEC (ENOSYS).
+        for errno in [libc::EPERM, libc::ENOSYS] {
+            assert!(load_refusal_allows_file_load(&refusal(errno)), "{errno}");
+        }
+        for errno in [libc::ENOMEM, libc::EBUSY, libc::EINVAL] {
+            assert!(!load_refusal_allows_file_load(&refusal(errno)), "{errno}");
+        }
+        // A format or memory map the builder cannot handle: the kernel may.
+        let memmap = KexecError::MemMap(memmap::MemMapError::NoRam {
+            sysfs: PathBuf::from("/sys/firmware/memmap"),
+            iomem: PathBuf::from("/proc/iomem"),
+        });
+        assert!(load_refusal_allows_file_load(&memmap));
+        // The files themselves cannot be read: the kernel would fail the same way.
+        let unreadable = KexecError::ReadFile {
+            path: PathBuf::from("/boot/initrd.img"),
+            source: io::Error::from_raw_os_error(libc::EIO),
+        };
+        assert!(!load_refusal_allows_file_load(&unreadable));
     }
 }

@@ -189,6 +189,18 @@ pub fn file_load_refusal_allows_load(err: &SyscallError) -> bool {
     }
 }
 
+/// `errno`s after which `kexec_load` is worth retrying as `kexec_file_load`: no
+/// syscall (a kernel without CONFIG_KEXEC), or not allowed (lockdown, Secure Boot,
+/// kernel.kexec_load_disabled applies to both, so that one fails again, named).
+pub fn load_refusal_allows_file_load(err: &SyscallError) -> bool {
+    match err {
+        SyscallError::Load { source, .. } => {
+            matches!(source.raw_os_error(), Some(libc::ENOSYS | libc::EPERM))
+        }
+        _ => false,
+    }
+}
+
 /// `kexec_load(2)`: loads segments laid out by kboot's own image builder; the kernel
 /// copies them into place at reboot and jumps to `entry` (the purgatory).
 pub fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {

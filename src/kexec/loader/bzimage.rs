@@ -249,6 +249,7 @@ fn layout(image: &mut DomImage) -> Result<(), BzImageLoadError> {
         u64::from(info.init_size),
         kernel_placement,
     )?;
+    image.load_data_only(kernel_index)?;
     let kernel_addr = image.segments[kernel_index].mem;
 
     let ramdisk_max_end = if info.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0 {
@@ -359,7 +360,12 @@ mod tests {
 
         let k = seg(&image, SegmentRole::Kernel);
         assert_eq!(k.mem, PREF);
-        assert_eq!(k.memsz, 0x2_1000, "ALIGN(init_size, 4K)");
+        assert_eq!(k.reserved, 0x2_1000, "ALIGN(init_size, 4K)");
+        assert_eq!(
+            k.memsz,
+            ((kernel.len() - KERNEL_OFFSET) as u64).next_multiple_of(0x1000),
+            "only the payload is loaded"
+        );
         assert_eq!(image.bytes(&k.data), &kernel[KERNEL_OFFSET..]);
 
         let r = seg(&image, SegmentRole::Ramdisk);
@@ -384,25 +390,19 @@ mod tests {
         );
         assert_eq!(&code[purgatory::PARAM_RSI..][..8], &p.mem.to_le_bytes());
         assert_eq!(&code[purgatory::PARAM_RSP..][..8], &g.end().to_le_bytes());
-        let regions = purgatory::PARAM_REGIONS;
         assert_eq!(
             &code[purgatory::PARAM_REGION_COUNT..][..8],
             &3u64.to_le_bytes()
         );
-        assert_eq!(&code[regions..][..8], &k.mem.to_le_bytes());
-        assert_eq!(
-            &code[regions + 8..][..8],
-            &(PAYLOAD_BYTES as u64).to_le_bytes()
-        );
-        assert_eq!(&code[regions + 16..][..8], &r.mem.to_le_bytes());
-        assert_eq!(&code[regions + 24..][..8], &0x1_2345u64.to_le_bytes());
-        assert_eq!(&code[regions + 32..][..8], &p.mem.to_le_bytes());
         let expected = purgatory::check_for([
             (k.mem, image.bytes(&k.data)),
             (r.mem, image.bytes(&r.data)),
             (p.mem, image.bytes(&p.data)),
         ]);
-        assert_eq!(&code[purgatory::PARAM_DIGEST..][..32], &expected.digest);
+        assert_eq!(expected.regions[0].len, PAYLOAD_BYTES as u64);
+        assert_eq!(expected.regions[1].len, 0x1_2345);
+        let patched = purgatory::patched(image.regs.rip, p.mem, g.end(), &expected).unwrap();
+        assert_eq!(code, &patched[..]);
 
         let zp = zero_page(&image);
         let header_end = 0x202 + JUMP_LEN as usize;
@@ -507,11 +507,14 @@ mod tests {
                 image
                     .memmap
                     .iter()
-                    .any(|m| m.is_ram() && m.start <= s.mem && s.end() <= m.end),
+                    .any(|m| m.is_ram() && m.start <= s.mem && s.reserved_end() <= m.end),
                 "{s:?} outside RAM"
             );
+            assert!(s.memsz <= s.reserved, "{s:?}");
             for t in &image.segments {
-                assert!(std::ptr::eq(s, t) || s.end() <= t.mem || t.end() <= s.mem);
+                assert!(
+                    std::ptr::eq(s, t) || s.reserved_end() <= t.mem || t.reserved_end() <= s.mem
+                );
             }
         }
     }
