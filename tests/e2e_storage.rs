@@ -14,8 +14,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    is_booting_line, is_marker_line, kboot_initramfs, storage_fixtures, Booting, DiskCopy, Marker,
-    MultiDiskBootSpec, Qemu,
+    is_booting_line, is_marker_line, kboot_initramfs, kboot_kernel, storage_fixtures, Booting,
+    DiskCopy, Marker, MultiDiskBootSpec, Qemu,
 };
 
 /// What one boot on an image set showed.
@@ -59,6 +59,21 @@ impl StorageBoot {
 /// reaches a marker ramdisk. Also checks: the guest powers off, no panic, every disk
 /// unchanged.
 fn boot_set_to_marker(test_name: &str, set: &str, disk_count: usize, append: &str) -> StorageBoot {
+    let kernel = storage_fixtures().path("KERNEL_IMAGE");
+    let initramfs = &kboot_initramfs().cpio_gz;
+    boot_set_with(test_name, &kernel, Some(initramfs), set, disk_count, append)
+}
+
+/// As `boot_set_to_marker`, with kboot started from `kernel` and `initrd` (no
+/// `initrd`: the kboot kernel).
+fn boot_set_with(
+    test_name: &str,
+    kernel: &Path,
+    initrd: Option<&Path>,
+    set: &str,
+    disk_count: usize,
+    append: &str,
+) -> StorageBoot {
     let fixtures = storage_fixtures();
     let pristine = fixtures.set_disks(set);
     assert!(
@@ -72,11 +87,10 @@ fn boot_set_to_marker(test_name: &str, set: &str, disk_count: usize, append: &st
         .map(|(index, disk)| DiskCopy::new(&format!("{test_name}-disk{}", index + 1), disk))
         .collect();
     let disks: Vec<&Path> = copies.iter().map(DiskCopy::path).collect();
-    let kernel = fixtures.path("KERNEL_IMAGE");
     let mut qemu = Qemu::start_with_disks(&MultiDiskBootSpec {
         name: test_name,
-        kernel: &kernel,
-        initrd: &kboot_initramfs().cpio_gz,
+        kernel,
+        initrd,
         append,
         disks: &disks,
     });
@@ -140,6 +154,22 @@ fn raid1_lvm_root_by_mapper_name_boots_newest_kernel() {
     let root = "root=/dev/mapper/sys--vg-root";
     let boot = boot_set_to_marker(
         "storage_r1lvm",
+        "r1lvm",
+        2,
+        &format!("console=ttyS0 {root} kboot.timeout=0"),
+    );
+    assert_booted_newest(&boot, root);
+    boot.assert_no_warnings();
+}
+
+/// The kboot kernel (md and device-mapper built in, no modules) on the same disks.
+#[test]
+fn kboot_kernel_assembles_raid1_lvm_and_boots_newest_kernel() {
+    let root = "root=/dev/mapper/sys--vg-root";
+    let boot = boot_set_with(
+        "kboot_kernel_r1lvm",
+        &kboot_kernel().bz_image,
+        None,
         "r1lvm",
         2,
         &format!("console=ttyS0 {root} kboot.timeout=0"),
@@ -235,7 +265,7 @@ fn boot_set_to_rescue(
     let mut qemu = Qemu::start_with_disks(&MultiDiskBootSpec {
         name: test_name,
         kernel: &kernel,
-        initrd: &kboot_initramfs().cpio_gz,
+        initrd: Some(&kboot_initramfs().cpio_gz),
         append,
         disks: &disks,
     });

@@ -209,6 +209,40 @@ pub fn kboot_initramfs() -> &'static KbootInitramfs {
     })
 }
 
+/// The kboot kernel: `kernel/build` output (bzImage and the PVH-bootable vmlinux, both
+/// with kboot's initramfs inside), around a release build of this tree's kboot.
+pub struct KbootKernel {
+    pub bz_image: PathBuf,
+    pub vmlinux: PathBuf,
+}
+
+/// Runs `kernel/build` once per test process. Cold it builds the kernel (about ten
+/// minutes on two cores); with only kboot changed it relinks; unchanged it is instant.
+pub fn kboot_kernel() -> &'static KbootKernel {
+    static KERNEL: OnceLock<KbootKernel> = OnceLock::new();
+    KERNEL.get_or_init(|| {
+        let out = cache_dir().join("kboot-kernel");
+        let started = Instant::now();
+        // stderr stays on the terminal: a cold build is long and shows its progress.
+        let status = Command::new("bash")
+            .arg(repo_dir().join("kernel/build"))
+            .arg(&out)
+            .stdin(Stdio::null())
+            .status()
+            .unwrap_or_else(|error| panic!("cannot run bash kernel/build: {error}"));
+        assert!(
+            status.success(),
+            "kernel/build {} failed ({status})",
+            out.display()
+        );
+        eprintln!("kboot kernel ready in {:.2?}", started.elapsed());
+        KbootKernel {
+            bz_image: out.join("bzImage"),
+            vmlinux: out.join("vmlinux"),
+        }
+    })
+}
+
 /// A test's own copy of a pristine fixture image. QEMU gets it read-write, so a
 /// write by kboot (or by the kernels it starts) shows up in `assert_unchanged`.
 pub struct DiskCopy {
@@ -345,7 +379,8 @@ pub struct BootSpec<'a> {
     /// Names the log file: `target/kboot-cache/logs/<name>.log`.
     pub name: &'a str,
     pub kernel: &'a Path,
-    pub initrd: &'a Path,
+    /// `None` for a kernel that carries its own initramfs (the kboot kernel).
+    pub initrd: Option<&'a Path>,
     pub append: &'a str,
     pub disk: &'a Path,
 }
@@ -355,7 +390,8 @@ pub struct MultiDiskBootSpec<'a> {
     /// Names the log file: `target/kboot-cache/logs/<name>.log`.
     pub name: &'a str,
     pub kernel: &'a Path,
-    pub initrd: &'a Path,
+    /// `None` for a kernel that carries its own initramfs (the kboot kernel).
+    pub initrd: Option<&'a Path>,
     pub append: &'a str,
     pub disks: &'a [&'a Path],
 }
@@ -469,10 +505,11 @@ impl Qemu {
             .args(["-nographic", "-no-reboot"])
             .arg("-kernel")
             .arg(spec.kernel)
-            .arg("-initrd")
-            .arg(spec.initrd)
             .arg("-append")
             .arg(spec.append);
+        if let Some(initrd) = spec.initrd {
+            command.arg("-initrd").arg(initrd);
+        }
         for disk in spec.disks {
             command
                 .arg("-drive")
