@@ -276,6 +276,7 @@ pub fn build_image(plan: &KexecPlan, root: &Path) -> Result<image::DomImage, Kex
 
 /// The kernel (unpacked if compressed) and the ramdisks joined.
 fn read_files(plan: &KexecPlan) -> Result<(Vec<u8>, Vec<u8>), KexecError> {
+    prefetch(std::iter::once(&plan.kernel).chain(&plan.ramdisks));
     let kernel = read_decompressed(&plan.kernel)?;
     let mut ramdisk = Vec::new();
     for path in &plan.ramdisks {
@@ -302,6 +303,23 @@ fn lay_out(
         source,
     })?;
     Ok(image)
+}
+
+/// Asks the kernel to start reading every file at once (`POSIX_FADV_WILLNEED`), so the
+/// disk works on all of them while kboot copies the first: one file after the other,
+/// readahead alone keeps only a window in flight. A hint: failures change nothing.
+fn prefetch<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) {
+    use std::os::fd::AsRawFd;
+    for path in paths {
+        if let Ok(file) = File::open(path) {
+            let _ = nix::fcntl::posix_fadvise(
+                file.as_raw_fd(),
+                0,
+                0,
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_WILLNEED,
+            );
+        }
+    }
 }
 
 /// Joins ramdisks as GRUB does: each padded to 4 bytes (the kernel unpacks
