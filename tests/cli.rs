@@ -185,6 +185,22 @@ fn help_lists_the_subcommands() {
     assert!(err.contains("unknown command"), "{err}");
 }
 
+#[test]
+fn every_subcommand_prints_its_usage_for_help_and_exits_0() {
+    for sub in ["devices", "entries", "kexec", "mkinitramfs"] {
+        for flag in ["--help", "-h"] {
+            let (ok, out, err) = kboot(&[sub, flag]);
+            assert!(ok, "kboot {sub} {flag} failed: {err}");
+            assert!(out.contains("usage:"), "kboot {sub} {flag}: {out}");
+            assert!(
+                out.contains(&format!("kboot {sub}")),
+                "kboot {sub} {flag}: {out}"
+            );
+            assert!(!err.contains("unknown option"), "kboot {sub} {flag}: {err}");
+        }
+    }
+}
+
 /// A minimal 64-bit bzImage: protocol 2.15, relocatable, 2 MiB alignment, 16 MiB
 /// preferred address, init_size 0x20100, a 0x3000-byte payload.
 fn synthetic_bzimage() -> Vec<u8> {
@@ -232,7 +248,7 @@ fn kexec_dry_run_prints_the_layout_for_the_qemu_memory_map() {
     assert_eq!(plan["regs"]["rip"], "0x1000200");
     assert_eq!(plan["regs"]["rsi"], "0x100000");
     assert_eq!(plan["cmdline"], "console=ttyS0 ro");
-    let roles: Vec<(&str, &str, &str)> = plan["segments"]
+    let roles: Vec<(&str, &str, &str, &str)> = plan["segments"]
         .as_array()
         .unwrap()
         .iter()
@@ -241,16 +257,18 @@ fn kexec_dry_run_prints_the_layout_for_the_qemu_memory_map() {
                 s["role"].as_str().unwrap(),
                 s["mem"].as_str().unwrap(),
                 s["memsz"].as_str().unwrap(),
+                s["reserved"].as_str().unwrap(),
             )
         })
         .collect();
+    // The kernel's init_size (0x20100) stays free; only its payload is loaded.
     assert_eq!(
         roles,
         [
-            ("kernel", "0x1000000", "0x21000"),
-            ("ramdisk", "0x3ffdb000", "0x2000"),
-            ("boot-params", "0x100000", "0x2000"),
-            ("purgatory", "0x102000", "0x2000"),
+            ("kernel", "0x1000000", "0x3000", "0x21000"),
+            ("ramdisk", "0x3ffdb000", "0x2000", "0x2000"),
+            ("boot-params", "0x100000", "0x2000", "0x2000"),
+            ("purgatory", "0x102000", "0x2000", "0x2000"),
         ]
     );
 }

@@ -18,7 +18,8 @@ macro_rules! kexec_usage {
               [--reuse-cmdline] [-s | -c] [-d] [--dry-run | --dump DIR] [--memmap-root DIR]
       Load KERNEL (a 64-bit bzImage) to boot with `kboot kexec -e`, as kexec-tools'
       kexec does: -s kexec_file_load only, -c kboot's own image builder and
-      kexec_load only, neither: the first, then the second if the kernel refuses it.
+      kexec_load only, neither: as kboot.kexec=auto (kboot's builder first, then
+      kexec_file_load if the kernel refuses it; the other way round under UEFI).
       --dry-run prints the plan (segments, entry registers) as JSON and loads nothing;
       --dump DIR writes it as DIR/plan.json and each segment as DIR/N-ROLE.bin; -d
       prints the plan on stderr and loads. --memmap-root reads the memory map under
@@ -29,6 +30,8 @@ macro_rules! kexec_usage {
       What the loaders read in KERNEL (bzImage or x86_64 ELF vmlinux, gzip or not) as
       JSON: header fields, PT_LOADs, Xen ELF notes and whether it can boot as a Xen
       PV or PVH guest.
+  kboot kexec -h | --help
+      This text.
 "
     };
 }
@@ -67,6 +70,7 @@ enum Action {
     Exec,
     Unload,
     Info,
+    Help,
 }
 
 #[derive(Debug, Default)]
@@ -125,6 +129,7 @@ fn parse(args: &[String]) -> Result<Options, KexecCliError> {
             "-e" | "--exec" => set_action(&mut o, Action::Exec)?,
             "-u" | "--unload" => set_action(&mut o, Action::Unload)?,
             "--info" => set_action(&mut o, Action::Info)?,
+            "-h" | "--help" => set_action(&mut o, Action::Help)?,
             "-s" | "--kexec-file-syscall" => o.method = KexecMethod::File,
             "-c" | "--kexec-syscall" => o.method = KexecMethod::Load,
             "-d" | "--debug" => o.debug = true,
@@ -204,6 +209,10 @@ fn run(args: &[String]) -> Result<(), KexecCliError> {
         None => Err(KexecCliError::Usage(
             "nothing to do: give -l KERNEL, -e or -u".into(),
         )),
+        Some(Action::Help) => {
+            print!("usage:\n{USAGE}");
+            Ok(())
+        }
         Some(Action::Unload) => Ok(kexec::syscall::unload()?),
         Some(Action::Exec) => {
             let loaded = fs::read_to_string("/sys/kernel/kexec_loaded").unwrap_or_default();

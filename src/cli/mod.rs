@@ -105,6 +105,10 @@ fn devices(args: &[String]) -> Result<(), CliError> {
     let mut images = Vec::new();
     for a in args {
         match a.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
             "--json" => json = true,
             flag if flag.starts_with('-') => {
                 return Err(CliError::Usage(format!("unknown option {flag}")))
@@ -142,6 +146,10 @@ fn entries(args: &[String]) -> Result<(), CliError> {
             "--boot" => boot = Some(PathBuf::from(value(args, &mut i, "--boot")?)),
             "--cmdline" => cmdline_text = Some(value(args, &mut i, "--cmdline")?.to_string()),
             "--json" => json = true,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
             other => return Err(CliError::Usage(format!("unknown option {other}"))),
         }
         i += 1;

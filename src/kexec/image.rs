@@ -310,6 +310,8 @@ pub struct SegmentPlan {
     pub role: SegmentRole,
     pub mem: Hex,
     pub memsz: Hex,
+    /// Kept free of other segments from `mem` (`init_size` for a bzImage kernel).
+    pub reserved: Hex,
     pub bufsz: Hex,
 }
 
@@ -349,6 +351,7 @@ impl DomImage {
                     role: s.role,
                     mem: Hex(s.mem),
                     memsz: Hex(s.memsz),
+                    reserved: Hex(s.reserved),
                     bufsz: Hex(self.data_len(&s.data)),
                 })
                 .collect(),
