@@ -490,7 +490,7 @@ mod tests {
         let json = serde_json::to_value(image.plan()).unwrap();
         assert_eq!(
             json["segments"][0],
-            serde_json::json!({"role": "ramdisk", "mem": "0x7ff000", "memsz": "0x1000", "bufsz": "0x3"})
+            serde_json::json!({"role": "ramdisk", "mem": "0x7ff000", "memsz": "0x1000", "reserved": "0x1000", "bufsz": "0x3"})
         );
         assert_eq!(json["cmdline"], "ro");
     }
