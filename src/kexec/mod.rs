@@ -246,9 +246,9 @@ fn load_own(plan: &KexecPlan) -> Result<LoadTimes, KexecError> {
     let started = Instant::now();
     let (kernel, ramdisk) = read_files(plan)?;
     let bytes_read = (kernel.len() + ramdisk.len()) as u64;
-    let read = started.elapsed();
+    let read_done = Instant::now();
     let image = lay_out(plan, kernel, ramdisk, Path::new("/"))?;
-    let layout = started.elapsed() - read;
+    let layout_done = Instant::now();
     let segments: Vec<syscall::LoadSegment<'_>> = image
         .segments
         .iter()
@@ -259,11 +259,12 @@ fn load_own(plan: &KexecPlan) -> Result<LoadTimes, KexecError> {
         })
         .collect();
     syscall::kexec_load(image.entry, &segments)?;
+    // `duration_since` saturates: no arithmetic here can panic PID 1.
     Ok(LoadTimes {
         bytes_read,
-        read,
-        layout,
-        syscall: started.elapsed() - read - layout,
+        read: read_done.duration_since(started),
+        layout: layout_done.duration_since(read_done),
+        syscall: layout_done.elapsed(),
     })
 }
 
