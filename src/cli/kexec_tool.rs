@@ -36,7 +36,7 @@ macro_rules! kexec_usage {
     };
 }
 
-pub const USAGE: &str = kexec_usage!();
+pub(super) const USAGE: &str = kexec_usage!();
 
 #[derive(Debug, thiserror::Error)]
 enum KexecCliError {
@@ -189,7 +189,7 @@ fn role_name(role: SegmentRole) -> &'static str {
     }
 }
 
-pub fn main(args: &[String]) -> i32 {
+pub(super) fn main(args: &[String]) -> i32 {
     match run(args) {
         Ok(()) => 0,
         Err(KexecCliError::Usage(message)) => {

@@ -16,7 +16,7 @@ use super::probe::{self, FsInfo};
 use super::spec::DeviceSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BlockDevice {
+pub(crate) struct BlockDevice {
     /// Kernel name (`vda1`), or `IMAGE` / `IMAGE:N` for partitions of an image file.
     pub name: String,
     /// Where to open it: `/dev/vda1`, or the image file.
@@ -46,7 +46,7 @@ pub struct BlockDevice {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum BlockdevError {
+pub(crate) enum BlockdevError {
     #[error("cannot list block devices in {path}: {source}")]
     List {
         path: PathBuf,
@@ -62,7 +62,7 @@ pub enum BlockdevError {
 }
 
 /// A byte range of a file or device, seen as a device of its own.
-pub struct Window<R> {
+pub(crate) struct Window<R> {
     inner: R,
     start: u64,
     len: u64,
@@ -70,7 +70,7 @@ pub struct Window<R> {
 }
 
 impl<R: Read + Seek> Window<R> {
-    pub fn new(inner: R, start: u64, len: u64) -> Self {
+    pub(crate) fn new(inner: R, start: u64, len: u64) -> Self {
         Window {
             inner,
             start,
@@ -188,7 +188,7 @@ fn skip_name(name: &str) -> bool {
 /// Lists the block devices sysfs shows under `sys_root` (normally `/sys`), opening
 /// their nodes under `dev_root` (normally `/dev`) to read partition tables and
 /// superblocks. Devices that cannot be opened are listed with the problem noted.
-pub fn scan(sys_root: &Path, dev_root: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
+pub(crate) fn scan(sys_root: &Path, dev_root: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
     let class = sys_root.join("class/block");
     let entries = fs::read_dir(&class).map_err(|source| BlockdevError::List {
         path: class.clone(),
@@ -303,7 +303,7 @@ fn identify(devices: &mut [BlockDevice]) {
 }
 
 /// Describes a disk image file: the whole file, then each partition in its table.
-pub fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
+pub(crate) fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevError> {
     let open_err = |source| BlockdevError::Open {
         path: path.to_path_buf(),
         source,
@@ -376,7 +376,7 @@ impl BlockDevice {
     }
 
     /// A short description for messages: `/dev/vda1 (ext4 LABEL=root UUID=…)`.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut parts = Vec::new();
         if let Some(fs) = &self.fs {
             parts.push(fs.fs_type.name().to_string());
@@ -402,7 +402,7 @@ impl BlockDevice {
     }
 
     /// One line as `blkid` prints it: `/dev/vda1: LABEL="x" UUID="…" TYPE="ext4" …`.
-    pub fn blkid_line(&self) -> String {
+    pub(crate) fn blkid_line(&self) -> String {
         let mut line = format!("{}:", self.name_for_humans());
         let mut field = |key: &str, value: Option<&str>| {
             if let Some(v) = value {
@@ -453,7 +453,7 @@ fn block_node_number(path: &Path) -> Option<(u32, u32)> {
 
 /// Finds the device a `root=`/`boot=` value names. `dev_root` resolves `/dev/...` links
 /// such as `/dev/md/root` to their kernel names.
-pub fn find<'a>(
+pub(crate) fn find<'a>(
     devices: &'a [BlockDevice],
     spec: &DeviceSpec,
     dev_root: &Path,

@@ -6,7 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 /// `len_bytes` bytes at `offset_bytes` of a device of `size_bytes`, or `None` when the
 /// region runs past its end (a device too small for a structure simply lacks it).
-pub fn read_region<R: Read + Seek>(
+pub(crate) fn read_region<R: Read + Seek>(
     dev: &mut R,
     size_bytes: u64,
     offset_bytes: u64,
@@ -27,14 +27,14 @@ pub fn read_region<R: Read + Seek>(
 
 /// `len` bytes at `at`, or an empty slice when out of range; callers treat a short
 /// field as absent or invalid.
-pub fn field(buf: &[u8], at: usize, len: usize) -> &[u8] {
+pub(crate) fn field(buf: &[u8], at: usize, len: usize) -> &[u8] {
     at.checked_add(len)
         .and_then(|end| buf.get(at..end))
         .unwrap_or(&[])
 }
 
 /// Little-endian u16 at `at`; 0 when out of range.
-pub fn le16(buf: &[u8], at: usize) -> u16 {
+pub(crate) fn le16(buf: &[u8], at: usize) -> u16 {
     field(buf, at, 2)
         .try_into()
         .map(u16::from_le_bytes)
@@ -42,7 +42,7 @@ pub fn le16(buf: &[u8], at: usize) -> u16 {
 }
 
 /// Little-endian u32 at `at`; 0 when out of range.
-pub fn le32(buf: &[u8], at: usize) -> u32 {
+pub(crate) fn le32(buf: &[u8], at: usize) -> u32 {
     field(buf, at, 4)
         .try_into()
         .map(u32::from_le_bytes)
@@ -50,7 +50,7 @@ pub fn le32(buf: &[u8], at: usize) -> u32 {
 }
 
 /// Little-endian u64 at `at`; 0 when out of range.
-pub fn le64(buf: &[u8], at: usize) -> u64 {
+pub(crate) fn le64(buf: &[u8], at: usize) -> u64 {
     field(buf, at, 8)
         .try_into()
         .map(u64::from_le_bytes)
@@ -58,7 +58,7 @@ pub fn le64(buf: &[u8], at: usize) -> u64 {
 }
 
 /// Big-endian u32 at `at`; 0 when out of range.
-pub fn be32(buf: &[u8], at: usize) -> u32 {
+pub(crate) fn be32(buf: &[u8], at: usize) -> u32 {
     field(buf, at, 4)
         .try_into()
         .map(u32::from_be_bytes)

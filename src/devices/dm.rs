@@ -20,27 +20,26 @@ use thiserror::Error;
 use super::lvm::table::{DevNumber, DmTable, LvActivation};
 
 /// `sizeof(struct dm_ioctl)`.
-pub const DM_IOCTL_HEADER_BYTES: usize = 312;
+pub(crate) const DM_IOCTL_HEADER_BYTES: usize = 312;
 /// `sizeof(struct dm_target_spec)`.
-pub const DM_TARGET_SPEC_BYTES: usize = 40;
+pub(crate) const DM_TARGET_SPEC_BYTES: usize = 40;
 const DM_NAME_LEN: usize = 128;
 const DM_UUID_LEN: usize = 129;
 const DM_MAX_TYPE_NAME: usize = 16;
 const NAME_OFFSET: usize = 48;
 const UUID_OFFSET: usize = NAME_OFFSET + DM_NAME_LEN;
 /// The interface version kboot speaks: major 4, and nothing newer than 4.0 needed.
-pub const DM_INTERFACE_VERSION: [u32; 3] = [4, 0, 0];
-pub const DM_READONLY_FLAG: u32 = 1 << 0;
-pub const DM_SUSPEND_FLAG: u32 = 1 << 1;
+pub(crate) const DM_INTERFACE_VERSION: [u32; 3] = [4, 0, 0];
+pub(crate) const DM_READONLY_FLAG: u32 = 1 << 0;
 /// The misc device number of `/dev/mapper/control` (`MAPPER_CTRL_MINOR`).
-pub const DM_CONTROL_NUMBER: DevNumber = DevNumber {
+pub(crate) const DM_CONTROL_NUMBER: DevNumber = DevNumber {
     major: 10,
     minor: 236,
 };
 
 /// The ioctls kboot uses (`enum` in dm-ioctl.h gives the numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DmCommand {
+pub(crate) enum DmCommand {
     Version = 0,
     DevCreate = 3,
     DevRemove = 4,
@@ -49,7 +48,7 @@ pub enum DmCommand {
 }
 
 impl DmCommand {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             DmCommand::Version => "DM_VERSION",
             DmCommand::DevCreate => "DM_DEV_CREATE",
@@ -60,7 +59,7 @@ impl DmCommand {
     }
 
     /// `_IOWR(DM_IOCTL, cmd, struct dm_ioctl)`.
-    pub const fn request(self) -> u32 {
+    pub(crate) const fn request(self) -> u32 {
         const IOC_READ_WRITE: u32 = 3;
         const DM_IOCTL: u32 = 0xfd;
         (IOC_READ_WRITE << 30)
@@ -71,7 +70,7 @@ impl DmCommand {
 }
 
 #[derive(Debug, Error)]
-pub enum DmError {
+pub(crate) enum DmError {
     #[error("invalid device-mapper name {name:?}: {why}")]
     BadName { name: String, why: &'static str },
     #[error("invalid device-mapper uuid {uuid:?}: {why}")]
@@ -110,10 +109,10 @@ pub enum DmError {
 /// A DM device name: what `/dev/mapper/` shows. The kernel takes up to 127 bytes, and
 /// no '/'.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DmName(String);
+pub(crate) struct DmName(String);
 
 impl DmName {
-    pub fn new(name: &str) -> Result<Self, DmError> {
+    pub(crate) fn new(name: &str) -> Result<Self, DmError> {
         let why = if name.is_empty() {
             Some("empty")
         } else if name.len() >= DM_NAME_LEN {
@@ -134,17 +133,17 @@ impl DmName {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// A DM device uuid (`LVM-...` for LVs): up to 128 bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DmUuid(String);
+pub(crate) struct DmUuid(String);
 
 impl DmUuid {
-    pub fn new(uuid: &str) -> Result<Self, DmError> {
+    pub(crate) fn new(uuid: &str) -> Result<Self, DmError> {
         let why = if uuid.is_empty() {
             Some("empty")
         } else if uuid.len() >= DM_UUID_LEN {
@@ -166,28 +165,28 @@ impl DmUuid {
 
 /// The fields of `struct dm_ioctl` a request sets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DmRequest {
+pub(crate) struct DmRequest {
     pub flags: u32,
     pub name: Option<DmName>,
     pub uuid: Option<DmUuid>,
 }
 
 impl DmRequest {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         DmRequest::default()
     }
 
-    pub fn name(mut self, name: &DmName) -> Self {
+    pub(crate) fn name(mut self, name: &DmName) -> Self {
         self.name = Some(name.clone());
         self
     }
 
-    pub fn uuid(mut self, uuid: &DmUuid) -> Self {
+    pub(crate) fn uuid(mut self, uuid: &DmUuid) -> Self {
         self.uuid = Some(uuid.clone());
         self
     }
 
-    pub fn flags(mut self, flags: u32) -> Self {
+    pub(crate) fn flags(mut self, flags: u32) -> Self {
         self.flags = flags;
         self
     }
@@ -216,7 +215,7 @@ fn get_u64(buf: &[u8], at: usize) -> u64 {
 /// The target specs of a table: for each line a 40-byte `dm_target_spec` (start,
 /// length, status 0, `next` = distance to the next spec, type name), then the
 /// parameters, NUL-terminated and padded to 8 bytes.
-pub fn encode_targets(table: &DmTable) -> Result<Vec<u8>, DmError> {
+pub(crate) fn encode_targets(table: &DmTable) -> Result<Vec<u8>, DmError> {
     let mut out = Vec::new();
     for line in &table.lines {
         let params = line.target.params();
@@ -245,7 +244,7 @@ pub fn encode_targets(table: &DmTable) -> Result<Vec<u8>, DmError> {
 
 /// A whole ioctl buffer: the 312-byte header (version 4.0.0, `data_size`, `data_start`
 /// = 312, `target_count`, flags, name, uuid) followed by `data`.
-pub fn build_request(request: &DmRequest, target_count: u32, data: &[u8]) -> Vec<u8> {
+pub(crate) fn build_request(request: &DmRequest, target_count: u32, data: &[u8]) -> Vec<u8> {
     let mut buf = vec![0u8; DM_IOCTL_HEADER_BYTES + data.len()];
     for (i, v) in DM_INTERFACE_VERSION.iter().enumerate() {
         put_u32(&mut buf, i * 4, *v);
@@ -268,7 +267,7 @@ pub fn build_request(request: &DmRequest, target_count: u32, data: &[u8]) -> Vec
 
 /// What the kernel writes back into the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DmReply {
+pub(crate) struct DmReply {
     pub version: [u32; 3],
     pub flags: u32,
     pub target_count: u32,
@@ -276,7 +275,7 @@ pub struct DmReply {
     pub dev: DevNumber,
 }
 
-pub fn parse_reply(buf: &[u8]) -> Option<DmReply> {
+pub(crate) fn parse_reply(buf: &[u8]) -> Option<DmReply> {
     if buf.len() < DM_IOCTL_HEADER_BYTES {
         return None;
     }
@@ -290,25 +289,26 @@ pub fn parse_reply(buf: &[u8]) -> Option<DmReply> {
 }
 
 /// The kernel's `huge_encode_dev` form of a device number, as `dm_ioctl.dev` holds it.
-pub fn decode_dev(dev: u64) -> DevNumber {
+pub(crate) fn decode_dev(dev: u64) -> DevNumber {
     DevNumber {
         major: ((dev >> 8) & 0xfff) as u32,
         minor: ((dev & 0xff) | ((dev >> 12) & 0xfff_ff00)) as u32,
     }
 }
 
-pub fn encode_dev(dev: DevNumber) -> u64 {
+#[cfg(test)]
+pub(crate) fn encode_dev(dev: DevNumber) -> u64 {
     let (major, minor) = (u64::from(dev.major), u64::from(dev.minor));
     (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12)
 }
 
 /// Sends one DM ioctl; the kernel rewrites the buffer's header in place.
-pub trait DmControl {
+pub(crate) trait DmControl {
     fn ioctl(&mut self, command: DmCommand, buf: &mut [u8]) -> io::Result<()>;
 }
 
 /// `/dev/mapper/control`, opened.
-pub struct ControlFile(File);
+pub(crate) struct ControlFile(File);
 
 impl DmControl for ControlFile {
     fn ioctl(&mut self, command: DmCommand, buf: &mut [u8]) -> io::Result<()> {
@@ -334,16 +334,17 @@ impl DmControl for ControlFile {
 }
 
 /// Device-mapper through a control backend: one method per ioctl.
-pub struct DeviceMapper<C> {
+pub(crate) struct DeviceMapper<C> {
     control: C,
 }
 
 impl<C: DmControl> DeviceMapper<C> {
-    pub fn new(control: C) -> Self {
+    pub(crate) fn new(control: C) -> Self {
         DeviceMapper { control }
     }
 
-    pub fn into_control(self) -> C {
+    #[cfg(test)]
+    pub(crate) fn into_control(self) -> C {
         self.control
     }
 
@@ -368,7 +369,7 @@ impl<C: DmControl> DeviceMapper<C> {
     }
 
     /// DM_VERSION: the kernel's interface version, which must be 4.x.
-    pub fn version(&mut self) -> Result<[u32; 3], DmError> {
+    pub(crate) fn version(&mut self) -> Result<[u32; 3], DmError> {
         let reply = self.call(
             DmCommand::Version,
             "",
@@ -383,7 +384,7 @@ impl<C: DmControl> DeviceMapper<C> {
     }
 
     /// DM_DEV_CREATE: a new device with no table yet.
-    pub fn create(&mut self, name: &DmName, uuid: &DmUuid) -> Result<DevNumber, DmError> {
+    pub(crate) fn create(&mut self, name: &DmName, uuid: &DmUuid) -> Result<DevNumber, DmError> {
         let request = DmRequest::new().name(name).uuid(uuid);
         Ok(self
             .call(
@@ -395,7 +396,7 @@ impl<C: DmControl> DeviceMapper<C> {
     }
 
     /// DM_TABLE_LOAD into the inactive slot; read-only sets DM_READONLY_FLAG.
-    pub fn load_table(
+    pub(crate) fn load_table(
         &mut self,
         name: &DmName,
         table: &DmTable,
@@ -414,7 +415,7 @@ impl<C: DmControl> DeviceMapper<C> {
     }
 
     /// DM_DEV_SUSPEND without DM_SUSPEND_FLAG: resume, making the loaded table live.
-    pub fn resume(&mut self, name: &DmName) -> Result<DevNumber, DmError> {
+    pub(crate) fn resume(&mut self, name: &DmName) -> Result<DevNumber, DmError> {
         let request = DmRequest::new().name(name);
         Ok(self
             .call(
@@ -426,7 +427,7 @@ impl<C: DmControl> DeviceMapper<C> {
     }
 
     /// DM_DEV_REMOVE.
-    pub fn remove(&mut self, name: &DmName) -> Result<(), DmError> {
+    pub(crate) fn remove(&mut self, name: &DmName) -> Result<(), DmError> {
         let request = DmRequest::new().name(name);
         self.call(
             DmCommand::DevRemove,
@@ -438,7 +439,7 @@ impl<C: DmControl> DeviceMapper<C> {
 
     /// Creates the LV's device read-only: create, load, resume. If loading or resuming
     /// fails the half-made device is removed again. Returns the device number.
-    pub fn activate(&mut self, lv: &LvActivation) -> Result<DevNumber, DmError> {
+    pub(crate) fn activate(&mut self, lv: &LvActivation) -> Result<DevNumber, DmError> {
         let name = DmName::new(&lv.dm_name)?;
         let uuid = DmUuid::new(&lv.dm_uuid)?;
         self.create(&name, &uuid)?;
@@ -457,7 +458,7 @@ impl<C: DmControl> DeviceMapper<C> {
 /// Opens `/dev/mapper/control` under `dev_root`, creating the node if devtmpfs did not
 /// (its number comes from `sys_root/class/misc/device-mapper/dev`, else 10:236). The
 /// `dm_mod` module must be loaded first. Checks the interface version.
-pub fn open_control(
+pub(crate) fn open_control(
     dev_root: &Path,
     sys_root: &Path,
 ) -> Result<DeviceMapper<ControlFile>, DmError> {
@@ -497,7 +498,11 @@ pub fn open_control(
 /// Creates `/dev/mapper/NAME` (a block node for `dev`) and the other links of the plan
 /// (`/dev/VG/LV`, as symlinks to `../mapper/NAME`) under `dev_root`, replacing stale
 /// ones.
-pub fn make_nodes(dev_root: &Path, lv: &LvActivation, dev: DevNumber) -> Result<(), DmError> {
+pub(crate) fn make_nodes(
+    dev_root: &Path,
+    lv: &LvActivation,
+    dev: DevNumber,
+) -> Result<(), DmError> {
     let name = DmName::new(&lv.dm_name)?;
     let node = dev_root.join("mapper").join(name.as_str());
     let node_err = |path: &Path| {

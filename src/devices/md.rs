@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 /// `MD_SB_MAGIC`, the first word of every native md superblock.
-pub const MD_MAGIC: u32 = 0xa92b_4efc;
+pub(crate) const MD_MAGIC: u32 = 0xa92b_4efc;
 const SECTOR_BYTES: u64 = 512;
 /// Both superblock formats fit in (and are read as) one 4 KiB block.
 const SUPERBLOCK_BLOCK_BYTES: usize = 4096;
@@ -35,34 +35,23 @@ const V1_HEADER_BYTES: usize = 256;
 const V1_RESYNC_DONE: u64 = u64::MAX;
 
 /// 1.x `feature_map` bits (`MD_FEATURE_*` in md_p.h).
-pub mod feature {
-    pub const BITMAP_OFFSET: u32 = 1;
-    pub const RECOVERY_OFFSET: u32 = 2;
-    pub const RESHAPE_ACTIVE: u32 = 4;
-    pub const BAD_BLOCKS: u32 = 8;
-    pub const REPLACEMENT: u32 = 16;
-    pub const RESHAPE_BACKWARDS: u32 = 32;
-    pub const NEW_OFFSET: u32 = 64;
-    pub const RECOVERY_BITMAP: u32 = 128;
-    pub const CLUSTERED: u32 = 256;
-    pub const JOURNAL: u32 = 512;
-    pub const PPL: u32 = 1024;
-    pub const MULTIPLE_PPLS: u32 = 2048;
-    pub const RAID0_LAYOUT: u32 = 4096;
-    /// Every bit the 6.1 kernel knows (`MD_FEATURE_ALL`).
-    pub const KNOWN: u32 = 0x1fff;
+pub(crate) mod feature {
+    #[cfg(test)]
+    pub(crate) const BITMAP_OFFSET: u32 = 1;
+    pub(crate) const RECOVERY_OFFSET: u32 = 2;
+    pub(crate) const RESHAPE_ACTIVE: u32 = 4;
+    pub(crate) const REPLACEMENT: u32 = 16;
+    pub(crate) const CLUSTERED: u32 = 256;
+    /// Every bit the 6.1 kernel knows (`MD_FEATURE_ALL`); kboot needs no other by
+    /// name (8 bad blocks, 32 reshape backwards, 64 new offset, 128 recovery bitmap,
+    /// 512 journal, 1024 PPL, 2048 multiple PPLs, 4096 RAID0 layout).
+    pub(crate) const KNOWN: u32 = 0x1fff;
 }
 
 /// Errors from reading one member's superblock. `offset_bytes` is where on the
 /// device the superblock was found.
 #[derive(Debug, Error)]
-pub enum MdError {
-    #[error("cannot open {path}: {source}")]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+pub(crate) enum MdError {
     #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
     Read {
         offset_bytes: u64,
@@ -135,7 +124,7 @@ pub enum MdError {
 
 /// The superblock format, as sysfs `metadata_version` and `mdadm -E` spell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub enum MetadataVersion {
+pub(crate) enum MetadataVersion {
     V0_90,
     V1_0,
     V1_1,
@@ -143,7 +132,7 @@ pub enum MetadataVersion {
 }
 
 impl MetadataVersion {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             MetadataVersion::V0_90 => "0.90",
             MetadataVersion::V1_0 => "1.0",
@@ -161,7 +150,7 @@ impl fmt::Display for MetadataVersion {
 
 /// RAID levels the kernel's native personalities handle and kboot assembles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Level {
+pub(crate) enum Level {
     Linear,
     Raid0,
     Raid1,
@@ -174,7 +163,7 @@ pub enum Level {
 impl Level {
     /// From the superblock's signed `level` word; `None` for multipath (-4),
     /// faulty (-5) and anything unknown.
-    pub fn from_raw(level: i32) -> Option<Level> {
+    pub(crate) fn from_raw(level: i32) -> Option<Level> {
         match level {
             -1 => Some(Level::Linear),
             0 => Some(Level::Raid0),
@@ -188,7 +177,7 @@ impl Level {
     }
 
     /// As `mdadm` prints "Raid Level" and sysfs `md/level` shows it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Level::Linear => "linear",
             Level::Raid0 => "raid0",
@@ -201,7 +190,7 @@ impl Level {
     }
 
     /// The kernel module holding the personality (`drivers/md/*.ko`).
-    pub fn module(self) -> &'static str {
+    pub(crate) fn module(self) -> &'static str {
         match self {
             Level::Linear => "linear",
             Level::Raid0 => "raid0",
@@ -232,7 +221,7 @@ impl fmt::Display for Level {
 
 /// What a member does in its array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Role {
+pub(crate) enum Role {
     /// Holds data for slot n (0-based, `raid_disk`).
     Active(u32),
     /// Being rebuilt as the replacement of slot n.
@@ -245,7 +234,7 @@ pub enum Role {
 
 /// One entry of the 0.90 disk table (`mdp_disk_t`), including `this_disk`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct DiskEntry090 {
+pub(crate) struct DiskEntry090 {
     pub number: u32,
     pub major: u32,
     pub minor: u32,
@@ -261,7 +250,7 @@ const DISK_REMOVED: u32 = 1 << 3;
 
 /// What one member's superblock says.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct MdSuperblock {
+pub(crate) struct MdSuperblock {
     pub version: MetadataVersion,
     /// As `mdadm --examine` prints "Array UUID" (1.x) / "UUID" (0.90).
     pub uuid: String,
@@ -350,7 +339,7 @@ fn uuid_text_v1(bytes: &[u8]) -> String {
 /// `super_offset` is not where it was found is not a superblock (an image copied
 /// to another offset). A damaged or unsupported superblock is an error: the device
 /// is an md member and must not be probed as a filesystem.
-pub fn read_superblock<R: Read + Seek>(
+pub(crate) fn read_superblock<R: Read + Seek>(
     dev: &mut R,
     size_bytes: u64,
 ) -> Result<Option<MdSuperblock>, MdError> {
@@ -383,7 +372,7 @@ pub fn read_superblock<R: Read + Seek>(
 }
 
 /// Parse a 1.x superblock read at `sector`. `Ok(None)` when it is not one.
-pub fn parse_v1(
+pub(crate) fn parse_v1(
     block: &[u8; SUPERBLOCK_BLOCK_BYTES],
     version: MetadataVersion,
     sector: u64,
@@ -517,7 +506,7 @@ fn role_090(entry: &DiskEntry090, raid_disks: u32) -> Role {
 }
 
 /// Parse a 0.90 superblock read at `offset_bytes`. `Ok(None)` when it is not one.
-pub fn parse_v090(
+pub(crate) fn parse_v090(
     block: &[u8; SUPERBLOCK_BLOCK_BYTES],
     offset_bytes: u64,
 ) -> Result<Option<MdSuperblock>, MdError> {
@@ -593,7 +582,7 @@ pub fn parse_v090(
 
 /// A block device that carries an md superblock.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MdMember {
+pub(crate) struct MdMember {
     /// Kernel name, e.g. `vda1`.
     pub device: String,
     pub path: PathBuf,
@@ -603,7 +592,7 @@ pub struct MdMember {
 
 /// A member the plan uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedMember {
+pub(crate) struct PlannedMember {
     pub device: String,
     pub path: PathBuf,
     pub number: (u32, u32),
@@ -613,7 +602,7 @@ pub struct PlannedMember {
 
 /// A device with this array's UUID that the plan does not use, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeftOut {
+pub(crate) struct LeftOut {
     pub device: String,
     pub reason: String,
 }
@@ -626,7 +615,7 @@ impl fmt::Display for LeftOut {
 
 /// How to assemble one array: what `md_assemble` needs, decided before any write.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArrayPlan {
+pub(crate) struct ArrayPlan {
     pub uuid: String,
     pub name: Option<String>,
     pub version: MetadataVersion,
@@ -644,7 +633,7 @@ pub struct ArrayPlan {
 
 impl ArrayPlan {
     /// `NAME (UUID u)` or `UUID u`, for messages.
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         array_display_name(self.name.as_deref(), &self.uuid)
     }
 }
@@ -658,7 +647,7 @@ fn array_display_name(name: Option<&str>, uuid: &str) -> String {
 
 /// Why an array cannot be started.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     #[error(
         "md array {array} ({level}, {raid_disks} devices) cannot start: slots {missing:?} \
          are missing; found {found}{left_out}"
@@ -733,7 +722,7 @@ fn raid10_runnable(layout: u32, raid_disks: u32, present: &[bool]) -> bool {
 
 /// Group members by array UUID and plan each array. Arrays come out in a stable
 /// order (by name, then UUID) so kernel names are given out the same way every boot.
-pub fn plan_arrays(members: &[MdMember]) -> Vec<Result<ArrayPlan, PlanError>> {
+pub(crate) fn plan_arrays(members: &[MdMember]) -> Vec<Result<ArrayPlan, PlanError>> {
     let mut by_uuid: BTreeMap<&str, Vec<&MdMember>> = BTreeMap::new();
     for member in members {
         by_uuid
@@ -915,7 +904,7 @@ const FIRST_FREE_MINOR: u32 = 127;
 /// gets that number, and everything else counts down from `md127`. Numbered
 /// `mdN` nodes (rather than the kernel's `md_NAME`) keep major 9 minors that every
 /// tool understands; the name lives in the `/dev/md/NAME` link.
-pub fn choose_kernel_name(plan: &ArrayPlan, taken: &dyn Fn(&str) -> bool) -> Option<String> {
+pub(crate) fn choose_kernel_name(plan: &ArrayPlan, taken: &dyn Fn(&str) -> bool) -> Option<String> {
     let wanted = plan.preferred_minor.or_else(|| {
         let name = plan.name.as_deref()?;
         let digits = name.strip_prefix("md").unwrap_or(name);
@@ -936,7 +925,7 @@ pub fn choose_kernel_name(plan: &ArrayPlan, taken: &dyn Fn(&str) -> bool) -> Opt
 /// Which arrays the command line allows: dracut's `rd.md=0` (none) and
 /// `rd.md.uuid=U` (only these; may repeat).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MdFilter {
+pub(crate) struct MdFilter {
     pub assemble: bool,
     /// Normalised UUIDs (see [`normalize_uuid`]); empty means every array.
     pub uuids: Vec<String>,
@@ -952,7 +941,7 @@ impl Default for MdFilter {
 }
 
 /// dracut compares md UUIDs with ':' and '-' removed, ignoring case.
-pub fn normalize_uuid(uuid: &str) -> String {
+pub(crate) fn normalize_uuid(uuid: &str) -> String {
     uuid.chars()
         .filter(|c| *c != ':' && *c != '-')
         .map(|c| c.to_ascii_lowercase())
@@ -961,7 +950,9 @@ pub fn normalize_uuid(uuid: &str) -> String {
 
 impl MdFilter {
     /// From command-line parameters `(param, value)`; others are ignored.
-    pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Self {
+    pub(crate) fn from_params<'a>(
+        params: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Self {
         let mut filter = MdFilter::default();
         for (param, value) in params {
             match (param, value) {
@@ -973,7 +964,7 @@ impl MdFilter {
         filter
     }
 
-    pub fn allows(&self, uuid: &str) -> bool {
+    pub(crate) fn allows(&self, uuid: &str) -> bool {
         self.assemble && (self.uuids.is_empty() || self.uuids.contains(&normalize_uuid(uuid)))
     }
 }

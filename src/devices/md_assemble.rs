@@ -42,11 +42,11 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::blockdev::BlockDevice;
-use super::md::{choose_kernel_name, ArrayPlan, MdError, MdMember};
+use super::md::{choose_kernel_name, ArrayPlan, MdMember};
 
 /// A started array.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssembledArray {
+pub(crate) struct AssembledArray {
     /// The md name (1.x `set_name` without homehost), if any.
     pub name: Option<String>,
     pub uuid: String,
@@ -60,7 +60,7 @@ pub struct AssembledArray {
 }
 
 #[derive(Debug, Error)]
-pub enum AssembleError {
+pub(crate) enum AssembleError {
     #[error("md array {array}: cannot load kernel module {module}: {reason}")]
     Module {
         array: String,
@@ -98,7 +98,8 @@ pub enum AssembleError {
 
 impl AssembleError {
     /// The errno of the failed system call, when there was one.
-    pub fn errno(&self) -> Option<i32> {
+    #[cfg(test)]
+    pub(crate) fn errno(&self) -> Option<i32> {
         match self {
             AssembleError::Sysfs { source, .. } | AssembleError::Link { source, .. } => {
                 source.raw_os_error()
@@ -108,19 +109,9 @@ impl AssembleError {
     }
 }
 
-/// A device whose md superblock could not be used; it is still an md member and
-/// must not be probed as a filesystem or PV.
-#[derive(Debug, Error)]
-#[error("{device}: {error}")]
-pub struct MemberProblem {
-    pub device: String,
-    #[source]
-    pub error: MdError,
-}
-
 /// The md members among `devices` (whose superblocks `blockdev` already read). Image
 /// files, which have no device number, cannot be assembled and are left out.
-pub fn find_members(devices: &[BlockDevice]) -> Vec<MdMember> {
+pub(crate) fn find_members(devices: &[BlockDevice]) -> Vec<MdMember> {
     devices
         .iter()
         .filter_map(|device| {
@@ -142,7 +133,7 @@ fn write_attr(path: &Path, value: &str) -> io::Result<()> {
 
 /// Starts `plan` read-only. `load_module` loads a module by name (with its
 /// dependencies); it is only called for modules not already in `sys_root/module`.
-pub fn assemble(
+pub(crate) fn assemble(
     plan: &ArrayPlan,
     sys_root: &Path,
     dev_root: &Path,
@@ -312,7 +303,7 @@ fn make_link(
 }
 
 /// Stops an array and releases its members (`array_state` = `clear`).
-pub fn stop(sys_root: &Path, kernel_name: &str) -> io::Result<()> {
+pub(crate) fn stop(sys_root: &Path, kernel_name: &str) -> io::Result<()> {
     write_attr(
         &sys_root
             .join("block")

@@ -1,18 +1,18 @@
 //! Finding and preparing block devices: partition tables, filesystem superblocks,
 //! md arrays, LVM volumes, kernel modules, mounts.
 
-pub mod blockdev;
-pub mod bytes;
-pub mod dm;
-pub mod lvm;
-pub mod md;
-pub mod md_assemble;
-pub mod modload;
-pub mod modules;
-pub mod mount;
-pub mod partition;
-pub mod probe;
-pub mod spec;
+pub(crate) mod blockdev;
+pub(crate) mod bytes;
+pub(crate) mod dm;
+pub(crate) mod lvm;
+pub(crate) mod md;
+pub(crate) mod md_assemble;
+pub(crate) mod modload;
+pub(crate) mod modules;
+pub(crate) mod mount;
+pub(crate) mod partition;
+pub(crate) mod probe;
+pub(crate) mod spec;
 
 #[cfg(test)]
 pub(crate) mod test_samples;

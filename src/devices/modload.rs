@@ -18,7 +18,7 @@ use thiserror::Error;
 use super::modules::{read_module_bytes, Compression, ModuleIndex, ModulePath, ModulesError};
 
 #[derive(Debug, Error)]
-pub enum ModloadError {
+pub(crate) enum ModloadError {
     #[error("cannot walk {path}: {source}")]
     Walk {
         path: PathBuf,
@@ -51,14 +51,14 @@ pub enum ModloadError {
 }
 
 /// The kernel interface for inserting one module file; the real one is [`KernelLoader`].
-pub trait ModuleLoader {
+pub(crate) trait ModuleLoader {
     /// Loads the module at `path`. `Err(Errno::EEXIST)` inside
     /// [`ModloadError::Syscall`] means it was already loaded.
     fn load(&mut self, path: &Path) -> Result<(), ModloadError>;
 }
 
 /// Loads modules into the running kernel.
-pub struct KernelLoader;
+pub(crate) struct KernelLoader;
 
 impl ModuleLoader for KernelLoader {
     fn load(&mut self, path: &Path) -> Result<(), ModloadError> {
@@ -102,7 +102,7 @@ impl ModuleLoader for KernelLoader {
 /// The modalias of every device under `sys_root/devices`, each once, sorted.
 /// `sys_root` is where sysfs is mounted (`/sys` at boot). Symlinks are not followed:
 /// sysfs links back up its own tree.
-pub fn device_modaliases(sys_root: &Path) -> Result<Vec<String>, ModloadError> {
+pub(crate) fn device_modaliases(sys_root: &Path) -> Result<Vec<String>, ModloadError> {
     let devices = sys_root.join("devices");
     let mut modaliases = BTreeSet::new();
     for entry in walkdir::WalkDir::new(&devices) {
@@ -134,7 +134,7 @@ pub fn device_modaliases(sys_root: &Path) -> Result<Vec<String>, ModloadError> {
 
 /// What to load for a set of devices.
 #[derive(Debug, Default)]
-pub struct LoadPlan {
+pub(crate) struct LoadPlan {
     /// In load order: dependencies first.
     pub modules: Vec<ModulePath>,
     /// Modules wanted by some device that could not be resolved (broken index); the
@@ -144,7 +144,7 @@ pub struct LoadPlan {
 
 /// Plans the modules that drive the devices with these modaliases. Each wanted module
 /// is resolved on its own so one broken entry does not cost the other devices.
-pub fn plan_for_modaliases(index: &ModuleIndex, modaliases: &[String]) -> LoadPlan {
+pub(crate) fn plan_for_modaliases(index: &ModuleIndex, modaliases: &[String]) -> LoadPlan {
     let mut plan = LoadPlan::default();
     let mut wanted: Vec<String> = Vec::new();
     for modalias in modaliases {
@@ -171,7 +171,7 @@ pub fn plan_for_modaliases(index: &ModuleIndex, modaliases: &[String]) -> LoadPl
 
 /// One module that did not load.
 #[derive(Debug)]
-pub struct LoadFailure {
+pub(crate) struct LoadFailure {
     pub module: String,
     pub path: PathBuf,
     pub error: ModloadError,
@@ -179,7 +179,7 @@ pub struct LoadFailure {
 
 impl LoadFailure {
     /// The syscall's errno, when the kernel refused the module.
-    pub fn errno(&self) -> Option<Errno> {
+    pub(crate) fn errno(&self) -> Option<Errno> {
         match self.error {
             ModloadError::Syscall { errno, .. } => Some(errno),
             _ => None,
@@ -190,7 +190,7 @@ impl LoadFailure {
 /// What happened to each module of a plan. Failures are reported, never fatal: a
 /// missing driver for one device must not stop the boot from others.
 #[derive(Debug, Default)]
-pub struct LoadReport {
+pub(crate) struct LoadReport {
     pub loaded: Vec<String>,
     pub already_loaded: Vec<String>,
     pub failed: Vec<LoadFailure>,
@@ -198,7 +198,7 @@ pub struct LoadReport {
 
 /// Loads `modules` in order through `loader`. A module whose hard dependency failed is
 /// not tried: the kernel would only answer "unknown symbol".
-pub fn load_modules(
+pub(crate) fn load_modules(
     loader: &mut impl ModuleLoader,
     index: &ModuleIndex,
     modules: &[ModulePath],
@@ -236,31 +236,6 @@ pub fn load_modules(
         }
     }
     report
-}
-
-/// Loads the drivers for every device sysfs shows now. Callers rescan after new buses
-/// (e.g. virtio under PCI) have appeared.
-pub fn load_for_devices(index: &ModuleIndex, sys_root: &Path) -> Result<LoadReport, ModloadError> {
-    let modaliases = device_modaliases(sys_root)?;
-    let plan = plan_for_modaliases(index, &modaliases);
-    let mut report = load_modules(&mut KernelLoader, index, &plan.modules);
-    report.failed.extend(
-        plan.unresolved
-            .into_iter()
-            .map(|(module, error)| LoadFailure {
-                path: index.dir().to_path_buf(),
-                module,
-                error: ModloadError::Modules(error),
-            }),
-    );
-    Ok(report)
-}
-
-/// Loads one module (or alias such as `fs-xfs`, `md-level-1`, `dm-crypt`) with its
-/// dependencies: what the kernel would ask /sbin/modprobe for, which we don't have.
-pub fn load_by_name(index: &ModuleIndex, name: &str) -> Result<LoadReport, ModloadError> {
-    let modules = index.resolve(&[name])?;
-    Ok(load_modules(&mut KernelLoader, index, &modules))
 }
 
 #[cfg(test)]

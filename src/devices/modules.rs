@@ -24,7 +24,7 @@ use thiserror::Error;
 const MODULE_SUFFIXES: [&str; 4] = [".ko.xz", ".ko.zst", ".ko.gz", ".ko"];
 
 #[derive(Debug, Error)]
-pub enum ModulesError {
+pub(crate) enum ModulesError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -78,12 +78,12 @@ pub enum ModulesError {
 }
 
 /// Module names are compared with '-' folded to '_', as the kernel and kmod do.
-pub fn normalize_name(name: &str) -> String {
+pub(crate) fn normalize_name(name: &str) -> String {
     name.replace('-', "_")
 }
 
 /// The module name a file path stands for: `kernel/drivers/md/dm-mod.ko.xz` → `dm_mod`.
-pub fn module_name_from_path(path: &Path) -> Option<String> {
+pub(crate) fn module_name_from_path(path: &Path) -> Option<String> {
     let file_name = path.file_name()?.to_str()?;
     MODULE_SUFFIXES
         .iter()
@@ -94,7 +94,7 @@ pub fn module_name_from_path(path: &Path) -> Option<String> {
 
 /// How a module file is compressed, judged by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
+pub(crate) enum Compression {
     None,
     Gzip,
     Xz,
@@ -102,7 +102,7 @@ pub enum Compression {
 }
 
 impl Compression {
-    pub fn from_path(path: &Path) -> Compression {
+    pub(crate) fn from_path(path: &Path) -> Compression {
         let name = path.to_string_lossy();
         if name.ends_with(".ko.gz") {
             Compression::Gzip
@@ -128,14 +128,14 @@ impl Compression {
 /// One module that has to be loaded: its normalised name and its file, relative to the
 /// `lib/modules/VERSION` directory of the index that resolved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModulePath {
+pub(crate) struct ModulePath {
     pub name: String,
     pub relative_path: PathBuf,
 }
 
 /// One line of `modules.dep`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepLine {
+pub(crate) struct DepLine {
     pub module_path: PathBuf,
     pub dependency_paths: Vec<PathBuf>,
 }
@@ -168,7 +168,7 @@ impl fmt::Display for DepLine {
 
 /// One line of `modules.alias`: devices whose modalias matches `pattern` want `module`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AliasLine {
+pub(crate) struct AliasLine {
     pub pattern: String,
     pub module: String,
 }
@@ -202,7 +202,7 @@ impl fmt::Display for AliasLine {
 /// Soft dependencies: modules (or aliases) worth loading before and after a module,
 /// without a symbol link between them (e.g. btrfs wants `crypto-crc32c` first).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Softdep {
+pub(crate) struct Softdep {
     pub pre: Vec<String>,
     pub post: Vec<String>,
 }
@@ -245,7 +245,7 @@ impl Softdep {
 
 /// One line of `modules.softdep`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SoftdepLine {
+pub(crate) struct SoftdepLine {
     pub module: String,
     pub softdep: Softdep,
 }
@@ -308,20 +308,20 @@ fn parse_lines<T: FromStr<Err = &'static str>>(
         .collect()
 }
 
-pub fn parse_modules_dep(text: &str) -> Result<Vec<DepLine>, ModulesError> {
+pub(crate) fn parse_modules_dep(text: &str) -> Result<Vec<DepLine>, ModulesError> {
     parse_lines("modules.dep", text)
 }
 
-pub fn parse_modules_alias(text: &str) -> Result<Vec<AliasLine>, ModulesError> {
+pub(crate) fn parse_modules_alias(text: &str) -> Result<Vec<AliasLine>, ModulesError> {
     parse_lines("modules.alias", text)
 }
 
-pub fn parse_modules_softdep(text: &str) -> Result<Vec<SoftdepLine>, ModulesError> {
+pub(crate) fn parse_modules_softdep(text: &str) -> Result<Vec<SoftdepLine>, ModulesError> {
     parse_lines("modules.softdep", text)
 }
 
 /// `modules.builtin`: one path per line; returns the normalised module names.
-pub fn parse_modules_builtin(text: &str) -> Result<Vec<String>, ModulesError> {
+pub(crate) fn parse_modules_builtin(text: &str) -> Result<Vec<String>, ModulesError> {
     data_lines(text)
         .map(|(line_number, line)| {
             module_name_from_path(Path::new(line)).ok_or(ModulesError::BadLine {
@@ -336,7 +336,7 @@ pub fn parse_modules_builtin(text: &str) -> Result<Vec<String>, ModulesError> {
 
 /// `modules.builtin.modinfo`: NUL-separated `module.key=value`. Returns the aliases of
 /// builtin modules, so that e.g. `fs-ext4` is known to be satisfied by builtin ext4.
-pub fn parse_builtin_modinfo_aliases(bytes: &[u8]) -> Vec<AliasLine> {
+pub(crate) fn parse_builtin_modinfo_aliases(bytes: &[u8]) -> Vec<AliasLine> {
     bytes
         .split(|&byte| byte == 0)
         .filter_map(|field| std::str::from_utf8(field).ok())
@@ -353,7 +353,7 @@ pub fn parse_builtin_modinfo_aliases(bytes: &[u8]) -> Vec<AliasLine> {
 
 /// What a module's `.modinfo` section says about loading it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ModInfo {
+pub(crate) struct ModInfo {
     /// `name=`, normalised; absent in modules built before Linux 4.x.
     pub name: Option<String>,
     pub depends: Vec<String>,
@@ -362,7 +362,7 @@ pub struct ModInfo {
 }
 
 /// Parses the raw bytes of a `.modinfo` section (NUL-separated `key=value`).
-pub fn parse_modinfo_section(section: &[u8]) -> ModInfo {
+pub(crate) fn parse_modinfo_section(section: &[u8]) -> ModInfo {
     let mut info = ModInfo::default();
     let fields = section
         .split(|&byte| byte == 0)
@@ -389,7 +389,7 @@ pub fn parse_modinfo_section(section: &[u8]) -> ModInfo {
 
 /// Reads `.modinfo` from the bytes of an uncompressed `.ko` (an ELF relocatable).
 /// `path` only labels errors.
-pub fn read_modinfo(path: &Path, elf_bytes: &[u8]) -> Result<ModInfo, ModulesError> {
+pub(crate) fn read_modinfo(path: &Path, elf_bytes: &[u8]) -> Result<ModInfo, ModulesError> {
     let elf = goblin::elf::Elf::parse(elf_bytes).map_err(|source| ModulesError::Elf {
         path: path.to_path_buf(),
         source,
@@ -415,7 +415,7 @@ pub fn read_modinfo(path: &Path, elf_bytes: &[u8]) -> Result<ModInfo, ModulesErr
 
 /// fnmatch(3) with no flags, as kmod matches aliases: `*`, `?`, `[...]` with ranges and
 /// `!`/`^` negation, and `\` escaping the next character. `*` also matches `/`.
-pub fn fnmatch(pattern: &str, text: &str) -> bool {
+pub(crate) fn fnmatch(pattern: &str, text: &str) -> bool {
     let pattern = pattern.as_bytes();
     let text = text.as_bytes();
     let (mut p, mut t) = (0, 0);
@@ -485,7 +485,7 @@ fn match_bracket(pattern: &[u8], open: usize, byte: u8) -> Option<(bool, usize)>
 
 /// What the index knows about one loadable (non-builtin) module.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ModuleEntry {
+pub(crate) struct ModuleEntry {
     pub relative_path: PathBuf,
     /// Hard dependencies by normalised name.
     pub depends: Vec<String>,
@@ -494,7 +494,7 @@ pub struct ModuleEntry {
 
 /// Every module of one `lib/modules/VERSION` tree, with aliases and builtins.
 #[derive(Debug, Clone, Default)]
-pub struct ModuleIndex {
+pub(crate) struct ModuleIndex {
     dir: PathBuf,
     modules: BTreeMap<String, ModuleEntry>,
     /// Aliases of loadable modules, in file order (kmod returns matches in that order).
@@ -506,7 +506,7 @@ pub struct ModuleIndex {
 
 /// The text of depmod's tables, for building an index without touching the disk.
 #[derive(Debug, Clone, Default)]
-pub struct ModuleTables<'a> {
+pub(crate) struct ModuleTables<'a> {
     pub modules_dep: &'a str,
     pub modules_alias: &'a str,
     pub modules_softdep: &'a str,
@@ -517,7 +517,7 @@ pub struct ModuleTables<'a> {
 impl ModuleIndex {
     /// Builds an index from depmod's tables. `dir` is only remembered for error
     /// messages and to turn relative paths into full ones.
-    pub fn from_tables(dir: &Path, tables: &ModuleTables<'_>) -> Result<Self, ModulesError> {
+    pub(crate) fn from_tables(dir: &Path, tables: &ModuleTables<'_>) -> Result<Self, ModulesError> {
         let mut index = ModuleIndex {
             dir: dir.to_path_buf(),
             ..ModuleIndex::default()
@@ -555,7 +555,7 @@ impl ModuleIndex {
 
     /// Loads the index of a `lib/modules/VERSION` directory: from modules.dep when
     /// depmod has run, otherwise by reading `.modinfo` of every `*.ko*` below `dir`.
-    pub fn load(dir: &Path) -> Result<Self, ModulesError> {
+    pub(crate) fn load(dir: &Path) -> Result<Self, ModulesError> {
         let modules_dep = read_optional_text(&dir.join("modules.dep"))?;
         let modules_builtin = read_optional_text(&dir.join("modules.builtin"))?;
         let modules_builtin_modinfo = read_optional(&dir.join("modules.builtin.modinfo"))?;
@@ -647,31 +647,32 @@ impl ModuleIndex {
     }
 
     /// The `lib/modules/VERSION` directory this index describes.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The full path of a resolved module's file.
-    pub fn full_path(&self, module: &ModulePath) -> PathBuf {
+    pub(crate) fn full_path(&self, module: &ModulePath) -> PathBuf {
         self.dir.join(&module.relative_path)
     }
 
-    pub fn module(&self, name: &str) -> Option<&ModuleEntry> {
+    pub(crate) fn module(&self, name: &str) -> Option<&ModuleEntry> {
         self.modules.get(&normalize_name(name))
     }
 
-    pub fn is_builtin(&self, name: &str) -> bool {
+    pub(crate) fn is_builtin(&self, name: &str) -> bool {
         self.builtin.contains(&normalize_name(name))
     }
 
     /// Names of all loadable modules, sorted.
-    pub fn module_names(&self) -> impl Iterator<Item = &str> {
+    #[cfg(test)]
+    pub(crate) fn module_names(&self) -> impl Iterator<Item = &str> {
         self.modules.keys().map(String::as_str)
     }
 
     /// Loadable modules whose alias glob matches a device's modalias, each once, in
     /// alias-table order.
-    pub fn aliases_matching(&self, modalias: &str) -> Vec<String> {
+    pub(crate) fn aliases_matching(&self, modalias: &str) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for alias in &self.aliases {
             if fnmatch(&alias.pattern, modalias) && !names.contains(&alias.module) {
@@ -691,7 +692,7 @@ impl ModuleIndex {
     /// `fs-xfs`) are available: dependencies before dependents, each module once.
     /// Builtin modules count as loaded. Soft dependencies are followed when they resolve
     /// and skipped when they don't, as modprobe does.
-    pub fn resolve(&self, names: &[&str]) -> Result<Vec<ModulePath>, ModulesError> {
+    pub(crate) fn resolve(&self, names: &[&str]) -> Result<Vec<ModulePath>, ModulesError> {
         let mut resolution = Resolution::default();
         for name in names {
             self.visit_request(name, &mut resolution, false)?;
@@ -779,7 +780,7 @@ impl ModuleIndex {
 
     /// `modules.dep` text for just `modules` (as returned by [`ModuleIndex::resolve`]),
     /// dependencies limited to those included.
-    pub fn modules_dep_text(&self, modules: &[ModulePath]) -> String {
+    pub(crate) fn modules_dep_text(&self, modules: &[ModulePath]) -> String {
         let included: BTreeMap<&str, &ModulePath> =
             modules.iter().map(|m| (m.name.as_str(), m)).collect();
         let mut text = String::new();
@@ -822,7 +823,7 @@ impl ModuleIndex {
     }
 
     /// `modules.alias` text for the aliases of `modules` only.
-    pub fn modules_alias_text(&self, modules: &[ModulePath]) -> String {
+    pub(crate) fn modules_alias_text(&self, modules: &[ModulePath]) -> String {
         let included: BTreeSet<&str> = modules.iter().map(|m| m.name.as_str()).collect();
         self.aliases
             .iter()
@@ -832,7 +833,7 @@ impl ModuleIndex {
     }
 
     /// `modules.softdep` text for `modules` only.
-    pub fn modules_softdep_text(&self, modules: &[ModulePath]) -> String {
+    pub(crate) fn modules_softdep_text(&self, modules: &[ModulePath]) -> String {
         modules
             .iter()
             .filter_map(|module| {
@@ -873,7 +874,7 @@ fn read_optional_text(path: &Path) -> Result<Option<String>, ModulesError> {
 }
 
 /// The ELF bytes of a module file, gunzipped if needed.
-pub fn read_module_bytes(path: &Path) -> Result<Vec<u8>, ModulesError> {
+pub(crate) fn read_module_bytes(path: &Path) -> Result<Vec<u8>, ModulesError> {
     let read_error = |source| ModulesError::Read {
         path: path.to_path_buf(),
         source,
@@ -906,7 +907,7 @@ pub(crate) mod fake_modules {
     use std::process::Command;
 
     /// Writes `root/relative_path` (a `.ko`) with the given `key=value` fields.
-    pub fn write_fake_module(root: &Path, relative_path: &str, fields: &[&str]) {
+    pub(crate) fn write_fake_module(root: &Path, relative_path: &str, fields: &[&str]) {
         let target = root.join(relative_path);
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         let source = target.with_extension("c");
@@ -928,7 +929,7 @@ pub(crate) mod fake_modules {
     }
 
     /// A small tree shaped like Debian's: no modules.dep, a modules.builtin.
-    pub fn write_fake_tree(root: &Path) {
+    pub(crate) fn write_fake_tree(root: &Path) {
         write_fake_module(
             root,
             "kernel/drivers/md/md-mod.ko",

@@ -10,7 +10,7 @@ use sys_mount::{Mount, MountFlags, UnmountFlags};
 use super::probe::{FsInfo, FsType};
 
 #[derive(Debug, thiserror::Error)]
-pub enum MountError {
+pub(crate) enum MountError {
     #[error("cannot create mount point {path}: {source}")]
     MountPoint {
         path: PathBuf,
@@ -34,7 +34,7 @@ pub enum MountError {
 
 /// The mount options that keep a read-only mount from writing: ext3/4 replays a dirty
 /// journal even read-only unless told `noload`; XFS replays its log unless `norecovery`.
-pub fn safety_options(fs_type: FsType, info: Option<&FsInfo>) -> Option<&'static str> {
+pub(crate) fn safety_options(fs_type: FsType, info: Option<&FsInfo>) -> Option<&'static str> {
     match fs_type {
         FsType::Ext3 | FsType::Ext4 if info.is_some_and(|i| i.needs_recovery) => Some("noload"),
         FsType::Xfs => Some("norecovery"),
@@ -43,7 +43,7 @@ pub fn safety_options(fs_type: FsType, info: Option<&FsInfo>) -> Option<&'static
 }
 
 /// The type name the kernel's mount(2) wants for a filesystem.
-pub fn kernel_fs_name(fs_type: FsType) -> &'static str {
+pub(crate) fn kernel_fs_name(fs_type: FsType) -> &'static str {
     match fs_type {
         // ext4 mounts ext2 and ext3 as well, and is the one built into most kernels.
         FsType::Ext2 | FsType::Ext3 | FsType::Ext4 => "ext4",
@@ -52,7 +52,7 @@ pub fn kernel_fs_name(fs_type: FsType) -> &'static str {
 }
 
 /// The module that provides a filesystem type, for loading on demand.
-pub fn module_for(fstype: &str) -> &str {
+pub(crate) fn module_for(fstype: &str) -> &str {
     match fstype {
         "ext2" | "ext3" => "ext4",
         "iso9660" => "isofs",
@@ -61,7 +61,11 @@ pub fn module_for(fstype: &str) -> &str {
 }
 
 /// Joins the safety option and the user's flags (`rootflags=`) into one data string.
-pub fn options(fs_type: Option<FsType>, info: Option<&FsInfo>, user: Option<&str>) -> String {
+pub(crate) fn options(
+    fs_type: Option<FsType>,
+    info: Option<&FsInfo>,
+    user: Option<&str>,
+) -> String {
     let safety = fs_type.and_then(|t| safety_options(t, info));
     [safety, user.filter(|u| !u.is_empty())]
         .into_iter()
@@ -71,7 +75,7 @@ pub fn options(fs_type: Option<FsType>, info: Option<&FsInfo>, user: Option<&str
 }
 
 /// Mounts `device` read-only at `target` as `fstype` with `data` options.
-pub fn mount_readonly(
+pub(crate) fn mount_readonly(
     device: &Path,
     target: &Path,
     fstype: &str,
@@ -103,7 +107,7 @@ pub fn mount_readonly(
 
 /// Unmounts `target` if something is mounted there; errors other than "not mounted"
 /// are returned.
-pub fn unmount(target: &Path) -> io::Result<()> {
+pub(crate) fn unmount(target: &Path) -> io::Result<()> {
     match sys_mount::unmount(target, UnmountFlags::empty()) {
         Err(e)
             if e.raw_os_error() == Some(libc::EINVAL) || e.raw_os_error() == Some(libc::ENOENT) =>
@@ -116,7 +120,7 @@ pub fn unmount(target: &Path) -> io::Result<()> {
 
 /// Mounts a kernel filesystem (proc, sysfs, devtmpfs, tmpfs) at `target`, creating it.
 /// Already mounted counts as success.
-pub fn mount_kernel_fs(
+pub(crate) fn mount_kernel_fs(
     fstype: &str,
     target: &Path,
     flags: MountFlags,

@@ -18,7 +18,7 @@ use thiserror::Error;
 
 /// Errors from reading a partition table.
 #[derive(Debug, Error)]
-pub enum PartitionError {
+pub(crate) enum PartitionError {
     #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
     Read {
         offset_bytes: u64,
@@ -44,7 +44,7 @@ pub enum PartitionError {
 
 /// Why one GPT header (with its entry array) was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum GptDefect {
+pub(crate) enum GptDefect {
     #[error("header at sector {lba} lies outside the disk")]
     OutOfRange { lba: u64 },
     #[error("no \"EFI PART\" signature at sector {lba}")]
@@ -76,14 +76,14 @@ pub enum GptDefect {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum TableKind {
+pub(crate) enum TableKind {
     Gpt,
     Mbr,
 }
 
 /// One partition, as the kernel will number and expose it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Partition {
+pub(crate) struct Partition {
     /// 1-based; MBR logical partitions count from 5.
     pub number: u32,
     pub start_bytes: u64,
@@ -100,7 +100,7 @@ pub struct Partition {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PartitionTable {
+pub(crate) struct PartitionTable {
     pub kind: TableKind,
     /// GPT disk GUID (lowercase) or MBR disk signature (`%08x`), as blkid's PTUUID.
     pub disk_id: String,
@@ -112,7 +112,7 @@ pub struct PartitionTable {
 ///
 /// `Ok(None)` when there is no table (no 0x55AA signature, or the first sector is a
 /// FAT boot sector of an unpartitioned disk).
-pub fn read_table<R: Read + Seek>(
+pub(crate) fn read_table<R: Read + Seek>(
     dev: &mut R,
     size_bytes: u64,
 ) -> Result<Option<PartitionTable>, PartitionError> {

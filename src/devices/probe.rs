@@ -21,7 +21,7 @@ use thiserror::Error;
 
 /// Errors from probing a device.
 #[derive(Debug, Error)]
-pub enum ProbeError {
+pub(crate) enum ProbeError {
     #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
     Read {
         offset_bytes: u64,
@@ -38,7 +38,7 @@ pub enum ProbeError {
 
 /// A filesystem type kboot can recognise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum FsType {
+pub(crate) enum FsType {
     Ext2,
     Ext3,
     Ext4,
@@ -51,7 +51,7 @@ pub enum FsType {
 
 impl FsType {
     /// Every type, in the order `FromStr` error messages list them.
-    pub const ALL: [FsType; 8] = [
+    pub(crate) const ALL: [FsType; 8] = [
         FsType::Ext2,
         FsType::Ext3,
         FsType::Ext4,
@@ -64,7 +64,7 @@ impl FsType {
 
     /// The name `blkid` prints as TYPE, which is also the kernel's filesystem name
     /// for `mount(2)` and `rootfstype=`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             FsType::Ext2 => "ext2",
             FsType::Ext3 => "ext3",
@@ -78,7 +78,7 @@ impl FsType {
     }
 
     /// Whether the type can be mounted to look for kernels (swap cannot).
-    pub fn mountable(self) -> bool {
+    pub(crate) fn mountable(self) -> bool {
         !matches!(self, FsType::Swap)
     }
 }
@@ -104,7 +104,7 @@ impl FromStr for FsType {
 
 /// What a superblock says about the filesystem.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FsInfo {
+pub(crate) struct FsInfo {
     pub fs_type: FsType,
     /// As `blkid` prints UUID; `None` when the filesystem has none (all zero).
     pub uuid: Option<String>,
@@ -119,7 +119,10 @@ pub struct FsInfo {
 ///
 /// `Ok(None)` when no known filesystem is there. A device too short to hold a given
 /// superblock is simply not of that type.
-pub fn probe<R: Read + Seek>(dev: &mut R, size_bytes: u64) -> Result<Option<FsInfo>, ProbeError> {
+pub(crate) fn probe<R: Read + Seek>(
+    dev: &mut R,
+    size_bytes: u64,
+) -> Result<Option<FsInfo>, ProbeError> {
     let mut device = Device { dev, size_bytes };
     // One read covers the ext, XFS and FAT superblocks and the 4 KiB-page swap header.
     let head = device.read_at(0, HEAD_LEN_BYTES)?;

@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceSpec {
+pub(crate) enum DeviceSpec {
     /// `/dev/vda1`, `/dev/md/root`, `/dev/mapper/vg-lv`.
     Path(String),
     /// Filesystem UUID, compared without regard to case.
@@ -26,7 +26,7 @@ pub enum DeviceSpec {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SpecError {
+pub(crate) enum SpecError {
     #[error("empty device name")]
     Empty,
     #[error("empty value after {0}=")]

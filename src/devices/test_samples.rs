@@ -139,10 +139,6 @@ impl SampledDisk {
         self.size_bytes - self.tail.len() as u64
     }
 
-    pub(crate) fn size_bytes(&self) -> u64 {
-        self.size_bytes
-    }
-
     /// A sparse image file holding the disk, for code that opens paths.
     pub(crate) fn write_image(&self, path: &Path) {
         let mut file = std::fs::File::create(path).expect("create image");

@@ -4,12 +4,12 @@ use crate::select::bls::glob_matches;
 use crate::select::BootEntry;
 
 /// Default seconds to wait when there is a choice and `kboot.timeout=` is not given.
-pub const DEFAULT_TIMEOUT_SECS: i64 = 5;
+pub(crate) const DEFAULT_TIMEOUT_SECS: i64 = 5;
 
 /// Which entry `kboot.default=` names: a 1-based position, else the first entry whose
 /// version, title, id or kernel path equals the text, else the first one a glob
 /// (`*`, `?`) matches.
-pub fn default_index(entries: &[BootEntry], wanted: Option<&str>) -> Option<usize> {
+pub(crate) fn default_index(entries: &[BootEntry], wanted: Option<&str>) -> Option<usize> {
     let Some(wanted) = wanted else { return Some(0) };
     if let Ok(n) = wanted.parse::<usize>() {
         return (1..=entries.len()).contains(&n).then(|| n - 1);

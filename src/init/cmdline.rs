@@ -10,13 +10,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::devices::spec::DeviceSpec;
-pub use crate::kexec::KexecMethod;
+pub(crate) use crate::kexec::KexecMethod;
 
 use super::menu::MenuMode;
 
 /// One word of the command line: `param` or `param=value`, with the text as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
+pub(crate) struct Word {
     pub param: String,
     pub value: Option<String>,
     /// The word exactly as it stood, quotes included, so it can be passed on unchanged.
@@ -25,7 +25,7 @@ pub struct Word {
 
 /// What kboot understood from its command line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Cmdline {
+pub(crate) struct Cmdline {
     pub root: Option<DeviceSpec>,
     pub boot: Option<DeviceSpec>,
     pub kernel: Option<String>,
@@ -55,7 +55,7 @@ pub struct Cmdline {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CmdlineError {
+pub(crate) enum CmdlineError {
     #[error("{param}={value}: {reason}")]
     BadValue {
         param: String,
@@ -66,7 +66,7 @@ pub enum CmdlineError {
 
 /// Splits a command line into words as the kernel does. Returns the words and, if
 /// present, the text after a lone `--`.
-pub fn split(line: &str) -> (Vec<Word>, Option<String>) {
+pub(crate) fn split(line: &str) -> (Vec<Word>, Option<String>) {
     let mut words = Vec::new();
     let mut rest = line.trim_start();
     while !rest.is_empty() {
@@ -218,7 +218,7 @@ impl Cmdline {
 
     /// The command line for the target kernel: what kboot did not consume, then
     /// `kboot.append`, then `-- init args` if there were any.
-    pub fn target_cmdline(&self) -> String {
+    pub(crate) fn target_cmdline(&self) -> String {
         let mut parts: Vec<&str> = self.passthrough.iter().map(|w| w.raw.as_str()).collect();
         if let Some(extra) = self.append.as_deref().filter(|s| !s.trim().is_empty()) {
             parts.push(extra.trim());

@@ -24,10 +24,10 @@ use super::keys::{Key, KeyDecoder};
 
 /// How long a lone ESC waits for the rest of a sequence before it counts as the Escape
 /// key. A sequence's bytes arrive together even at 9600 baud (about 1 ms a byte).
-pub const ESCAPE_PAUSE: Duration = Duration::from_millis(50);
+pub(crate) const ESCAPE_PAUSE: Duration = Duration::from_millis(50);
 
 /// The console names in `/sys/class/tty/console/active` (`tty0 ttyS0`, `hvc0`).
-pub fn parse_active(text: &str) -> Vec<String> {
+pub(crate) fn parse_active(text: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for name in text.split_whitespace() {
         if !names.iter().any(|n| n == name) {
@@ -39,7 +39,7 @@ pub fn parse_active(text: &str) -> Vec<String> {
 
 /// The device nodes of the active consoles, or `/dev/console` when the kernel does
 /// not say (no sysfs, or an empty list).
-pub fn console_paths(sys_root: &Path, dev_root: &Path) -> Vec<PathBuf> {
+pub(crate) fn console_paths(sys_root: &Path, dev_root: &Path) -> Vec<PathBuf> {
     let active = std::fs::read_to_string(sys_root.join("class/tty/console/active"))
         .map(|text| parse_active(&text))
         .unwrap_or_default();
@@ -51,14 +51,13 @@ pub fn console_paths(sys_root: &Path, dev_root: &Path) -> Vec<PathBuf> {
 
 /// Whether `TERM` allows cursor movement; unset means VT100, as the kernel's own
 /// consoles and serial terminals are.
-pub fn speaks_ansi(term: Option<&str>) -> bool {
+pub(crate) fn speaks_ansi(term: Option<&str>) -> bool {
     term != Some("dumb")
 }
 
 /// One console in raw mode. Dropping it puts the cursor below the menu, shows it and
 /// restores the settings it had.
-pub struct Terminal {
-    name: String,
+pub(crate) struct Terminal {
     file: File,
     saved: Termios,
     decoder: KeyDecoder,
@@ -74,7 +73,7 @@ impl Terminal {
     /// Takes over `file` if it is a terminal: raw mode (no echo, no line editing, no
     /// signals from Ctrl-C, no CR to LF), reads returning each byte as it arrives.
     /// Output processing stays on so other messages still get their CR.
-    pub fn new(name: String, file: File) -> Result<Self, Errno> {
+    pub(crate) fn new(file: File) -> Result<Self, Errno> {
         let saved = termios::tcgetattr(file.as_fd())?;
         let mut raw = saved.clone();
         raw.local_flags
@@ -85,7 +84,6 @@ impl Terminal {
         raw.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
         termios::tcsetattr(file.as_fd(), SetArg::TCSANOW, &raw)?;
         Ok(Terminal {
-            name,
             file,
             saved,
             decoder: KeyDecoder::new(),
@@ -93,10 +91,6 @@ impl Terminal {
             readable: true,
             writable: true,
         })
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
     }
 }
 
@@ -111,7 +105,7 @@ impl Drop for Terminal {
 type Screen = (Vec<String>, Option<(usize, usize)>);
 
 /// Every terminal the menu runs on, with the screen last drawn on them.
-pub struct Terminals {
+pub(crate) struct Terminals {
     terminals: Vec<Terminal>,
     ansi: bool,
     /// The screen last drawn, so an unchanged screen is not sent again.
@@ -121,7 +115,7 @@ pub struct Terminals {
 impl Terminals {
     /// Opens the active consoles and keeps those that are terminals. Consoles that
     /// cannot be opened, or are not terminals, are left alone.
-    pub fn open(sys_root: &Path, dev_root: &Path) -> Self {
+    pub(crate) fn open(sys_root: &Path, dev_root: &Path) -> Self {
         let terminals = console_paths(sys_root, dev_root)
             .into_iter()
             .filter_map(|path| {
@@ -132,7 +126,7 @@ impl Terminals {
                     .custom_flags(libc::O_NOCTTY)
                     .open(&path)
                     .ok()?;
-                Terminal::new(path.display().to_string(), file).ok()
+                Terminal::new(file).ok()
             })
             .collect();
         Self::new(
@@ -141,7 +135,7 @@ impl Terminals {
         )
     }
 
-    pub fn new(terminals: Vec<Terminal>, ansi: bool) -> Self {
+    pub(crate) fn new(terminals: Vec<Terminal>, ansi: bool) -> Self {
         Terminals {
             terminals,
             ansi,
@@ -149,23 +143,18 @@ impl Terminals {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.terminals.is_empty()
     }
 
-    /// The consoles in use, for messages.
-    pub fn names(&self) -> Vec<&str> {
-        self.terminals.iter().map(Terminal::name).collect()
-    }
-
     /// True while some terminal can still deliver keys.
-    pub fn can_read(&self) -> bool {
+    pub(crate) fn can_read(&self) -> bool {
         self.terminals.iter().any(|t| t.readable)
     }
 
     /// Shows `lines` on every terminal, with the cursor at `cursor` (row, column from
     /// 0) or hidden; nothing is sent when the screen has not changed.
-    pub fn draw(&mut self, lines: &[String], cursor: Option<(usize, usize)>) {
+    pub(crate) fn draw(&mut self, lines: &[String], cursor: Option<(usize, usize)>) {
         let first = match &self.shown {
             Some((shown_lines, shown_cursor))
                 if shown_lines == lines && *shown_cursor == cursor =>
@@ -187,7 +176,7 @@ impl Terminals {
     /// Waits until keys arrive on any terminal or `deadline` passes, and returns the
     /// keys (none at the deadline). Unfinished escape sequences wait `ESCAPE_PAUSE` at
     /// most, then count as Escape.
-    pub fn wait_for_keys(&mut self, deadline: Instant) -> Vec<Key> {
+    pub(crate) fn wait_for_keys(&mut self, deadline: Instant) -> Vec<Key> {
         loop {
             let now = Instant::now();
             let mut wake = deadline;
@@ -315,7 +304,7 @@ fn read_keys(terminal: &mut Terminal) -> Vec<Key> {
 /// The bytes that show `lines` with the cursor at `cursor` (hidden when `None`). The
 /// first draw clears the screen; later ones overwrite it line by line and erase what
 /// is left, which does not flicker on a slow serial line.
-pub fn screen_bytes(
+pub(crate) fn screen_bytes(
     lines: &[String],
     cursor: Option<(usize, usize)>,
     first: bool,

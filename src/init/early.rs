@@ -10,7 +10,7 @@ use crate::devices::mount::{mount_kernel_fs, MountError};
 
 /// Mounts /proc, /sys, /dev (devtmpfs) and /run. Returns the failures; the boot goes
 /// on without what failed, and the caller reports it.
-pub fn mount_kernel_filesystems() -> Vec<MountError> {
+pub(crate) fn mount_kernel_filesystems() -> Vec<MountError> {
     let nosuid_nodev_noexec = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
     [
         ("proc", "/proc", nosuid_nodev_noexec, ""),
@@ -33,7 +33,7 @@ pub fn mount_kernel_filesystems() -> Vec<MountError> {
 /// Makes sure stdin, stdout and stderr are the console. The kernel opens
 /// /dev/console for init when the initramfs has the node; if it did not, fds 0-2
 /// are closed and every message would be lost.
-pub fn attach_console() {
+pub(crate) fn attach_console() {
     let missing = (0..3).any(|fd| nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err());
     if !missing {
         return;

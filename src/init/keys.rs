@@ -10,7 +10,7 @@ const ESC: u8 = 0x1b;
 
 /// What the user did, decoded from the terminal by `KeyDecoder`, or `Tick`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
+pub(crate) enum Key {
     Up,
     Down,
     Home,
@@ -30,7 +30,7 @@ pub enum Key {
 
 /// Turns terminal bytes into keys, keeping unfinished sequences between calls.
 #[derive(Debug, Default)]
-pub struct KeyDecoder {
+pub(crate) struct KeyDecoder {
     pending: Vec<u8>,
     /// The last byte was CR: an LF right after it is the same Enter (CR LF terminals).
     after_cr: bool,
@@ -44,24 +44,24 @@ enum Step {
 }
 
 impl KeyDecoder {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The keys these bytes complete, in order.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Key> {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Vec<Key> {
         self.pending.extend_from_slice(bytes);
         self.drain(false)
     }
 
     /// True while a sequence (or a lone ESC) is unfinished.
-    pub fn has_pending(&self) -> bool {
+    pub(crate) fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
 
     /// After a pause with no more bytes: an unfinished ESC is the Escape key, and the
     /// bytes after it are plain keys; an unfinished UTF-8 character is dropped.
-    pub fn flush(&mut self) -> Vec<Key> {
+    pub(crate) fn flush(&mut self) -> Vec<Key> {
         self.drain(true)
     }
 

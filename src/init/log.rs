@@ -21,17 +21,17 @@ static LOG: Mutex<Log> = Mutex::new(Log {
 });
 
 /// Marks the start of the clock; call first thing.
-pub fn start() {
+pub(crate) fn start() {
     START.get_or_init(Instant::now);
 }
 
 /// Seconds since `start`.
-pub fn elapsed_secs() -> f64 {
+pub(crate) fn elapsed_secs() -> f64 {
     START.get_or_init(Instant::now).elapsed().as_secs_f64()
 }
 
 /// Starts writing the log to `path` too (once /run exists), with the lines so far.
-pub fn open_file(path: &Path) {
+pub(crate) fn open_file(path: &Path) {
     let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path) else {
         return;
     };
@@ -53,22 +53,22 @@ fn emit(line: String) {
 }
 
 /// A progress line: `kboot: [1.234] message`.
-pub fn say(message: impl Display) {
+pub(crate) fn say(message: impl Display) {
     emit(format!("kboot: [{:.3}] {message}", elapsed_secs()));
 }
 
 /// A failure: `kboot: error: message`.
-pub fn error(message: impl Display) {
+pub(crate) fn error(message: impl Display) {
     emit(format!("kboot: error: {message}"));
 }
 
 /// Something odd that does not stop the boot.
-pub fn warn(message: impl Display) {
+pub(crate) fn warn(message: impl Display) {
     emit(format!("kboot: warning: {message}"));
 }
 
 /// Every line so far.
-pub fn lines() -> Vec<String> {
+pub(crate) fn lines() -> Vec<String> {
     LOG.lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .lines

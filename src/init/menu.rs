@@ -23,17 +23,17 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::console::Terminals;
-pub use super::keys::Key;
+pub(crate) use super::keys::Key;
 use super::log;
 
 /// Seconds to wait before booting the default when nobody can type and the command
 /// line said to wait forever (`kboot.timeout=-1`): waiting forever would hang a
 /// headless machine.
-pub const NO_TERMINAL_WAIT_SECS: u64 = 5;
+pub(crate) const NO_TERMINAL_WAIT_SECS: u64 = 5;
 
 /// The width the menu is drawn for: serial consoles do not know their size, and 80
 /// columns fit every terminal.
-pub const SCREEN_WIDTH: usize = 80;
+pub(crate) const SCREEN_WIDTH: usize = 80;
 
 /// Entries listed at once; more scroll. With the lines around the list, the menu fits
 /// the 24 lines of a VT100 or a default serial terminal.
@@ -44,7 +44,7 @@ const TICK: Duration = Duration::from_secs(1);
 
 /// One line of the menu, as the boot flow describes an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MenuItem {
+pub(crate) struct MenuItem {
     pub title: String,
     /// Shown under the list for the selected entry: kernel, ramdisk, where it came from.
     pub detail: String,
@@ -56,7 +56,7 @@ pub struct MenuItem {
 
 /// What the boot flow should do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Keep waiting for keys.
     Continue,
     /// Boot entry `index` with this command line (edited or not).
@@ -69,7 +69,7 @@ pub enum Outcome {
 
 /// `kboot.menu=`: when the menu is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MenuMode {
+pub(crate) enum MenuMode {
     Always,
     /// Only when there is a choice (more than one entry).
     #[default]
@@ -79,7 +79,7 @@ pub enum MenuMode {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("kboot.menu={0:?} is not one of always, auto, never")]
-pub struct BadMenuMode(String);
+pub(crate) struct BadMenuMode(String);
 
 impl FromStr for MenuMode {
     type Err = BadMenuMode;
@@ -109,7 +109,7 @@ impl fmt::Display for MenuMode {
 /// says: booting the same default again would loop, and the user needs to see why.
 /// Otherwise a zero timeout means no menu, `never` means no menu, and `auto` shows it
 /// only when there is a choice.
-pub fn should_show(mode: MenuMode, entries: &[MenuItem], timeout_secs: i64) -> bool {
+pub(crate) fn should_show(mode: MenuMode, entries: &[MenuItem], timeout_secs: i64) -> bool {
     if entries.is_empty() {
         return false;
     }
@@ -138,7 +138,7 @@ enum Mode {
 
 /// The menu's state: entries, which is selected, the default and the countdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Menu {
+pub(crate) struct Menu {
     items: Vec<MenuItem>,
     selected: usize,
     default: usize,
@@ -152,7 +152,7 @@ impl Menu {
     /// `timeout_secs`: `0` boots the default at once (see `boots_at_once`), negative
     /// waits forever, N counts N ticks. A default marked with a problem never counts
     /// down: booting it again unasked would loop.
-    pub fn new(items: Vec<MenuItem>, default: usize, timeout_secs: i64) -> Self {
+    pub(crate) fn new(items: Vec<MenuItem>, default: usize, timeout_secs: i64) -> Self {
         let default = if default < items.len() { default } else { 0 };
         let default_failed = items.get(default).is_some_and(|i| i.problem.is_some());
         let countdown_secs = if default_failed {
@@ -170,24 +170,24 @@ impl Menu {
     }
 
     /// True when the default should boot without drawing anything (`timeout 0`).
-    pub fn boots_at_once(&self) -> bool {
+    pub(crate) fn boots_at_once(&self) -> bool {
         self.countdown_secs == Some(0) && !self.items.is_empty()
     }
 
-    pub fn default_index(&self) -> usize {
+    pub(crate) fn default_index(&self) -> usize {
         self.default
     }
 
-    pub fn items(&self) -> &[MenuItem] {
+    pub(crate) fn items(&self) -> &[MenuItem] {
         &self.items
     }
 
-    pub fn countdown_secs(&self) -> Option<u64> {
+    pub(crate) fn countdown_secs(&self) -> Option<u64> {
         self.countdown_secs
     }
 
     /// Booting the default entry with its own command line.
-    pub fn boot_default(&self) -> Outcome {
+    pub(crate) fn boot_default(&self) -> Outcome {
         self.boot(self.default)
     }
 
@@ -201,7 +201,7 @@ impl Menu {
         }
     }
 
-    pub fn handle(&mut self, key: Key) -> Outcome {
+    pub(crate) fn handle(&mut self, key: Key) -> Outcome {
         if self.items.is_empty() {
             return Outcome::Rescue;
         }
@@ -290,7 +290,7 @@ impl Menu {
 
     /// The screen, one string per line, none longer than `width` chars. Plain text: the
     /// console layer adds the escape sequences.
-    pub fn render(&self, width: usize) -> Vec<String> {
+    pub(crate) fn render(&self, width: usize) -> Vec<String> {
         let width = width.max(20);
         match &self.mode {
             Mode::Choosing => self.render_list(width),
@@ -373,7 +373,7 @@ impl Menu {
 
     /// Where the terminal cursor belongs (0-based row and column on the rendered
     /// screen), when editing; `None` hides it.
-    pub fn cursor(&self, width: usize) -> Option<(usize, usize)> {
+    pub(crate) fn cursor(&self, width: usize) -> Option<(usize, usize)> {
         let width = width.max(20);
         match &self.mode {
             Mode::Choosing => None,
@@ -386,7 +386,8 @@ impl Menu {
         }
     }
 
-    pub fn is_editing(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_editing(&self) -> bool {
         matches!(self.mode, Mode::Editing { .. })
     }
 }
@@ -396,7 +397,7 @@ impl Menu {
 /// drawing, negative waits for a key, N waits N seconds. With no terminal to draw on
 /// it waits the timeout and boots the default (or opens the rescue prompt if the
 /// default already failed).
-pub fn run_menu(items: &[MenuItem], default: usize, timeout_secs: i64) -> Outcome {
+pub(crate) fn run_menu(items: &[MenuItem], default: usize, timeout_secs: i64) -> Outcome {
     let mut menu = Menu::new(items.to_vec(), default, timeout_secs);
     if items.is_empty() {
         return Outcome::Rescue;
@@ -931,12 +932,12 @@ mod pty_tests {
 
     /// A pty pair: the kboot side as a `Terminal`, the user side reading the screen in
     /// a thread (so kboot's writes never fill the pty buffer).
-    fn console(name: &str) -> (Terminal, UserSide, File) {
+    fn console() -> (Terminal, UserSide, File) {
         let pty = openpty(None, None).expect("openpty");
         let master = File::from(pty.master);
         let slave = File::from(pty.slave);
         let slave_again = slave.try_clone().expect("dup slave");
-        let terminal = Terminal::new(name.into(), slave).expect("raw mode on the pty");
+        let terminal = Terminal::new(slave).expect("raw mode on the pty");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let mut screen = master.try_clone().expect("dup master");
         let sink = Arc::clone(&seen);
@@ -985,7 +986,7 @@ mod pty_tests {
 
     #[test]
     fn pty_arrow_down_and_enter_boot_the_second_entry() {
-        let (terminal, mut user, _) = console("pts-a");
+        let (terminal, mut user, _) = console();
         let menu = start(vec![terminal], -1, TICK);
         user.wait_for("choose what to boot");
         // Split as a slow serial line might deliver it.
@@ -1002,7 +1003,7 @@ mod pty_tests {
 
     #[test]
     fn pty_countdown_boots_the_default_without_a_key() {
-        let (terminal, user, _) = console("pts-a");
+        let (terminal, user, _) = console();
         let menu = start(vec![terminal], 3, Duration::from_millis(30));
         user.wait_for("Booting Debian 6.1.0-3 in 3 s (any key stops)");
         assert_eq!(
@@ -1013,7 +1014,7 @@ mod pty_tests {
 
     #[test]
     fn pty_a_key_stops_the_countdown() {
-        let (terminal, mut user, _) = console("pts-a");
+        let (terminal, mut user, _) = console();
         // 50 ticks of 20 ms: a second for the key to land before the default boots.
         let menu = start(vec![terminal], 50, Duration::from_millis(20));
         user.wait_for("in 50 s");
@@ -1032,7 +1033,7 @@ mod pty_tests {
 
     #[test]
     fn pty_edit_escape_back_then_edit_and_ctrl_x() {
-        let (terminal, mut user, _) = console("pts-a");
+        let (terminal, mut user, _) = console();
         let menu = start(vec![terminal], 5, TICK);
         user.wait_for("choose what to boot");
         user.type_bytes(b"e");
@@ -1053,8 +1054,8 @@ mod pty_tests {
 
     #[test]
     fn pty_every_console_shows_the_menu_and_the_first_key_anywhere_wins() {
-        let (serial, serial_user, _) = console("ttyS0");
-        let (vga, mut vga_user, _) = console("tty0");
+        let (serial, serial_user, _) = console();
+        let (vga, mut vga_user, _) = console();
         let menu = start(vec![serial, vga], -1, TICK);
         serial_user.wait_for("choose what to boot");
         vga_user.wait_for("choose what to boot");
@@ -1067,7 +1068,7 @@ mod pty_tests {
 
     #[test]
     fn pty_raw_mode_is_restored_when_the_menu_ends() {
-        let (terminal, mut user, slave) = console("pts-a");
+        let (terminal, mut user, slave) = console();
         let before = tcgetattr(&slave).expect("tcgetattr");
         assert!(!before.local_flags.contains(LocalFlags::ICANON));
         let menu = start(vec![terminal], -1, TICK);

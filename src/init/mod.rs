@@ -2,15 +2,15 @@
 //! and mount root (and boot) read-only, pick a kernel, kexec it. Any failure lands at
 //! the rescue prompt, and the prompt's `retry` runs the whole attempt again.
 
-pub mod choose;
-pub mod cmdline;
-pub mod console;
-pub mod early;
-pub mod keys;
-pub mod log;
-pub mod menu;
-pub mod rescue;
-pub mod storage;
+pub(crate) mod choose;
+pub(crate) mod cmdline;
+pub(crate) mod console;
+pub(crate) mod early;
+pub(crate) mod keys;
+pub(crate) mod log;
+pub(crate) mod menu;
+pub(crate) mod rescue;
+pub(crate) mod storage;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -33,10 +33,10 @@ use menu::{MenuItem, Outcome};
 use storage::Storage;
 
 /// Where root and boot are mounted.
-pub const ROOT_MOUNT: &str = "/mnt/root";
-pub const BOOT_MOUNT: &str = "/mnt/boot";
+pub(crate) const ROOT_MOUNT: &str = "/mnt/root";
+pub(crate) const BOOT_MOUNT: &str = "/mnt/boot";
 /// How long to wait for `root=` without `rootwait` or `rootdelay=`.
-pub const DEFAULT_ROOT_WAIT_SECS: u32 = 30;
+pub(crate) const DEFAULT_ROOT_WAIT_SECS: u32 = 30;
 
 /// kboot runs the boot flow when it is PID 1 or is started under the name `init`.
 pub fn is_init(args: &[String]) -> bool {
@@ -48,7 +48,7 @@ pub fn is_init(args: &[String]) -> bool {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum BootError {
+pub(crate) enum BootError {
     #[error("no root= on the command line and no filesystem with kernels in /boot found after {waited_secs} s: add root=UUID=… or root=LABEL=… (type `devices` to see what is there)")]
     NoRootFound { waited_secs: u64 },
     #[error("{what} device {spec} not found after {waited_secs} s (filesystems seen: {seen}): check {what}= (type `devices` to list the disks), or add rootwait if the disk is slow to appear")]
@@ -93,7 +93,7 @@ pub enum BootError {
 }
 
 /// The state of one machine's boot: the command line and what has been set up so far.
-pub struct Boot {
+pub(crate) struct Boot {
     pub cmdline: Cmdline,
     pub sys_root: PathBuf,
     pub dev_root: PathBuf,
@@ -113,7 +113,7 @@ pub struct Boot {
 }
 
 impl Boot {
-    pub fn new(cmdline: Cmdline, modules: Option<ModuleIndex>) -> Self {
+    pub(crate) fn new(cmdline: Cmdline, modules: Option<ModuleIndex>) -> Self {
         let storage = Storage::new(&cmdline);
         Boot {
             cmdline,
@@ -129,7 +129,7 @@ impl Boot {
     }
 
     /// One try at booting. Returns only on failure.
-    pub fn attempt(&mut self) -> Result<std::convert::Infallible, BootError> {
+    pub(crate) fn attempt(&mut self) -> Result<std::convert::Infallible, BootError> {
         // A retry starts clean.
         for target in [BOOT_MOUNT, ROOT_MOUNT] {
             let _ = mount::unmount(Path::new(target));

@@ -17,7 +17,7 @@ log (show kboot's messages), reboot, poweroff, help";
 const NO_CONSOLE_RETRY_SECS: u64 = 30;
 
 /// Runs the prompt until the user asks to retry. Reboot and power off do not return.
-pub fn prompt(boot: &Boot) {
+pub(crate) fn prompt(boot: &Boot) {
     log::say(format!("rescue prompt: {HELP}"));
     let stdin = io::stdin();
     loop {

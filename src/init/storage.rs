@@ -25,7 +25,7 @@ use super::log;
 const DEGRADED_GRACE: Duration = Duration::from_secs(2);
 
 /// What has been brought up so far, so each array and volume is tried once.
-pub struct Storage {
+pub(crate) struct Storage {
     md_filter: MdFilter,
     /// Array uuids assembled, or tried and failed.
     arrays_done: BTreeSet<String>,
@@ -48,7 +48,7 @@ pub struct Storage {
 }
 
 impl Storage {
-    pub fn new(cmdline: &Cmdline) -> Self {
+    pub(crate) fn new(cmdline: &Cmdline) -> Self {
         let params = || {
             cmdline
                 .passthrough
@@ -101,7 +101,7 @@ impl Storage {
 
     /// Why the LV a `root=`/`boot=` path names will not come up, if kboot knows it
     /// will not: waiting longer would not help.
-    pub fn refusal(&self, spec: &DeviceSpec) -> Option<String> {
+    pub(crate) fn refusal(&self, spec: &DeviceSpec) -> Option<String> {
         let DeviceSpec::Path(path) = spec else {
             return None;
         };
@@ -121,7 +121,7 @@ impl Storage {
     /// Starts what the devices now present allow. `final_pass` is the last look before
     /// kboot gives up waiting: problems that might have resolved themselves as more
     /// devices appeared are reported then. Returns whether a new device appeared.
-    pub fn activate(
+    pub(crate) fn activate(
         &mut self,
         devices: &[BlockDevice],
         sys_root: &Path,
@@ -338,7 +338,7 @@ impl Storage {
     /// running md array makes the kernel's reboot path sleep a second
     /// (`md_notify_reboot`). Failures only cost that second: they are warnings.
     /// Afterwards everything may be brought up again (a failed handoff retries).
-    pub fn release(&mut self, sys_root: &Path) {
+    pub(crate) fn release(&mut self, sys_root: &Path) {
         if let Some(control) = self.dm.as_mut() {
             for name in self.volumes_running.drain(..).rev() {
                 let removed = dm::DmName::new(&name).and_then(|dm_name| control.remove(&dm_name));

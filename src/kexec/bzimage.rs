@@ -3,7 +3,7 @@
 //! protocol it speaks, and how long it must be.
 
 /// The header lies in the first two sectors; reading this much always covers it.
-pub const HEADER_BYTES: usize = 1024;
+pub(crate) const HEADER_BYTES: usize = 1024;
 
 const SETUP_SECTS: usize = 0x1f1;
 const SYSSIZE: usize = 0x1f4;
@@ -18,7 +18,7 @@ const MIN_VERSION: u16 = 0x0206;
 const XLF_KERNEL_64: u16 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SetupHeader {
+pub(crate) struct SetupHeader {
     pub setup_sects: u8,
     pub protocol_version: u16,
     /// Size of the protected-mode part, in bytes.
@@ -29,17 +29,17 @@ pub struct SetupHeader {
 
 impl SetupHeader {
     /// File offset where the protected-mode kernel begins.
-    pub fn kernel_offset_bytes(&self) -> u64 {
+    pub(crate) fn kernel_offset_bytes(&self) -> u64 {
         (u64::from(self.setup_sects) + 1) * SECTOR_BYTES
     }
 
-    pub fn has_64bit_entry(&self) -> bool {
+    pub(crate) fn has_64bit_entry(&self) -> bool {
         self.xloadflags & XLF_KERNEL_64 != 0
     }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum BzImageError {
+pub(crate) enum BzImageError {
     #[error("file is only {len} bytes, too short for a boot header")]
     TooShort { len: u64 },
     #[error("no x86 boot header (expected 0xAA55 at 0x1fe and \"HdrS\" at 0x202): not a bzImage")]
@@ -62,7 +62,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 
 /// Parses the header from the first bytes of the file (`head`, at least
 /// `HEADER_BYTES` unless the file is shorter) and checks it against the file length.
-pub fn parse_header(head: &[u8], file_len: u64) -> Result<SetupHeader, BzImageError> {
+pub(crate) fn parse_header(head: &[u8], file_len: u64) -> Result<SetupHeader, BzImageError> {
     if head.len() < XLOADFLAGS + 2 {
         return Err(BzImageError::TooShort { len: file_len });
     }

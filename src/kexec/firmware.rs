@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 
 /// The RSDP address from systab text: ACPI 2.0's if given, else ACPI 1.0's.
-pub fn parse_systab_rsdp(text: &str) -> Option<u64> {
+pub(crate) fn parse_systab_rsdp(text: &str) -> Option<u64> {
     let value = |key: &str| {
         text.lines()
             .filter_map(|line| line.trim().split_once('='))
@@ -20,13 +20,13 @@ pub fn parse_systab_rsdp(text: &str) -> Option<u64> {
 }
 
 /// Reads it under `root`; `None` without EFI (the kernel's own scan then finds it).
-pub fn acpi_rsdp(root: &Path) -> Option<u64> {
+pub(crate) fn acpi_rsdp(root: &Path) -> Option<u64> {
     let text = fs::read_to_string(root.join("sys/firmware/efi/systab")).ok()?;
     parse_systab_rsdp(&text)
 }
 
 /// Whether the running kernel was started through UEFI (it shows `/sys/firmware/efi`).
-pub fn booted_through_uefi(root: &Path) -> bool {
+pub(crate) fn booted_through_uefi(root: &Path) -> bool {
     root.join("sys/firmware/efi").is_dir()
 }
 

@@ -11,17 +11,17 @@ use std::ops::Range;
 
 use super::memmap::MemRange;
 
-pub const PAGE_BYTES: u64 = 4096;
+pub(crate) const PAGE_BYTES: u64 = 4096;
 /// `KEXEC_SEGMENT_MAX`.
-pub const MAX_SEGMENTS: usize = 16;
+pub(crate) const MAX_SEGMENTS: usize = 16;
 /// Nothing of ours goes below 1 MiB: real-mode memory belongs to the firmware and the
 /// next kernel's trampolines.
-pub const LOW_LIMIT_BYTES: u64 = 0x10_0000;
-pub const FOUR_GIB: u64 = 0x1_0000_0000;
+pub(crate) const LOW_LIMIT_BYTES: u64 = 0x10_0000;
+pub(crate) const FOUR_GIB: u64 = 0x1_0000_0000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum SegmentRole {
+pub(crate) enum SegmentRole {
     Purgatory,
     BootParams,
     Kernel,
@@ -31,14 +31,14 @@ pub enum SegmentRole {
 /// Where a segment's bytes come from: its own buffer, or a range of the kernel or the
 /// ramdisk the image already holds (so an 8 MiB kernel is not copied twice).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SegmentData {
+pub(crate) enum SegmentData {
     Owned(Vec<u8>),
     Kernel(Range<usize>),
     Ramdisk,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
+pub(crate) struct Segment {
     pub role: SegmentRole,
     pub data: SegmentData,
     /// Physical load address, page aligned.
@@ -53,19 +53,19 @@ pub struct Segment {
 
 impl Segment {
     /// The end of what `kexec_load` fills.
-    pub fn end(&self) -> u64 {
+    pub(crate) fn end(&self) -> u64 {
         self.mem + self.memsz
     }
 
     /// The end of what the layout keeps for this segment.
-    pub fn reserved_end(&self) -> u64 {
+    pub(crate) fn reserved_end(&self) -> u64 {
         self.mem + self.reserved
     }
 }
 
 /// Registers the purgatory hands to the target (as kexec-tools' `entry64_regs`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct EntryRegs {
+pub(crate) struct EntryRegs {
     pub rip: u64,
     pub rsi: u64,
     pub rsp: u64,
@@ -73,7 +73,7 @@ pub struct EntryRegs {
 
 /// How a segment may be placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Placement {
+pub(crate) struct Placement {
     /// A power of two, at least a page.
     pub align: u64,
     /// Lowest address the segment may start at.
@@ -85,7 +85,7 @@ pub struct Placement {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ImageError {
+pub(crate) enum ImageError {
     #[error("more than {MAX_SEGMENTS} segments")]
     TooManySegments,
     #[error(
@@ -107,13 +107,13 @@ pub enum ImageError {
 
 /// What a loader learned from the image, kept for `--dump` and the tests.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     BzImage(super::loader::bzimage::BzImageInfo),
     Elf(super::loader::elf::ElfInfo),
 }
 
 #[derive(Debug)]
-pub struct DomImage {
+pub(crate) struct DomImage {
     pub kernel: Vec<u8>,
     /// All ramdisks joined (see `join_ramdisks`); empty for none.
     pub ramdisk: Vec<u8>,
@@ -131,7 +131,7 @@ pub struct DomImage {
     pub parsed: Option<Parsed>,
 }
 
-pub fn align_up(value: u64, align: u64) -> Result<u64, ImageError> {
+pub(crate) fn align_up(value: u64, align: u64) -> Result<u64, ImageError> {
     if !align.is_power_of_two() {
         return Err(ImageError::BadAlignment(align));
     }
@@ -147,7 +147,7 @@ fn align_down(value: u64, align: u64) -> u64 {
 
 /// The lowest or highest `align`-aligned address where `size` bytes fit inside one RAM
 /// range of `memmap`, inside `min..max_end`, touching none of `taken`. Pure.
-pub fn find_hole(
+pub(crate) fn find_hole(
     memmap: &[MemRange],
     taken: &[Range<u64>],
     size: u64,
@@ -203,7 +203,12 @@ pub fn find_hole(
 }
 
 impl DomImage {
-    pub fn new(kernel: Vec<u8>, ramdisk: Vec<u8>, cmdline: String, memmap: Vec<MemRange>) -> Self {
+    pub(crate) fn new(
+        kernel: Vec<u8>,
+        ramdisk: Vec<u8>,
+        cmdline: String,
+        memmap: Vec<MemRange>,
+    ) -> Self {
         DomImage {
             kernel,
             ramdisk,
@@ -218,12 +223,12 @@ impl DomImage {
         }
     }
 
-    pub fn data_len(&self, data: &SegmentData) -> u64 {
+    pub(crate) fn data_len(&self, data: &SegmentData) -> u64 {
         self.bytes(data).len() as u64
     }
 
     /// The bytes a segment's data names.
-    pub fn bytes<'a>(&'a self, data: &'a SegmentData) -> &'a [u8] {
+    pub(crate) fn bytes<'a>(&'a self, data: &'a SegmentData) -> &'a [u8] {
         match data {
             SegmentData::Owned(bytes) => bytes,
             SegmentData::Kernel(range) => self.kernel.get(range.clone()).unwrap_or(&[]),
@@ -233,7 +238,7 @@ impl DomImage {
 
     /// Places a segment of `data` reserving at least `memsz_bytes` (rounded up to a
     /// page) and returns its index.
-    pub fn place(
+    pub(crate) fn place(
         &mut self,
         role: SegmentRole,
         data: SegmentData,
@@ -278,7 +283,7 @@ impl DomImage {
     /// about four times the file: the decompressor's work area, which it needs free, not
     /// zeroed (it clears its own BSS). Zero-filling it costs the running kernel a page
     /// allocation and clear for every page: a third of a second for 60 MB under TCG.
-    pub fn load_data_only(&mut self, index: usize) -> Result<(), ImageError> {
+    pub(crate) fn load_data_only(&mut self, index: usize) -> Result<(), ImageError> {
         let data_len = match self.segments.get(index) {
             Some(segment) => self.data_len(&segment.data),
             None => return Ok(()),
@@ -290,14 +295,15 @@ impl DomImage {
         Ok(())
     }
 
-    pub fn segment(&self, role: SegmentRole) -> Option<&Segment> {
+    #[cfg(test)]
+    pub(crate) fn segment(&self, role: SegmentRole) -> Option<&Segment> {
         self.segments.iter().find(|s| s.role == role)
     }
 }
 
 /// An address or size shown as `"0x…"` in JSON, as kexec-tools' `--debug` prints them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hex(pub u64);
+pub(crate) struct Hex(pub u64);
 
 impl serde::Serialize for Hex {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -306,7 +312,7 @@ impl serde::Serialize for Hex {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SegmentPlan {
+pub(crate) struct SegmentPlan {
     pub role: SegmentRole,
     pub mem: Hex,
     pub memsz: Hex,
@@ -316,7 +322,7 @@ pub struct SegmentPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RegsPlan {
+pub(crate) struct RegsPlan {
     pub rip: Hex,
     pub rsi: Hex,
     pub rsp: Hex,
@@ -324,7 +330,7 @@ pub struct RegsPlan {
 
 /// The image as `kboot kexec --dry-run` prints it and `--dump` writes it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub loader: Option<&'static str>,
     pub entry: Hex,
     pub regs: RegsPlan,
@@ -334,7 +340,7 @@ pub struct Plan {
 }
 
 impl DomImage {
-    pub fn plan(&self) -> Plan {
+    pub(crate) fn plan(&self) -> Plan {
         Plan {
             loader: self.loader,
             entry: Hex(self.entry),

@@ -9,35 +9,35 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// e820 type codes (arch/x86/include/asm/e820/types.h).
-pub const E820_RAM: u32 = 1;
-pub const E820_RESERVED: u32 = 2;
-pub const E820_ACPI: u32 = 3;
-pub const E820_NVS: u32 = 4;
-pub const E820_UNUSABLE: u32 = 5;
-pub const E820_PMEM: u32 = 7;
-pub const E820_PRAM: u32 = 12;
-pub const E820_SOFT_RESERVED: u32 = 0xefff_ffff;
+pub(crate) const E820_RAM: u32 = 1;
+pub(crate) const E820_RESERVED: u32 = 2;
+pub(crate) const E820_ACPI: u32 = 3;
+pub(crate) const E820_NVS: u32 = 4;
+pub(crate) const E820_UNUSABLE: u32 = 5;
+pub(crate) const E820_PMEM: u32 = 7;
+pub(crate) const E820_PRAM: u32 = 12;
+pub(crate) const E820_SOFT_RESERVED: u32 = 0xefff_ffff;
 
 /// One range of physical memory, `start..end` (end exclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct MemRange {
+pub(crate) struct MemRange {
     pub start: u64,
     pub end: u64,
     pub e820_type: u32,
 }
 
 impl MemRange {
-    pub fn size_bytes(&self) -> u64 {
+    pub(crate) fn size_bytes(&self) -> u64 {
         self.end - self.start
     }
 
-    pub fn is_ram(&self) -> bool {
+    pub(crate) fn is_ram(&self) -> bool {
         self.e820_type == E820_RAM
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum MemMapError {
+pub(crate) enum MemMapError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -53,7 +53,7 @@ pub enum MemMapError {
 /// The e820 type for a name as the kernel writes it in `/sys/firmware/memmap/*/type`
 /// and `/proc/iomem` (arch/x86/kernel/e820.c `e820_type_to_string`). Unknown names are
 /// reserved: never use memory we cannot name.
-pub fn e820_type_from_name(name: &str) -> u32 {
+pub(crate) fn e820_type_from_name(name: &str) -> u32 {
     match name.trim() {
         "System RAM" => E820_RAM,
         "ACPI Tables" => E820_ACPI,
@@ -68,7 +68,7 @@ pub fn e820_type_from_name(name: &str) -> u32 {
 
 /// One `/sys/firmware/memmap/N` entry from its three files' text (`end` inclusive,
 /// both hex with `0x`).
-pub fn parse_sysfs_entry(start: &str, end: &str, type_name: &str) -> Option<MemRange> {
+pub(crate) fn parse_sysfs_entry(start: &str, end: &str, type_name: &str) -> Option<MemRange> {
     let start = parse_hex(start)?;
     let end_inclusive = parse_hex(end)?;
     Some(MemRange {
@@ -88,7 +88,7 @@ fn parse_hex(text: &str) -> Option<u64> {
 /// Nested lines (kernel code, device windows inside) are skipped. Lines whose range
 /// reads as `00000000-00000000` (iomem read without root) carry no information and
 /// are dropped.
-pub fn parse_iomem(text: &str) -> Vec<MemRange> {
+pub(crate) fn parse_iomem(text: &str) -> Vec<MemRange> {
     text.lines()
         .filter(|line| !line.starts_with(' '))
         .filter_map(|line| {
@@ -107,13 +107,13 @@ pub fn parse_iomem(text: &str) -> Vec<MemRange> {
 
 /// Sorts by start address. Overlaps are left alone: the firmware's map is what the
 /// next kernel gets; the allocator only ever uses RAM ranges.
-pub fn sorted(mut ranges: Vec<MemRange>) -> Vec<MemRange> {
+pub(crate) fn sorted(mut ranges: Vec<MemRange>) -> Vec<MemRange> {
     ranges.sort_by_key(|r| (r.start, r.end));
     ranges
 }
 
 /// Reads the map under `root` (`/` on a live system).
-pub fn read(root: &Path) -> Result<Vec<MemRange>, MemMapError> {
+pub(crate) fn read(root: &Path) -> Result<Vec<MemRange>, MemMapError> {
     let sysfs = root.join("sys/firmware/memmap");
     let iomem = root.join("proc/iomem");
     let from_sysfs = read_sysfs(&sysfs)?;

@@ -6,23 +6,23 @@
 //! being built, `loader/` has one loader per format, `arch/` the zero page and the
 //! purgatory, `memmap` reads the target's memory map.
 
-pub mod arch;
-pub mod bzimage;
-pub mod firmware;
-pub mod image;
-pub mod loader;
-pub mod memmap;
-pub mod syscall;
+pub(crate) mod arch;
+pub(crate) mod bzimage;
+pub(crate) mod firmware;
+pub(crate) mod image;
+pub(crate) mod loader;
+pub(crate) mod memmap;
+pub(crate) mod syscall;
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-pub use bzimage::{BzImageError, SetupHeader};
+pub(crate) use bzimage::{BzImageError, SetupHeader};
 
 #[derive(Debug, thiserror::Error)]
-pub enum KexecError {
+pub(crate) enum KexecError {
     #[error("cannot unpack {path} ({compression}): {source}")]
     Decompress {
         path: PathBuf,
@@ -67,7 +67,7 @@ pub enum KexecError {
 
 /// How the target got loaded, and what refused it on the way.
 #[derive(Debug)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub via: &'static str,
     /// With `Auto`: why the first way was refused before the other took over.
     pub refused: Option<Box<KexecError>>,
@@ -78,7 +78,7 @@ pub struct Loaded {
 
 /// The phases of a `kexec_load` through kboot's own builder.
 #[derive(Debug, Clone, Copy)]
-pub struct LoadTimes {
+pub(crate) struct LoadTimes {
     /// Kernel and ramdisk bytes read (the kernel unpacked, if it was compressed).
     pub bytes_read: u64,
     pub read: Duration,
@@ -129,7 +129,7 @@ impl Loaded {
 
 /// Everything needed to boot: the files and the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KexecPlan {
+pub(crate) struct KexecPlan {
     pub kernel: PathBuf,
     /// Loaded one after the other as a single initramfs (the kernel unpacks
     /// concatenated archives), as BLS and grub entries with several `initrd`s want.
@@ -141,7 +141,7 @@ pub struct KexecPlan {
 /// foreign file is named before the kernel gives a bare errno. An ELF or gzip file
 /// (a `vmlinux`, perhaps compressed) has no such header: `None`, and its loader checks
 /// it when it lays it out.
-pub fn check_kernel(path: &Path) -> Result<Option<SetupHeader>, KexecError> {
+pub(crate) fn check_kernel(path: &Path) -> Result<Option<SetupHeader>, KexecError> {
     let read_err = |source| KexecError::ReadKernel {
         path: path.to_path_buf(),
         source,
@@ -168,7 +168,7 @@ const ELF_MAGIC: &[u8] = b"\x7fELF";
 
 /// How to ask the kernel to load the target (`kboot.kexec=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KexecMethod {
+pub(crate) enum KexecMethod {
     /// The fastest way this machine allows, falling back to the other (see [`load`]).
     #[default]
     Auto,
@@ -188,7 +188,7 @@ pub enum KexecMethod {
 /// the builder does not know the format. Booted through UEFI, the order turns round:
 /// `kexec_file_load` hands the next kernel the EFI runtime services and memory map,
 /// which kboot's builder does not pass on yet.
-pub fn load(plan: &KexecPlan, method: KexecMethod) -> Result<Loaded, KexecError> {
+pub(crate) fn load(plan: &KexecPlan, method: KexecMethod) -> Result<Loaded, KexecError> {
     let both_refused = |first, then| KexecError::BothRefused {
         first: Box::new(first),
         then: Box::new(then),
@@ -270,7 +270,7 @@ fn load_own(plan: &KexecPlan) -> Result<LoadTimes, KexecError> {
 
 /// Reads the plan's files (the kernel gunzipped when it is gzip-compressed; ramdisks
 /// as they are, joined) and lays them out for the memory map under `root`.
-pub fn build_image(plan: &KexecPlan, root: &Path) -> Result<image::DomImage, KexecError> {
+pub(crate) fn build_image(plan: &KexecPlan, root: &Path) -> Result<image::DomImage, KexecError> {
     let (kernel, ramdisk) = read_files(plan)?;
     lay_out(plan, kernel, ramdisk, root)
 }
@@ -325,7 +325,7 @@ fn prefetch<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) {
 
 /// Joins ramdisks as GRUB does: each padded to 4 bytes (the kernel unpacks
 /// concatenated archives, compressed or not).
-pub fn append_ramdisk(joined: &mut Vec<u8>, ramdisk: &[u8]) {
+pub(crate) fn append_ramdisk(joined: &mut Vec<u8>, ramdisk: &[u8]) {
     joined.extend_from_slice(ramdisk);
     joined.resize(joined.len().next_multiple_of(4), 0);
 }
@@ -336,7 +336,7 @@ const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
 
 /// The compressions a kernel file may be wrapped in, by their magic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
+pub(crate) enum Compression {
     Gzip,
     Xz,
     Zstd,
@@ -345,7 +345,7 @@ pub enum Compression {
 }
 
 impl Compression {
-    pub fn detect(bytes: &[u8]) -> Option<Compression> {
+    pub(crate) fn detect(bytes: &[u8]) -> Option<Compression> {
         const MAGICS: [(&[u8], Compression); 5] = [
             (&[0x1f, 0x8b], Compression::Gzip),
             (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], Compression::Xz),
@@ -359,7 +359,7 @@ impl Compression {
             .map(|(_, c)| *c)
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Compression::Gzip => "gzip",
             Compression::Xz => "xz",
@@ -371,7 +371,7 @@ impl Compression {
 }
 
 /// Unpacks `bytes`, bounded by `MAX_DECOMPRESSED_BYTES`.
-pub fn decompress(compression: Compression, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn decompress(compression: Compression, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     use std::io::{Error, ErrorKind};
     let too_big = || Error::new(ErrorKind::InvalidData, "decompresses to more than 1 GiB");
     let mut out = Vec::new();
@@ -407,7 +407,7 @@ pub fn decompress(compression: Compression, bytes: &[u8]) -> std::io::Result<Vec
 
 /// A file's bytes, unpacked when they start with a compression magic (gzip, xz, zstd,
 /// bzip2, LZ4 legacy): how vmlinux files are often stored.
-pub fn read_decompressed(path: &Path) -> Result<Vec<u8>, KexecError> {
+pub(crate) fn read_decompressed(path: &Path) -> Result<Vec<u8>, KexecError> {
     let read_err = |source| KexecError::ReadFile {
         path: path.to_path_buf(),
         source,

@@ -14,7 +14,7 @@ const KEXEC_FILE_UNLOAD: libc::c_ulong = 1;
 const KEXEC_FILE_NO_INITRAMFS: libc::c_ulong = 4;
 
 #[derive(Debug, thiserror::Error)]
-pub enum SyscallError {
+pub(crate) enum SyscallError {
     #[error("cannot open {path}: {source}")]
     Open {
         path: PathBuf,
@@ -105,7 +105,11 @@ fn initrd_file(initrds: &[PathBuf]) -> Result<Option<File>, SyscallError> {
 }
 
 /// `kexec_file_load(2)`: the running kernel parses the image and lays it out.
-pub fn file_load(kernel: &Path, initrds: &[PathBuf], cmdline: &str) -> Result<(), SyscallError> {
+pub(crate) fn file_load(
+    kernel: &Path,
+    initrds: &[PathBuf],
+    cmdline: &str,
+) -> Result<(), SyscallError> {
     let kernel_file = open(kernel)?;
     let initrd_file = initrd_file(initrds)?;
     let c_cmdline = CString::new(cmdline).map_err(|_| SyscallError::NulInCmdline)?;
@@ -162,7 +166,7 @@ struct KexecSegment {
 
 /// One segment as `kexec_load` takes it: bytes to copy to `mem`, zero-filled to `memsz`.
 #[derive(Debug, Clone, Copy)]
-pub struct LoadSegment<'a> {
+pub(crate) struct LoadSegment<'a> {
     pub buf: &'a [u8],
     pub mem: u64,
     pub memsz: u64,
@@ -172,7 +176,7 @@ pub struct LoadSegment<'a> {
 /// (kexec-tools' list: no syscall, a format the kernel's own loader does not take,
 /// bad arguments; EPERM too, since a `kexec_file_load`-only policy such as an IMA
 /// rule can refuse one and not the other).
-pub fn file_load_refusal_allows_load(err: &SyscallError) -> bool {
+pub(crate) fn file_load_refusal_allows_load(err: &SyscallError) -> bool {
     match err {
         SyscallError::FileLoad { source, .. } => matches!(
             source.raw_os_error(),
@@ -192,7 +196,7 @@ pub fn file_load_refusal_allows_load(err: &SyscallError) -> bool {
 /// `errno`s after which `kexec_load` is worth retrying as `kexec_file_load`: no
 /// syscall (a kernel without CONFIG_KEXEC), or not allowed (lockdown, Secure Boot,
 /// kernel.kexec_load_disabled applies to both, so that one fails again, named).
-pub fn load_refusal_allows_file_load(err: &SyscallError) -> bool {
+pub(crate) fn load_refusal_allows_file_load(err: &SyscallError) -> bool {
     match err {
         SyscallError::Load { source, .. } => {
             matches!(source.raw_os_error(), Some(libc::ENOSYS | libc::EPERM))
@@ -203,7 +207,7 @@ pub fn load_refusal_allows_file_load(err: &SyscallError) -> bool {
 
 /// `kexec_load(2)`: loads segments laid out by kboot's own image builder; the kernel
 /// copies them into place at reboot and jumps to `entry` (the purgatory).
-pub fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {
+pub(crate) fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {
     let raw: Vec<KexecSegment> = segments
         .iter()
         .map(|s| KexecSegment {
@@ -240,7 +244,7 @@ pub fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), Syscal
 
 /// Unloads whatever is loaded (kexec-tools' `kexec -u`): `kexec_load` with no
 /// segments, or `kexec_file_load` with `KEXEC_FILE_UNLOAD` where only that is built in.
-pub fn unload() -> Result<(), SyscallError> {
+pub(crate) fn unload() -> Result<(), SyscallError> {
     // SAFETY: no segments: the pointer is null with a count of zero, which the kernel
     // takes as "unload"; nothing is read or written through it.
     let rc = unsafe {
@@ -295,7 +299,7 @@ fn load_hint_for(err: &io::Error) -> &'static str {
 }
 
 /// Starts the loaded kernel. Returns only on failure.
-pub fn reboot_into_loaded() -> SyscallError {
+pub(crate) fn reboot_into_loaded() -> SyscallError {
     match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_KEXEC) {
         Ok(never) => match never {},
         Err(errno) => SyscallError::Reboot(io::Error::from(errno)),
@@ -303,7 +307,7 @@ pub fn reboot_into_loaded() -> SyscallError {
 }
 
 /// Restarts the machine through the firmware. Returns only on failure.
-pub fn restart() -> SyscallError {
+pub(crate) fn restart() -> SyscallError {
     nix::unistd::sync();
     match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT) {
         Ok(never) => match never {},
@@ -312,7 +316,7 @@ pub fn restart() -> SyscallError {
 }
 
 /// Powers the machine off. Returns only on failure.
-pub fn power_off() -> SyscallError {
+pub(crate) fn power_off() -> SyscallError {
     nix::unistd::sync();
     match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_POWER_OFF) {
         Ok(never) => match never {},

@@ -27,7 +27,7 @@ const S_IFCHR: u32 = 0o020000;
 const S_IFBLK: u32 = 0o060000;
 
 #[derive(Debug, Error)]
-pub enum CpioError {
+pub(crate) enum CpioError {
     #[error("cannot write the archive: {source}")]
     Write {
         #[source]
@@ -55,7 +55,7 @@ pub enum CpioError {
 
 /// Permissions and owner of a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ownership {
+pub(crate) struct Ownership {
     pub mode_bits: u32,
     pub uid: u32,
     pub gid: u32,
@@ -73,14 +73,14 @@ struct Header {
 }
 
 /// Streams members into `out`. Call [`CpioWriter::finish`] to write the trailer.
-pub struct CpioWriter<W: Write> {
+pub(crate) struct CpioWriter<W: Write> {
     out: W,
     offset_bytes: u64,
     next_inode: u32,
 }
 
 impl<W: Write> CpioWriter<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         CpioWriter {
             out,
             offset_bytes: 0,
@@ -88,7 +88,7 @@ impl<W: Write> CpioWriter<W> {
         }
     }
 
-    pub fn dir(&mut self, name: &str, owner: Ownership) -> Result<(), CpioError> {
+    pub(crate) fn dir(&mut self, name: &str, owner: Ownership) -> Result<(), CpioError> {
         let header = Header {
             mode: S_IFDIR | owner.mode_bits,
             uid: owner.uid,
@@ -103,7 +103,7 @@ impl<W: Write> CpioWriter<W> {
 
     /// A regular file of exactly `size_bytes` read from `contents`; `source` labels
     /// read errors.
-    pub fn file(
+    pub(crate) fn file(
         &mut self,
         name: &str,
         owner: Ownership,
@@ -123,7 +123,12 @@ impl<W: Write> CpioWriter<W> {
         self.member(name, &header, contents, Some(source))
     }
 
-    pub fn symlink(&mut self, name: &str, target: &str, owner: Ownership) -> Result<(), CpioError> {
+    pub(crate) fn symlink(
+        &mut self,
+        name: &str,
+        target: &str,
+        owner: Ownership,
+    ) -> Result<(), CpioError> {
         let header = Header {
             mode: S_IFLNK | owner.mode_bits,
             uid: owner.uid,
@@ -136,7 +141,7 @@ impl<W: Write> CpioWriter<W> {
         self.member(name, &header, &mut target.as_bytes(), None)
     }
 
-    pub fn node(
+    pub(crate) fn node(
         &mut self,
         name: &str,
         owner: Ownership,
@@ -161,7 +166,7 @@ impl<W: Write> CpioWriter<W> {
     }
 
     /// Writes the trailer, pads to a whole block and returns the output.
-    pub fn finish(mut self) -> Result<W, CpioError> {
+    pub(crate) fn finish(mut self) -> Result<W, CpioError> {
         let header = Header {
             mode: 0,
             uid: 0,
@@ -273,7 +278,7 @@ impl<W: Write> CpioWriter<W> {
 }
 
 /// Writes every entry of `spec` as a newc archive into `out`; returns `out`.
-pub fn write_spec<W: Write>(spec: &InitramfsSpec, out: W) -> Result<W, CpioError> {
+pub(crate) fn write_spec<W: Write>(spec: &InitramfsSpec, out: W) -> Result<W, CpioError> {
     let mut writer = CpioWriter::new(out);
     for entry in spec.entries() {
         let name = entry.path.as_str();

@@ -20,7 +20,7 @@ use std::str::FromStr;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-pub enum ListError {
+pub(crate) enum ListError {
     #[error("path {path:?} in the image must be absolute")]
     NotAbsolute { path: String },
     #[error("{what} {path:?} contains whitespace, which the gen_init_cpio list cannot express")]
@@ -49,10 +49,10 @@ pub enum ListError {
 
 /// An absolute path inside the image: no whitespace, no empty, `.` or `..` parts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ImagePath(String);
+pub(crate) struct ImagePath(String);
 
 impl ImagePath {
-    pub fn new(path: &str) -> Result<ImagePath, ListError> {
+    pub(crate) fn new(path: &str) -> Result<ImagePath, ListError> {
         let Some(relative) = path.strip_prefix('/') else {
             return Err(ListError::NotAbsolute {
                 path: path.to_string(),
@@ -75,18 +75,18 @@ impl ImagePath {
         Ok(ImagePath(path.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The parent directory, or None for a top-level entry (whose parent is the root).
-    pub fn parent(&self) -> Option<ImagePath> {
+    pub(crate) fn parent(&self) -> Option<ImagePath> {
         let (parent, _) = self.0.rsplit_once('/')?;
         (!parent.is_empty()).then(|| ImagePath(parent.to_string()))
     }
 
     /// `self/relative`, validated.
-    pub fn join(&self, relative: &str) -> Result<ImagePath, ListError> {
+    pub(crate) fn join(&self, relative: &str) -> Result<ImagePath, ListError> {
         ImagePath::new(&format!("{}/{}", self.0, relative))
     }
 }
@@ -98,13 +98,13 @@ impl fmt::Display for ImagePath {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
     Char,
     Block,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     Dir,
     /// Contents come from `source` on the build machine (or from
     /// [`InitramfsSpec::generated`] when the spec made them).
@@ -123,7 +123,7 @@ pub enum EntryKind {
 
 /// One line of the list / one member of the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub path: ImagePath,
     /// Permission bits (07777); the type bits follow from `kind`.
     pub mode_bits: u32,
@@ -133,7 +133,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn dir(path: ImagePath, mode_bits: u32) -> Entry {
+    pub(crate) fn dir(path: ImagePath, mode_bits: u32) -> Entry {
         Entry {
             path,
             mode_bits,
@@ -143,7 +143,7 @@ impl Entry {
         }
     }
 
-    pub fn file(path: ImagePath, source: PathBuf, mode_bits: u32) -> Entry {
+    pub(crate) fn file(path: ImagePath, source: PathBuf, mode_bits: u32) -> Entry {
         Entry {
             path,
             mode_bits,
@@ -270,7 +270,7 @@ impl FromStr for Entry {
 
 /// The whole initramfs: entries in archive order, parents before children.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InitramfsSpec {
+pub(crate) struct InitramfsSpec {
     entries: Vec<Entry>,
     paths: BTreeSet<ImagePath>,
     dirs: BTreeSet<ImagePath>,
@@ -280,20 +280,16 @@ pub struct InitramfsSpec {
 }
 
 impl InitramfsSpec {
-    pub fn entries(&self) -> &[Entry] {
+    pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
-    pub fn generated(&self) -> &BTreeMap<PathBuf, Vec<u8>> {
+    pub(crate) fn generated(&self) -> &BTreeMap<PathBuf, Vec<u8>> {
         &self.generated
     }
 
-    pub fn contains(&self, path: &ImagePath) -> bool {
-        self.paths.contains(path)
-    }
-
     /// Appends an entry; its parent directory must already be there.
-    pub fn push(&mut self, entry: Entry) -> Result<(), ListError> {
+    pub(crate) fn push(&mut self, entry: Entry) -> Result<(), ListError> {
         entry.validate()?;
         if self.paths.contains(&entry.path) {
             return Err(ListError::Duplicate {
@@ -317,7 +313,11 @@ impl InitramfsSpec {
     }
 
     /// Adds `path` and any missing ancestors as directories with `mode_bits`.
-    pub fn add_dir_all(&mut self, path: &ImagePath, mode_bits: u32) -> Result<(), ListError> {
+    pub(crate) fn add_dir_all(
+        &mut self,
+        path: &ImagePath,
+        mode_bits: u32,
+    ) -> Result<(), ListError> {
         if self.dirs.contains(path) {
             return Ok(());
         }
@@ -329,7 +329,7 @@ impl InitramfsSpec {
 
     /// Adds a file whose contents the build made; `source` is where the list form
     /// expects it on disk (see [`InitramfsSpec::save_generated`]).
-    pub fn push_generated(
+    pub(crate) fn push_generated(
         &mut self,
         path: ImagePath,
         source: PathBuf,
@@ -343,7 +343,7 @@ impl InitramfsSpec {
 
     /// Writes the generated files to their source paths, so the list can be used by
     /// gen_init_cpio or the kernel build.
-    pub fn save_generated(&self) -> Result<(), ListError> {
+    pub(crate) fn save_generated(&self) -> Result<(), ListError> {
         for (path, contents) in &self.generated {
             let write_error = |source| ListError::WriteGenerated {
                 path: path.clone(),
@@ -358,7 +358,10 @@ impl InitramfsSpec {
     }
 
     /// Substitutes `@KBOOT@` in a template with `init_path`, then parses it.
-    pub fn from_template(template: &str, init_path: &Path) -> Result<InitramfsSpec, ListError> {
+    pub(crate) fn from_template(
+        template: &str,
+        init_path: &Path,
+    ) -> Result<InitramfsSpec, ListError> {
         template
             .replace("@KBOOT@", &init_path.to_string_lossy())
             .parse()

@@ -7,8 +7,8 @@
 //! gen_init_cpio list, a newc archive (optionally gzipped), or both. Both outputs come
 //! from the same [`list::InitramfsSpec`], so they always agree.
 
-pub mod cpio;
-pub mod list;
+pub(crate) mod cpio;
+pub(crate) mod list;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use list::{Entry, ImagePath, InitramfsSpec, ListError};
 
 /// Drivers for the disks, RAID/LVM layers and filesystems kboot has to read to find
 /// kernels on common virtual and physical machines.
-pub const DEFAULT_MODULES: [&str; 19] = [
+pub(crate) const DEFAULT_MODULES: [&str; 19] = [
     "virtio_blk",
     "virtio_pci",
     "virtio_scsi",
@@ -52,7 +52,7 @@ const COPIED_TABLES: [&str; 2] = ["modules.builtin", "modules.builtin.modinfo"];
 const DIR_MODE_BITS: u32 = 0o755;
 const DATA_MODE_BITS: u32 = 0o644;
 
-pub const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 usage: kboot mkinitramfs [-o LIST] [--cpio OUT[.gz|.xz|.zst]] [-k DIR] [-m MODULE]...
                          [--init PATH] [--template PATH] [--gen-dir DIR]
   -o LIST          write the gen_init_cpio file list to LIST ('-': stdout; the default
@@ -68,7 +68,7 @@ usage: kboot mkinitramfs [-o LIST] [--cpio OUT[.gz|.xz|.zst]] [-k DIR] [-m MODUL
                    (default: LIST.d next to the -o LIST file)";
 
 #[derive(Debug, Error)]
-pub enum MkinitramfsError {
+pub(crate) enum MkinitramfsError {
     #[error("{problem}\n{USAGE}")]
     Usage { problem: String },
     #[error("cannot run {program} to compress the archive: {source}; install it (xz-utils, zstd) or use .gz")]
@@ -151,7 +151,7 @@ pub enum MkinitramfsError {
 
 /// The command line, parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Options {
+pub(crate) struct Options {
     /// `-` means stdout.
     pub list_output: Option<PathBuf>,
     pub cpio_output: Option<PathBuf>,
@@ -163,14 +163,14 @@ pub struct Options {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Invocation {
+pub(crate) enum Invocation {
     Help,
     Build(Options),
 }
 
 /// Parses the arguments after `mkinitramfs`. Accepts `-o X`, `-oX`, `--cpio X` and
 /// `--cpio=X` forms.
-pub fn parse_args(args: &[String]) -> Result<Invocation, MkinitramfsError> {
+pub(crate) fn parse_args(args: &[String]) -> Result<Invocation, MkinitramfsError> {
     let usage = |problem: String| MkinitramfsError::Usage { problem };
     let mut options = Options::default();
     let mut remaining = args.iter();
@@ -213,7 +213,7 @@ pub fn parse_args(args: &[String]) -> Result<Invocation, MkinitramfsError> {
 
 /// The modules that went into an image.
 #[derive(Debug, Default)]
-pub struct ModuleSelection {
+pub(crate) struct ModuleSelection {
     /// In load order.
     pub included: Vec<ModulePath>,
     /// Default modules the tree does not have (e.g. ahci on a cloud kernel).
@@ -223,7 +223,7 @@ pub struct ModuleSelection {
 /// Adds the default modules, `extra_modules` and their dependencies from `index` under
 /// `/lib/modules/VERSION`, with tables for just those. Generated tables get `gen_dir`
 /// as their source directory in the list form.
-pub fn add_modules(
+pub(crate) fn add_modules(
     spec: &mut InitramfsSpec,
     index: &ModuleIndex,
     extra_modules: &[String],
@@ -328,7 +328,9 @@ fn absolute(path: &Path) -> Result<PathBuf, MkinitramfsError> {
 }
 
 /// Builds the image description for `options`; also returns notes for the user.
-pub fn build_spec(options: &Options) -> Result<(InitramfsSpec, Vec<String>), MkinitramfsError> {
+pub(crate) fn build_spec(
+    options: &Options,
+) -> Result<(InitramfsSpec, Vec<String>), MkinitramfsError> {
     let (template_name, template) = match &options.template_path {
         Some(path) => (
             path.display().to_string(),
@@ -484,7 +486,7 @@ fn write_cpio_through(
 }
 
 /// `kboot mkinitramfs ARGS...`; notes go to stderr.
-pub fn run(args: &[String]) -> Result<(), MkinitramfsError> {
+pub(crate) fn run(args: &[String]) -> Result<(), MkinitramfsError> {
     let options = match parse_args(args)? {
         Invocation::Help => {
             println!("{USAGE}");
@@ -506,7 +508,7 @@ pub fn run(args: &[String]) -> Result<(), MkinitramfsError> {
 }
 
 /// [`run`] with errors printed; returns the exit status.
-pub fn main(args: &[String]) -> i32 {
+pub(crate) fn main(args: &[String]) -> i32 {
     match run(args) {
         Ok(()) => 0,
         Err(error) => {

@@ -16,7 +16,7 @@ use std::str::FromStr;
 use super::version;
 
 #[derive(Debug, thiserror::Error)]
-pub enum BlsError {
+pub(crate) enum BlsError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -31,7 +31,7 @@ pub enum BlsError {
 /// line; keys kboot does not use (`grub_users`, `grub_arg`, `grub_class`, `efi`...) are
 /// kept in `other`, so writing the entry back gives the same keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BlsEntry {
+pub(crate) struct BlsEntry {
     pub title: Option<String>,
     pub version: Option<String>,
     pub machine_id: Option<String>,
@@ -47,13 +47,13 @@ pub struct BlsEntry {
 
 impl BlsEntry {
     /// The kernel command line: every `options` line, joined with spaces.
-    pub fn cmdline(&self) -> String {
+    pub(crate) fn cmdline(&self) -> String {
         self.options.join(" ")
     }
 
     /// Entries for another architecture are not for this machine. The specification's
     /// names: `ia32`, `x64`, `arm`, `aa64`...; without the key an entry is for any.
-    pub fn is_for_this_machine(&self) -> bool {
+    pub(crate) fn is_for_this_machine(&self) -> bool {
         match &self.architecture {
             None => true,
             Some(arch) => arch.eq_ignore_ascii_case(THIS_ARCHITECTURE),
@@ -127,7 +127,7 @@ impl fmt::Display for BlsEntry {
 
 /// `loader.conf`: the keys that say which entry boots and when.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoaderConf {
+pub(crate) struct LoaderConf {
     /// A glob over entry ids (`fedora-*`); `@saved` and the like need EFI variables
     /// kboot cannot read, and match nothing.
     pub default: Option<String>,
@@ -189,7 +189,7 @@ fn key_values(text: &str) -> impl Iterator<Item = (&str, &str)> {
 
 /// An entry with the id the specification gives it: its file name without `.conf`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamedEntry {
+pub(crate) struct NamedEntry {
     pub id: String,
     pub entry: BlsEntry,
 }
@@ -206,7 +206,7 @@ pub struct NamedEntry {
 /// "Version order" is kboot's `sort -V` comparison (`version::compare`), which agrees
 /// with the specification's own version comparison on the versions distributions
 /// write (`6.5.6-300.fc39.x86_64`); the two differ only on exotic strings (`~`, `^`).
-pub fn menu_order(a: &NamedEntry, b: &NamedEntry) -> Ordering {
+pub(crate) fn menu_order(a: &NamedEntry, b: &NamedEntry) -> Ordering {
     let (x, y) = (&a.entry, &b.entry);
     let by_keys = match (&x.sort_key, &y.sort_key) {
         (Some(kx), Some(ky)) => kx
@@ -228,7 +228,7 @@ fn both(a: &Option<String>, b: &Option<String>, cmp: impl Fn(&str, &str) -> Orde
 }
 
 /// `fnmatch`-style matching with `*` and `?`, as `loader.conf`'s `default` uses.
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_matches(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
@@ -259,7 +259,7 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
 /// turns an entry into a menu entry (older Fedora wrote `options $kernelopts`, and
 /// `tuned` still adds `$tuned_params`/`$tuned_initrd`). An unknown name expands to
 /// nothing, as in GRUB.
-pub fn expand_grubenv(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+pub(crate) fn expand_grubenv(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {
@@ -291,7 +291,7 @@ pub fn expand_grubenv(text: &str, lookup: impl Fn(&str) -> Option<String>) -> St
 
 /// Reads every `*.conf` in `dir` (a missing directory has none). Files that cannot be
 /// read come back as errors beside the entries, so one bad file hides only itself.
-pub fn read_dir_entries(dir: &Path) -> (Vec<NamedEntry>, Vec<BlsError>) {
+pub(crate) fn read_dir_entries(dir: &Path) -> (Vec<NamedEntry>, Vec<BlsError>) {
     let mut entries = Vec::new();
     let mut errors = Vec::new();
     let listing = match fs::read_dir(dir) {
@@ -338,7 +338,7 @@ pub fn read_dir_entries(dir: &Path) -> (Vec<NamedEntry>, Vec<BlsError>) {
 }
 
 /// Reads `loader.conf` if it is there.
-pub fn read_loader_conf(path: &Path) -> Result<Option<LoaderConf>, BlsError> {
+pub(crate) fn read_loader_conf(path: &Path) -> Result<Option<LoaderConf>, BlsError> {
     match fs::read_to_string(path) {
         Ok(text) => Ok(text.parse().ok()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),

@@ -14,7 +14,7 @@ use super::scan::{self, ScanError, ScanRequest};
 use super::{on_fs, BootEntry, Config, DefaultSpec, Source};
 
 #[derive(Debug, thiserror::Error)]
-pub enum SelectError {
+pub(crate) enum SelectError {
     #[error(transparent)]
     Scan(#[from] ScanError),
 }
@@ -22,7 +22,7 @@ pub enum SelectError {
 /// Something wrong in one config, not bad enough to stop the others from giving
 /// entries.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigWarning {
+pub(crate) enum ConfigWarning {
     #[error(transparent)]
     Bls(#[from] BlsError),
     #[error("{path}: {source}; its entries are left out")]
@@ -41,7 +41,7 @@ pub enum ConfigWarning {
 
 /// The merged list.
 #[derive(Debug)]
-pub struct Collected {
+pub(crate) struct Collected {
     pub entries: Vec<BootEntry>,
     /// What the configs name as default (or 0: the newest / first entry).
     pub default_index: usize,
@@ -62,7 +62,7 @@ struct FoundGrub {
     fs_root: PathBuf,
 }
 
-pub fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
+pub(crate) fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
     if req.kernel.is_some() {
         return Ok(Collected {
             entries: scan::find_entries(req)?,

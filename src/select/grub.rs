@@ -23,7 +23,7 @@ use std::str::FromStr;
 use super::{Config, DefaultSpec, Source};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum GrubError {
+pub(crate) enum GrubError {
     #[error("line {line}: quote opened here is never closed")]
     UnclosedQuote { line: usize },
     #[error("line {line}: `{what}` is never closed")]
@@ -35,7 +35,7 @@ pub enum GrubError {
 }
 
 /// Variables, as GRUB's environment holds them.
-pub type Vars = BTreeMap<String, String>;
+pub(crate) type Vars = BTreeMap<String, String>;
 
 /// Variables GRUB itself sets that generated configs test (`feature_*` say which
 /// features this GRUB has; every GRUB since 2.00 has these).
@@ -56,7 +56,7 @@ const ENV_BLOCK_BYTES: usize = 1024;
 
 /// `/boot/grub/grubenv`: `key=value` lines after a header, padded with `#`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GrubEnv {
+pub(crate) struct GrubEnv {
     /// In file order.
     pub vars: Vec<(String, String)>,
     /// The comment lines after the header (grub-editenv writes a warning).
@@ -64,7 +64,8 @@ pub struct GrubEnv {
 }
 
 impl GrubEnv {
-    pub fn get(&self, name: &str) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .iter()
             .find(|(k, _)| k == name)
@@ -72,7 +73,7 @@ impl GrubEnv {
     }
 
     /// The variables a generated grub.cfg's `load_env` would see, minus `next_entry`.
-    pub fn boot_vars(&self) -> Vars {
+    pub(crate) fn boot_vars(&self) -> Vars {
         self.vars
             .iter()
             .filter(|(k, _)| k != "next_entry")
@@ -534,7 +535,7 @@ fn parse(text: &str) -> Result<Vec<Stmt>, GrubError> {
 /// A `menuentry`. Entries without a `linux` command (`fwsetup`, `chainloader`) stay
 /// in the menu, since GRUB counts them in `set default=N`, but give no boot entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrubEntry {
+pub(crate) struct GrubEntry {
     pub title: String,
     pub id: Option<String>,
     /// As written after expansion, possibly with a `(device)` prefix.
@@ -547,13 +548,13 @@ pub struct GrubEntry {
 }
 
 impl GrubEntry {
-    pub fn cmdline(&self) -> String {
+    pub(crate) fn cmdline(&self) -> String {
         self.args.join(" ")
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MenuItem {
+pub(crate) enum MenuItem {
     Entry(GrubEntry),
     Submenu {
         title: String,
@@ -569,19 +570,19 @@ pub enum MenuItem {
 
 /// What a grub.cfg shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Menu {
+pub(crate) struct Menu {
     pub items: Vec<MenuItem>,
     pub config: Config,
 }
 
 impl Menu {
-    pub fn has_blscfg(&self) -> bool {
+    pub(crate) fn has_blscfg(&self) -> bool {
         self.items.iter().any(|i| matches!(i, MenuItem::Bls { .. }))
     }
 }
 
 /// Parses and evaluates a grub.cfg, starting from `vars` (the grubenv's).
-pub fn read_menu(text: &str, vars: Vars) -> Result<Menu, GrubError> {
+pub(crate) fn read_menu(text: &str, vars: Vars) -> Result<Menu, GrubError> {
     let stmts = parse(text)?;
     let mut vars = vars;
     for (k, v) in GRUB_FEATURES {
@@ -832,7 +833,7 @@ fn menu_title_and_id(fields: &[String]) -> (String, Option<String>) {
 /// Where `set default=` points: the position path (`[1, 2]` for the third entry of
 /// the second top-level item) of the first bootable entry it names. A step is a
 /// position, a title or an id; a default naming a submenu means its first entry.
-pub fn resolve_default(items: &[MenuItem], steps: &[String]) -> Option<Vec<usize>> {
+pub(crate) fn resolve_default(items: &[MenuItem], steps: &[String]) -> Option<Vec<usize>> {
     let (step, rest) = steps.split_first()?;
     let step = step.trim();
     let position = step.parse::<usize>().ok();
@@ -872,7 +873,7 @@ fn first_bootable(items: &[MenuItem]) -> Option<Vec<usize>> {
 }
 
 /// The bootable entries in menu order, each with its position path.
-pub fn flatten(items: &[MenuItem]) -> Vec<(Vec<usize>, &GrubEntry)> {
+pub(crate) fn flatten(items: &[MenuItem]) -> Vec<(Vec<usize>, &GrubEntry)> {
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         match item {

@@ -3,22 +3,22 @@
 //! entries, `grub` reads the grub.cfg that `grub-mkconfig` writes, `scan` looks for
 //! kernels itself, and `collect` merges them into the list the menu shows.
 
-pub mod bls;
-pub mod collect;
-pub mod grub;
-pub mod scan;
-pub mod version;
+pub(crate) mod bls;
+pub(crate) mod collect;
+pub(crate) mod grub;
+pub(crate) mod scan;
+pub(crate) mod version;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use collect::{collect, Collected, SelectError};
+pub(crate) use collect::{collect, Collected, SelectError};
 
 /// Where an entry came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Source {
+pub(crate) enum Source {
     /// `kernel=` (and `ramdisk=`) on the command line.
     Cmdline,
     /// A Boot Loader Specification type 1 entry (`loader/entries/*.conf`).
@@ -30,7 +30,7 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Source::Cmdline => "cmdline",
             Source::Bls => "bls",
@@ -42,7 +42,7 @@ impl Source {
 
 /// A kernel that can be booted, with its ramdisks and command line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BootEntry {
+pub(crate) struct BootEntry {
     pub title: String,
     /// The config's own name for the entry: the BLS file name without `.conf`, or a
     /// grub `--id`. `kboot.default=` and the configs' defaults can name it.
@@ -65,12 +65,12 @@ pub struct BootEntry {
 
 impl BootEntry {
     /// The kernel's path in kboot's own namespace.
-    pub fn kernel_path(&self) -> PathBuf {
+    pub(crate) fn kernel_path(&self) -> PathBuf {
         on_fs(&self.fs_root, &self.kernel)
     }
 
     /// The ramdisks' paths in kboot's own namespace, in order.
-    pub fn ramdisk_paths(&self) -> Vec<PathBuf> {
+    pub(crate) fn ramdisk_paths(&self) -> Vec<PathBuf> {
         self.ramdisks
             .iter()
             .map(|r| on_fs(&self.fs_root, r))
@@ -79,7 +79,7 @@ impl BootEntry {
 
     /// The ramdisks as the boot line and `kboot entries` show them: joined by commas,
     /// or `none`.
-    pub fn ramdisks_shown(&self) -> String {
+    pub(crate) fn ramdisks_shown(&self) -> String {
         if self.ramdisks.is_empty() {
             "none".to_string()
         } else {
@@ -87,14 +87,15 @@ impl BootEntry {
         }
     }
 
-    pub fn kernel_missing(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn kernel_missing(&self) -> bool {
         self.missing.contains(&self.kernel)
     }
 }
 
 /// What a boot loader config says about the menu itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Config {
+pub(crate) struct Config {
     pub default: Option<DefaultSpec>,
     /// Seconds before the default boots; negative means wait for the user (GRUB's -1).
     pub timeout_secs: Option<i64>,
@@ -102,7 +103,7 @@ pub struct Config {
 
 /// How a config names its default entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DefaultSpec {
+pub(crate) enum DefaultSpec {
     /// GRUB's `set default=`: a path through submenus (`1>2`), each step a position,
     /// a title or an id.
     Grub(Vec<String>),
@@ -111,6 +112,6 @@ pub enum DefaultSpec {
 }
 
 /// Joins a path as written on a filesystem to where that filesystem is mounted.
-pub fn on_fs(fs_root: &Path, path: &str) -> PathBuf {
+pub(crate) fn on_fs(fs_root: &Path, path: &str) -> PathBuf {
     fs_root.join(path.trim_start_matches('/'))
 }

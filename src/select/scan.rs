@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::{on_fs, version, BootEntry, Source};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ScanError {
+pub(crate) enum ScanError {
     #[error(
         "kernel={path} not found on {fs}: check the path (it is relative to the boot filesystem)"
     )]
@@ -28,7 +28,7 @@ pub enum ScanError {
 
 /// What to look through, and what the command line asked for.
 #[derive(Debug, Clone)]
-pub struct ScanRequest<'a> {
+pub(crate) struct ScanRequest<'a> {
     /// The mounted root filesystem.
     pub root: &'a Path,
     /// The mounted `boot=` filesystem, when there is one.
@@ -45,7 +45,7 @@ pub struct ScanRequest<'a> {
 const KERNEL_PREFIXES: [&str; 3] = ["vmlinuz-", "vmlinux-", "bzImage"];
 
 /// The version a kernel file name carries (`vmlinuz-6.1.0-9-amd64` → `6.1.0-9-amd64`).
-pub fn kernel_version(file_name: &str) -> Option<&str> {
+pub(crate) fn kernel_version(file_name: &str) -> Option<&str> {
     let rest = KERNEL_PREFIXES
         .iter()
         .find_map(|p| file_name.strip_prefix(p))?;
@@ -60,7 +60,7 @@ pub fn kernel_version(file_name: &str) -> Option<&str> {
 }
 
 /// The file names a ramdisk for kernel `version` goes by, in order of preference.
-pub fn ramdisk_names(version: &str) -> [String; 4] {
+pub(crate) fn ramdisk_names(version: &str) -> [String; 4] {
     [
         format!("initrd.img-{version}"),
         format!("initrd-{version}.img"),
@@ -96,7 +96,7 @@ fn boot_dir<'a>(req: &ScanRequest<'a>) -> (&'a Path, &'static str) {
     }
 }
 
-pub fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> {
+pub(crate) fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> {
     let (fs_root, dir) = boot_dir(req);
     let fs_name = if req.boot.is_some() {
         "the boot filesystem"

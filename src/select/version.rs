@@ -88,7 +88,7 @@ fn without_suffix(s: &[u8]) -> usize {
 }
 
 /// Compares two names as `sort -V` orders them.
-pub fn compare(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare(a: &str, b: &str) -> Ordering {
     if a == b {
         return Ordering::Equal;
     }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// Hang guard for one boot. Never a speed assertion: a TCG boot through kboot takes
 /// about 10 s, a loaded CI machine may take several times that.
-pub const BOOT_DEADLINE: Duration = Duration::from_secs(120);
+pub(crate) const BOOT_DEADLINE: Duration = Duration::from_secs(120);
 
 /// QEMU under TCG keeps one core busy; more guests than cores only slow all of them.
 const MAX_PARALLEL_QEMUS: usize = 2;
@@ -28,39 +28,39 @@ const MAX_PARALLEL_QEMUS: usize = 2;
 /// The line the kernel prints last when it panics; seeing it ends a wait early.
 const PANIC_END_MARKER: &str = "---[ end Kernel panic";
 
-pub fn repo_dir() -> PathBuf {
+pub(crate) fn repo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     repo_dir().join("target").join("kboot-cache")
 }
 
 /// What `tests/fixtures.sh` built, read from its `fixtures.env`.
-pub struct Fixtures {
+pub(crate) struct Fixtures {
     vars: HashMap<String, String>,
 }
 
 impl Fixtures {
     /// A value from fixtures.env; panics naming the key when it is missing.
-    pub fn var(&self, key: &str) -> &str {
+    pub(crate) fn var(&self, key: &str) -> &str {
         match self.vars.get(key) {
             Some(value) => value,
             None => panic!("fixtures.env has no {key}"),
         }
     }
 
-    pub fn path(&self, key: &str) -> PathBuf {
+    pub(crate) fn path(&self, key: &str) -> PathBuf {
         PathBuf::from(self.var(key))
     }
 
-    pub fn kernel_version(&self) -> &str {
+    pub(crate) fn kernel_version(&self) -> &str {
         self.var("KERNEL_VERSION")
     }
 
     /// The pristine disk images of an md/LVM image set (`r1lvm`, `r1090`, `r5`,
     /// `stale`), in the order the helper VM saw them: vda, vdb, ...
-    pub fn set_disks(&self, set: &str) -> Vec<PathBuf> {
+    pub(crate) fn set_disks(&self, set: &str) -> Vec<PathBuf> {
         let prefix = set.to_uppercase();
         let count: usize = self
             .var(&format!("{prefix}_DISK_COUNT"))
@@ -85,7 +85,7 @@ impl Fixtures {
 }
 
 /// Runs `tests/fixtures.sh` once per test process and parses `fixtures.env`.
-pub fn fixtures() -> &'static Fixtures {
+pub(crate) fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
         let cache = cache_dir();
@@ -111,7 +111,7 @@ pub fn fixtures() -> &'static Fixtures {
 /// Runs `tests/vm-fixtures.sh` once per test process (after `fixtures()`: it needs the
 /// kernel) and parses `vm-fixtures.env`, which holds fixtures.env's keys too. Cold, it
 /// boots a helper VM per image set (about a minute in all); warm, it is instant.
-pub fn storage_fixtures() -> &'static Fixtures {
+pub(crate) fn storage_fixtures() -> &'static Fixtures {
     static STORAGE_FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     STORAGE_FIXTURES.get_or_init(|| {
         fixtures();
@@ -137,7 +137,7 @@ pub fn storage_fixtures() -> &'static Fixtures {
 
 /// The kboot initramfs in its two forms: written by `mkinitramfs --cpio`, and built
 /// by the kernel's own `gen_init_cpio` from the list `mkinitramfs -o` writes.
-pub struct KbootInitramfs {
+pub(crate) struct KbootInitramfs {
     pub cpio_gz: PathBuf,
     /// The same image compressed with xz (the smallest form).
     pub cpio_xz: PathBuf,
@@ -159,7 +159,7 @@ fn run_checked(command: &mut Command) -> Vec<u8> {
 }
 
 /// Builds the kboot initramfs once per test process, around this build's kboot binary.
-pub fn kboot_initramfs() -> &'static KbootInitramfs {
+pub(crate) fn kboot_initramfs() -> &'static KbootInitramfs {
     static INITRAMFS: OnceLock<KbootInitramfs> = OnceLock::new();
     INITRAMFS.get_or_init(|| {
         let fixtures = fixtures();
@@ -211,14 +211,14 @@ pub fn kboot_initramfs() -> &'static KbootInitramfs {
 
 /// The kboot kernel: `kernel/build` output (bzImage and the PVH-bootable vmlinux, both
 /// with kboot's initramfs inside), around a release build of this tree's kboot.
-pub struct KbootKernel {
+pub(crate) struct KbootKernel {
     pub bz_image: PathBuf,
     pub vmlinux: PathBuf,
 }
 
 /// Runs `kernel/build` once per test process. Cold it builds the kernel (about ten
 /// minutes on two cores); with only kboot changed it relinks; unchanged it is instant.
-pub fn kboot_kernel() -> &'static KbootKernel {
+pub(crate) fn kboot_kernel() -> &'static KbootKernel {
     static KERNEL: OnceLock<KbootKernel> = OnceLock::new();
     KERNEL.get_or_init(|| {
         let out = cache_dir().join("kboot-kernel");
@@ -245,13 +245,13 @@ pub fn kboot_kernel() -> &'static KbootKernel {
 
 /// A test's own copy of a pristine fixture image. QEMU gets it read-write, so a
 /// write by kboot (or by the kernels it starts) shows up in `assert_unchanged`.
-pub struct DiskCopy {
+pub(crate) struct DiskCopy {
     pristine: PathBuf,
     path: PathBuf,
 }
 
 impl DiskCopy {
-    pub fn new(test_name: &str, pristine: &Path) -> DiskCopy {
+    pub(crate) fn new(test_name: &str, pristine: &Path) -> DiskCopy {
         let work = cache_dir().join("work");
         fs::create_dir_all(&work)
             .unwrap_or_else(|error| panic!("cannot create {}: {error}", work.display()));
@@ -272,12 +272,12 @@ impl DiskCopy {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Panics with the first differing offset when the copy no longer matches.
-    pub fn assert_unchanged(&self) {
+    pub(crate) fn assert_unchanged(&self) {
         const CHUNK_BYTES: usize = 1 << 20;
         let open = |path: &Path| {
             File::open(path).unwrap_or_else(|error| panic!("open {}: {error}", path.display()))
@@ -375,7 +375,7 @@ impl Drop for QemuSlot {
 }
 
 /// What to boot.
-pub struct BootSpec<'a> {
+pub(crate) struct BootSpec<'a> {
     /// Names the log file: `target/kboot-cache/logs/<name>.log`.
     pub name: &'a str,
     pub kernel: &'a Path,
@@ -386,7 +386,7 @@ pub struct BootSpec<'a> {
 }
 
 /// What to boot on several disks: `disks[0]` is vda, `disks[1]` vdb, and so on.
-pub struct MultiDiskBootSpec<'a> {
+pub(crate) struct MultiDiskBootSpec<'a> {
     /// Names the log file: `target/kboot-cache/logs/<name>.log`.
     pub name: &'a str,
     pub kernel: &'a Path,
@@ -398,14 +398,14 @@ pub struct MultiDiskBootSpec<'a> {
 
 /// `KBOOT-MARKER ramdisk=<NAME> kernel=<uname -r> cmdline=<...>`, printed by the
 /// marker ramdisk's /init.
-pub struct Marker {
+pub(crate) struct Marker {
     pub ramdisk: String,
     pub kernel_release: String,
     pub cmdline: String,
 }
 
 impl Marker {
-    pub fn parse(line: &str) -> Option<Marker> {
+    pub(crate) fn parse(line: &str) -> Option<Marker> {
         let rest = &line[line.find("KBOOT-MARKER ")? + "KBOOT-MARKER ".len()..];
         let rest = rest.strip_prefix("ramdisk=")?;
         let (ramdisk, rest) = rest.split_once(" kernel=")?;
@@ -417,14 +417,14 @@ impl Marker {
         })
     }
 
-    pub fn cmdline_words(&self) -> Vec<&str> {
+    pub(crate) fn cmdline_words(&self) -> Vec<&str> {
         self.cmdline.split_whitespace().collect()
     }
 }
 
 /// `kboot: [T] booting <KERNEL> initrd <RAMDISK> cmdline "<CMDLINE>"`, printed just
 /// before kexec.
-pub struct Booting {
+pub(crate) struct Booting {
     pub seconds_since_init: f64,
     pub kernel: String,
     pub ramdisk: String,
@@ -432,7 +432,7 @@ pub struct Booting {
 }
 
 impl Booting {
-    pub fn parse(line: &str) -> Option<Booting> {
+    pub(crate) fn parse(line: &str) -> Option<Booting> {
         let rest = &line[line.find("kboot: [")? + "kboot: [".len()..];
         let (seconds, rest) = rest.split_once("] booting ")?;
         let (kernel, rest) = rest.split_once(" initrd ")?;
@@ -447,17 +447,17 @@ impl Booting {
     }
 }
 
-pub fn is_booting_line(line: &str) -> bool {
+pub(crate) fn is_booting_line(line: &str) -> bool {
     Booting::parse(line).is_some()
 }
 
-pub fn is_marker_line(line: &str) -> bool {
+pub(crate) fn is_marker_line(line: &str) -> bool {
     Marker::parse(line).is_some()
 }
 
 /// Why a wait ended without finding what it waited for.
 #[derive(Debug)]
-pub enum WaitFailure {
+pub(crate) enum WaitFailure {
     Deadline,
     QemuExited,
     KernelPanic,
@@ -465,7 +465,7 @@ pub enum WaitFailure {
 
 /// A running QEMU whose serial console is this process's pipe. Dropping it kills
 /// QEMU and writes the log.
-pub struct Qemu {
+pub(crate) struct Qemu {
     name: String,
     command_line: String,
     child: Child,
@@ -487,7 +487,7 @@ pub struct Qemu {
 }
 
 impl Qemu {
-    pub fn start(spec: &BootSpec) -> Qemu {
+    pub(crate) fn start(spec: &BootSpec) -> Qemu {
         Qemu::start_with_disks(&MultiDiskBootSpec {
             name: spec.name,
             kernel: spec.kernel,
@@ -497,7 +497,7 @@ impl Qemu {
         })
     }
 
-    pub fn start_with_disks(spec: &MultiDiskBootSpec) -> Qemu {
+    pub(crate) fn start_with_disks(spec: &MultiDiskBootSpec) -> Qemu {
         let slot = QemuSlot::acquire();
         let mut command = Command::new("qemu-system-x86_64");
         command
@@ -570,12 +570,12 @@ impl Qemu {
     }
 
     /// Time since QEMU started.
-    pub fn elapsed(&self) -> Duration {
+    pub(crate) fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 
     /// Everything the console printed so far.
-    pub fn transcript(&self) -> String {
+    pub(crate) fn transcript(&self) -> String {
         String::from_utf8_lossy(&self.output).into_owned()
     }
 
@@ -612,7 +612,7 @@ impl Qemu {
 
     /// Waits for `needle` anywhere in new output, also in a line not yet ended (a
     /// prompt). Returns the output between the previous cursor and the needle.
-    pub fn wait_for_text(&mut self, needle: &str) -> Result<String, WaitFailure> {
+    pub(crate) fn wait_for_text(&mut self, needle: &str) -> Result<String, WaitFailure> {
         let from = self.cursor;
         let (start, _) = self.wait_until(|text| {
             find(text, needle.as_bytes()).map(|start| (start, start + needle.len()))
@@ -622,7 +622,10 @@ impl Qemu {
 
     /// Waits for a complete console line (without its line ending) that satisfies
     /// `wanted` and returns it.
-    pub fn wait_for_line(&mut self, wanted: impl Fn(&str) -> bool) -> Result<String, WaitFailure> {
+    pub(crate) fn wait_for_line(
+        &mut self,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<String, WaitFailure> {
         let (start, end) = self.wait_until(|text| {
             let mut line_start = 0;
             while let Some(newline) = find(&text[line_start..], b"\n") {
@@ -640,7 +643,7 @@ impl Qemu {
     }
 
     /// `wait_for_text`, panicking with the transcript on failure.
-    pub fn expect_text(&mut self, needle: &str) -> String {
+    pub(crate) fn expect_text(&mut self, needle: &str) -> String {
         match self.wait_for_text(needle) {
             Ok(before) => before,
             Err(failure) => self.fail(&format!("waiting for {needle:?}: {failure:?}")),
@@ -648,7 +651,11 @@ impl Qemu {
     }
 
     /// `wait_for_line`, panicking with the transcript on failure.
-    pub fn expect_line(&mut self, description: &str, wanted: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn expect_line(
+        &mut self,
+        description: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> String {
         match self.wait_for_line(wanted) {
             Ok(line) => line,
             Err(failure) => self.fail(&format!("waiting for {description}: {failure:?}")),
@@ -656,12 +663,12 @@ impl Qemu {
     }
 
     /// Types `line` and a newline into the serial console.
-    pub fn send_line(&mut self, line: &str) {
+    pub(crate) fn send_line(&mut self, line: &str) {
         self.send_keys(&format!("{line}\n"));
     }
 
     /// Types `keys` as they are (escape sequences, control characters) into the console.
-    pub fn send_keys(&mut self, keys: &str) {
+    pub(crate) fn send_keys(&mut self, keys: &str) {
         let written = match self.stdin.as_mut() {
             Some(stdin) => stdin
                 .write_all(keys.as_bytes())
@@ -675,7 +682,7 @@ impl Qemu {
 
     /// Waits for QEMU to exit (the guest powered off) within the deadline, collects
     /// all output and writes the log. Panics with the transcript if it did not exit.
-    pub fn expect_exit(&mut self) -> ExitStatus {
+    pub(crate) fn expect_exit(&mut self) -> ExitStatus {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
@@ -712,7 +719,7 @@ impl Qemu {
     }
 
     /// Panics with `message`, the transcript and the log path; kills QEMU first.
-    pub fn fail(&mut self, message: &str) -> ! {
+    pub(crate) fn fail(&mut self, message: &str) -> ! {
         self.kill(false);
         self.drain();
         let log = self.write_log();
@@ -725,14 +732,14 @@ impl Qemu {
     }
 
     /// Asserts `condition`, failing with the transcript.
-    pub fn check(&mut self, condition: bool, message: &str) {
+    pub(crate) fn check(&mut self, condition: bool, message: &str) {
         if !condition {
             self.fail(message);
         }
     }
 
     /// Asserts that no kernel in this boot panicked.
-    pub fn check_no_panic(&mut self) {
+    pub(crate) fn check_no_panic(&mut self) {
         let panicked = self.transcript().contains("Kernel panic");
         self.check(!panicked, "the transcript shows a kernel panic");
     }

@@ -13,9 +13,9 @@ use thiserror::Error;
 
 use super::metadata::{self, MetadataError};
 
-pub const SECTOR_BYTES: u64 = 512;
+pub(crate) const SECTOR_BYTES: u64 = 512;
 /// LVM looks for its label in sectors 0-3.
-pub const LABEL_SCAN_SECTORS: u64 = 4;
+pub(crate) const LABEL_SCAN_SECTORS: u64 = 4;
 const LABEL_ID: &[u8; 8] = b"LABELONE";
 const LABEL_TYPE: &[u8; 8] = b"LVM2 001";
 /// Offset of `offset_xl` in the label header: the label CRC covers from here to the
@@ -26,10 +26,10 @@ const MDA_MAGIC: &[u8; 16] = b" LVM2 x[5A%r0N*>";
 const MDA_VERSION: u32 = 1;
 const RAW_LOCN_IGNORED: u32 = 1;
 /// lvm2's `INITIAL_CRC`.
-pub const INITIAL_CRC: u32 = 0xf597_a6cf;
+pub(crate) const INITIAL_CRC: u32 = 0xf597_a6cf;
 
 #[derive(Debug, Error)]
-pub enum LabelError {
+pub(crate) enum LabelError {
     #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
     Read {
         offset_bytes: u64,
@@ -76,7 +76,7 @@ pub enum LabelError {
 
 /// lvm2's `calc_crc`: reflected CRC-32 (polynomial 0xedb88320) from `initial`, with no
 /// final inversion.
-pub fn calc_crc(initial: u32, bytes: &[u8]) -> u32 {
+pub(crate) fn calc_crc(initial: u32, bytes: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {
         let mut table = [0u32; 256];
         let mut i = 0;
@@ -103,7 +103,7 @@ pub fn calc_crc(initial: u32, bytes: &[u8]) -> u32 {
 
 /// A `{offset, size}` pair from the pv_header lists, in bytes from the PV start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DiskArea {
+pub(crate) struct DiskArea {
     pub offset_bytes: u64,
     /// 0 for a data area means "to the end of the device".
     pub size_bytes: u64,
@@ -111,7 +111,7 @@ pub struct DiskArea {
 
 /// One good copy of the VG metadata text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetadataCopy {
+pub(crate) struct MetadataCopy {
     /// Where the metadata area starts on the PV.
     pub area_offset_bytes: u64,
     pub vg_name: String,
@@ -120,16 +120,23 @@ pub struct MetadataCopy {
 }
 
 #[derive(Debug)]
-pub struct PhysicalVolume {
+pub(crate) struct PhysicalVolume {
     /// As lvm prints it: `xxxxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxxxx`.
     pub uuid: String,
-    /// The sector holding the label (0-3).
+    /// The sector holding the label (0-3). The next five fields are what the label
+    /// says of the PV's layout: the boot path needs only the metadata, the tests check
+    /// the parse against what pvcreate wrote.
+    #[cfg(test)]
     pub label_sector: u64,
     /// The size recorded in the pv_header.
+    #[cfg(test)]
     pub device_size_bytes: u64,
     /// Where extents start: the first data area's offset.
+    #[cfg(test)]
     pub pe_start_bytes: Option<u64>,
+    #[cfg(test)]
     pub data_areas: Vec<DiskArea>,
+    #[cfg(test)]
     pub metadata_areas: Vec<DiskArea>,
     /// Good metadata copies (a PV in no VG, or with `--metadatacopies 0`, has none).
     pub metadata: Vec<MetadataCopy>,
@@ -137,15 +144,16 @@ pub struct PhysicalVolume {
     pub damaged_metadata: Vec<LabelError>,
 }
 
+#[cfg(test)]
 impl PhysicalVolume {
     /// The copy with the highest seqno.
-    pub fn newest_metadata(&self) -> Option<&MetadataCopy> {
+    pub(crate) fn newest_metadata(&self) -> Option<&MetadataCopy> {
         self.metadata.iter().max_by_key(|m| m.seqno)
     }
 }
 
 /// Formats a 32-character PV/VG/LV id the way lvm prints it (6-4-4-4-4-4-6).
-pub fn format_lvm_uuid(raw: &[u8]) -> String {
+pub(crate) fn format_lvm_uuid(raw: &[u8]) -> String {
     let mut out = String::with_capacity(38);
     let mut at = 0;
     for (i, len) in [6usize, 4, 4, 4, 4, 4, 6].into_iter().enumerate() {
@@ -184,7 +192,7 @@ fn read_at<R: Read + Seek>(
 
 /// The parsed label sector, before any metadata area is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PvHeader {
+pub(crate) struct PvHeader {
     pub uuid: String,
     pub label_sector: u64,
     pub device_size_bytes: u64,
@@ -194,7 +202,7 @@ pub struct PvHeader {
 
 /// Finds and checks the label in the first four sectors (`head`, which may be shorter
 /// on tiny devices). `Ok(None)` when there is no label.
-pub fn parse_label(head: &[u8]) -> Result<Option<PvHeader>, LabelError> {
+pub(crate) fn parse_label(head: &[u8]) -> Result<Option<PvHeader>, LabelError> {
     for sector in 0..LABEL_SCAN_SECTORS {
         let start = (sector * SECTOR_BYTES) as usize;
         let Some(buf) = head.get(start..start + SECTOR_BYTES as usize) else {
@@ -274,7 +282,7 @@ fn parse_pv_header(sector_buf: &[u8], sector: u64) -> Result<PvHeader, LabelErro
 
 /// Where slot 0 of an mda header says the committed text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RawLocation {
+pub(crate) struct RawLocation {
     /// Relative to the metadata area start.
     pub offset_bytes: u64,
     pub size_bytes: u64,
@@ -284,7 +292,10 @@ pub struct RawLocation {
 
 /// Checks a 512-byte mda header found at `area.offset_bytes` and returns its slot 0,
 /// or `None` when the area holds no metadata yet.
-pub fn parse_mda_header(buf: &[u8], area: DiskArea) -> Result<Option<RawLocation>, LabelError> {
+pub(crate) fn parse_mda_header(
+    buf: &[u8],
+    area: DiskArea,
+) -> Result<Option<RawLocation>, LabelError> {
     let offset_bytes = area.offset_bytes;
     let bad = |what: String| LabelError::BadMda { offset_bytes, what };
     if buf.len() < MDA_HEADER_BYTES as usize {
@@ -341,7 +352,7 @@ pub fn parse_mda_header(buf: &[u8], area: DiskArea) -> Result<Option<RawLocation
 
 /// The two byte ranges (relative to the area start) the text occupies: it runs to the
 /// end of the area, then wraps around to just after the mda header.
-pub fn text_ranges(location: RawLocation, area_size_bytes: u64) -> [(u64, u64); 2] {
+pub(crate) fn text_ranges(location: RawLocation, area_size_bytes: u64) -> [(u64, u64); 2] {
     let first = location
         .size_bytes
         .min(area_size_bytes - location.offset_bytes);
@@ -404,7 +415,7 @@ fn read_metadata<R: Read + Seek>(
 /// Reads a PV: its label, and the metadata text from each metadata area. `Ok(None)`
 /// when the device has no LVM label. A damaged metadata area is tolerated when another
 /// one is good; when every area is damaged the first error is returned.
-pub fn read_pv<R: Read + Seek>(
+pub(crate) fn read_pv<R: Read + Seek>(
     dev: &mut R,
     size_bytes: u64,
 ) -> Result<Option<PhysicalVolume>, LabelError> {
@@ -443,10 +454,15 @@ pub fn read_pv<R: Read + Seek>(
     }
     Ok(Some(PhysicalVolume {
         uuid: header.uuid,
+        #[cfg(test)]
         label_sector: header.label_sector,
+        #[cfg(test)]
         device_size_bytes: header.device_size_bytes,
+        #[cfg(test)]
         pe_start_bytes: header.data_areas.first().map(|a| a.offset_bytes),
+        #[cfg(test)]
         data_areas: header.data_areas,
+        #[cfg(test)]
         metadata_areas: header.metadata_areas,
         metadata,
         damaged_metadata,

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
-pub enum MetadataError {
+pub(crate) enum MetadataError {
     #[error("metadata text line {line}: {what}")]
     Syntax { line: usize, what: String },
     #[error("metadata has no volume group section")]
@@ -33,7 +33,7 @@ pub enum MetadataError {
 
 /// A setting's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
+pub(crate) enum Value {
     String(String),
     Int(i64),
     Array(Vec<Value>),
@@ -41,7 +41,7 @@ pub enum Value {
 
 /// What a name in a section stands for: a value or a nested section.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Node {
+pub(crate) enum Node {
     Value(Value),
     Section(ConfigTree),
 }
@@ -49,23 +49,23 @@ pub enum Node {
 /// A section's contents, in file order (order matters: LVM writes `pv0`, `pv1`, ...
 /// and segments in order, and the VG is the first top-level section).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ConfigTree {
+pub(crate) struct ConfigTree {
     pub entries: Vec<(String, Node)>,
 }
 
 impl ConfigTree {
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, n)| n)
     }
 
-    pub fn value(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn value(&self, key: &str) -> Option<&Value> {
         match self.get(key) {
             Some(Node::Value(v)) => Some(v),
             _ => None,
         }
     }
 
-    pub fn section(&self, key: &str) -> Option<&ConfigTree> {
+    pub(crate) fn section(&self, key: &str) -> Option<&ConfigTree> {
         match self.get(key) {
             Some(Node::Section(s)) => Some(s),
             _ => None,
@@ -73,7 +73,7 @@ impl ConfigTree {
     }
 
     /// The nested sections, in order.
-    pub fn sections(&self) -> impl Iterator<Item = (&str, &ConfigTree)> {
+    pub(crate) fn sections(&self) -> impl Iterator<Item = (&str, &ConfigTree)> {
         self.entries.iter().filter_map(|(k, n)| match n {
             Node::Section(s) => Some((k.as_str(), s)),
             Node::Value(_) => None,
@@ -371,7 +371,7 @@ impl fmt::Display for ConfigTree {
 
 /// A PV as the VG metadata lists it (`physical_volumes { pv0 { ... } }`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PvRef {
+pub(crate) struct PvRef {
     /// The metadata's own name for it (`pv0`), which segments refer to.
     pub name: String,
     /// The PV UUID as LVM prints it (`xxxxxx-xxxx-...`).
@@ -384,7 +384,7 @@ pub struct PvRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SegmentKind {
+pub(crate) enum SegmentKind {
     /// `striped` (a linear segment is striped with one stripe): each stripe is a PV
     /// name and the first extent on it.
     Striped {
@@ -397,14 +397,14 @@ pub enum SegmentKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
+pub(crate) struct Segment {
     pub start_extent: u64,
     pub extent_count: u64,
     pub kind: SegmentKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogicalVolume {
+pub(crate) struct LogicalVolume {
     pub name: String,
     pub id: String,
     pub status: Vec<String>,
@@ -415,11 +415,12 @@ pub struct LogicalVolume {
 impl LogicalVolume {
     /// Hidden LVs (no `VISIBLE` status) are parts of other LVs: raid images, thin
     /// pool data, mirror logs.
-    pub fn visible(&self) -> bool {
+    pub(crate) fn visible(&self) -> bool {
         self.status.iter().any(|s| s == "VISIBLE")
     }
 
-    pub fn extent_count(&self) -> Option<u64> {
+    #[cfg(test)]
+    pub(crate) fn extent_count(&self) -> Option<u64> {
         self.segments
             .iter()
             .try_fold(0u64, |sum, s| sum.checked_add(s.extent_count))
@@ -427,7 +428,7 @@ impl LogicalVolume {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolumeGroup {
+pub(crate) struct VolumeGroup {
     pub name: String,
     pub id: String,
     pub seqno: u64,
@@ -438,11 +439,11 @@ pub struct VolumeGroup {
 }
 
 impl VolumeGroup {
-    pub fn pv(&self, name: &str) -> Option<&PvRef> {
+    pub(crate) fn pv(&self, name: &str) -> Option<&PvRef> {
         self.physical_volumes.iter().find(|p| p.name == name)
     }
 
-    pub fn lv(&self, name: &str) -> Option<&LogicalVolume> {
+    pub(crate) fn lv(&self, name: &str) -> Option<&LogicalVolume> {
         self.logical_volumes.iter().find(|l| l.name == name)
     }
 }
@@ -604,7 +605,7 @@ fn parse_lv(name: &str, tree: &ConfigTree, path: &str) -> Result<LogicalVolume, 
 
 impl VolumeGroup {
     /// Reads the VG from a parsed metadata text: its first top-level section.
-    pub fn from_tree(tree: &ConfigTree) -> Result<Self, MetadataError> {
+    pub(crate) fn from_tree(tree: &ConfigTree) -> Result<Self, MetadataError> {
         let (name, vg) = tree.sections().next().ok_or(MetadataError::NoVolumeGroup)?;
         let path = name;
         let mut physical_volumes = Vec::new();
@@ -648,7 +649,7 @@ impl FromStr for VolumeGroup {
 
 /// The VG name and seqno of a metadata text, without reading PVs and LVs: enough to
 /// pick the newest copy.
-pub fn name_and_seqno(text: &str) -> Result<(String, u64), MetadataError> {
+pub(crate) fn name_and_seqno(text: &str) -> Result<(String, u64), MetadataError> {
     let tree: ConfigTree = text.parse()?;
     let (name, vg) = tree.sections().next().ok_or(MetadataError::NoVolumeGroup)?;
     Ok((name.to_string(), get_u64(vg, name, "seqno")?))

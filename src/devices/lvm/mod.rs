@@ -2,9 +2,9 @@
 //! device-mapper tables, without lvm2 or libdevmapper. `label` reads a PV, `metadata`
 //! parses the VG text, `table` plans the activation; `devices::dm` carries it out.
 
-pub mod label;
-pub mod metadata;
-pub mod table;
+pub(crate) mod label;
+pub(crate) mod metadata;
+pub(crate) mod table;
 
 use std::collections::HashMap;
 
@@ -14,7 +14,7 @@ use metadata::{MetadataError, VolumeGroup};
 /// The volume groups described by a set of PVs: for each VG (by id), the metadata copy
 /// with the highest seqno among all PVs. Copies whose text does not parse as a VG are
 /// returned as errors, with the PV uuid, and otherwise ignored.
-pub fn volume_groups<'a>(
+pub(crate) fn volume_groups<'a>(
     pvs: impl IntoIterator<Item = &'a PhysicalVolume>,
 ) -> (Vec<VolumeGroup>, Vec<(String, MetadataError)>) {
     let mut newest: HashMap<String, VolumeGroup> = HashMap::new();

@@ -14,7 +14,7 @@ use thiserror::Error;
 use super::metadata::{LogicalVolume, SegmentKind, VolumeGroup};
 
 #[derive(Debug, Error, PartialEq, Eq)]
-pub enum TableError {
+pub(crate) enum TableError {
     #[error("{vg}/{lv}: sector arithmetic overflows at extent {extent}")]
     Overflow { vg: String, lv: String, extent: u64 },
     #[error("{vg}/{lv}: {what}")]
@@ -29,7 +29,7 @@ pub enum TableError {
 
 /// A block device number as DM tables write it (`MAJ:MIN`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DevNumber {
+pub(crate) struct DevNumber {
     pub major: u32,
     pub minor: u32,
 }
@@ -55,7 +55,7 @@ impl FromStr for DevNumber {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     Linear {
         device: DevNumber,
         offset_sectors: u64,
@@ -69,7 +69,7 @@ pub enum Target {
 
 impl Target {
     /// The DM target type name.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Target::Linear { .. } => "linear",
             Target::Striped { .. } => "striped",
@@ -77,7 +77,7 @@ impl Target {
     }
 
     /// The target's parameter string (the part of a table line after the type).
-    pub fn params(&self) -> String {
+    pub(crate) fn params(&self) -> String {
         match self {
             Target::Linear {
                 device,
@@ -99,7 +99,7 @@ impl Target {
 
 /// One line of a DM table, in 512-byte sectors.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableLine {
+pub(crate) struct TableLine {
     pub start_sector: u64,
     pub length_sectors: u64,
     pub target: Target,
@@ -184,12 +184,13 @@ impl FromStr for TableLine {
 
 /// A whole table: one line per LV segment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DmTable {
+pub(crate) struct DmTable {
     pub lines: Vec<TableLine>,
 }
 
 impl DmTable {
-    pub fn size_sectors(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn size_sectors(&self) -> u64 {
         self.lines
             .last()
             .map_or(0, |l| l.start_sector.saturating_add(l.length_sectors))
@@ -219,18 +220,18 @@ impl FromStr for DmTable {
 }
 
 /// The DM name lvm gives an LV: `VG-LV`, with each '-' inside either name doubled.
-pub fn dm_name(vg: &str, lv: &str) -> String {
+pub(crate) fn dm_name(vg: &str, lv: &str) -> String {
     format!("{}-{}", vg.replace('-', "--"), lv.replace('-', "--"))
 }
 
 /// The DM uuid lvm gives an LV: `LVM-` + VG id + LV id, without dashes.
-pub fn dm_uuid(vg_id: &str, lv_id: &str) -> String {
+pub(crate) fn dm_uuid(vg_id: &str, lv_id: &str) -> String {
     format!("LVM-{}{}", vg_id.replace('-', ""), lv_id.replace('-', ""))
 }
 
 /// Splits a DM name back into VG and LV: the first single '-' separates them, and
 /// "--" stands for '-'. `None` when the name has no single dash.
-pub fn split_dm_name(name: &str) -> Option<(String, String)> {
+pub(crate) fn split_dm_name(name: &str) -> Option<(String, String)> {
     let mut vg = String::new();
     let mut chars = name.chars().peekable();
     while let Some(c) = chars.next() {
@@ -268,7 +269,7 @@ fn undouble(s: &str) -> Option<String> {
 
 /// The (VG, LV) a device path names, if it names one the way lvm's links do:
 /// `/dev/mapper/VG-LV` (dashes doubled) or `/dev/VG/LV`.
-pub fn lv_from_path(path: &str) -> Option<(String, String)> {
+pub(crate) fn lv_from_path(path: &str) -> Option<(String, String)> {
     let rest = path.strip_prefix("/dev/")?;
     if let Some(name) = rest.strip_prefix("mapper/") {
         return split_dm_name(name);
@@ -285,14 +286,15 @@ pub fn lv_from_path(path: &str) -> Option<(String, String)> {
 /// Which LVs to activate: everything, or the union of named VGs and LVs
 /// (`rd.lvm.vg=`, `rd.lvm.lv=`, and the LV a `root=`/`boot=` path names).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Wanted {
+pub(crate) struct Wanted {
     pub all: bool,
     pub vgs: Vec<String>,
     pub lvs: Vec<(String, String)>,
 }
 
 impl Wanted {
-    pub fn everything() -> Self {
+    #[cfg(test)]
+    pub(crate) fn everything() -> Self {
         Wanted {
             all: true,
             ..Wanted::default()
@@ -300,7 +302,7 @@ impl Wanted {
     }
 
     /// Adds `VG/LV` (the `rd.lvm.lv=` form); `false` if it is not of that form.
-    pub fn add_lv_spec(&mut self, spec: &str) -> bool {
+    pub(crate) fn add_lv_spec(&mut self, spec: &str) -> bool {
         let spec = spec.strip_prefix("/dev/").unwrap_or(spec);
         match spec.split_once('/') {
             Some((vg, lv)) if !vg.is_empty() && !lv.is_empty() && !lv.contains('/') => {
@@ -312,7 +314,7 @@ impl Wanted {
     }
 
     /// Adds the LV a `root=`/`boot=` path names; `false` if it names none.
-    pub fn add_path(&mut self, path: &str) -> bool {
+    pub(crate) fn add_path(&mut self, path: &str) -> bool {
         match lv_from_path(path) {
             Some(vg_lv) => {
                 self.lvs.push(vg_lv);
@@ -333,7 +335,7 @@ impl Wanted {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LvActivation {
+pub(crate) struct LvActivation {
     pub vg: String,
     pub lv: String,
     pub dm_name: String,
@@ -344,7 +346,7 @@ pub struct LvActivation {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ActivationPlan {
+pub(crate) struct ActivationPlan {
     pub activate: Vec<LvActivation>,
     /// `VG/LV` and why it is not activated.
     pub skipped: Vec<(String, String)>,
@@ -353,7 +355,7 @@ pub struct ActivationPlan {
 /// Builds the table for one LV. `present` maps PV uuids to the device that holds
 /// them. Errors say why the LV cannot be mapped (unsupported segment type, missing PV,
 /// inconsistent metadata).
-pub fn lv_table(
+pub(crate) fn lv_table(
     vg: &VolumeGroup,
     lv: &LogicalVolume,
     present: &HashMap<String, DevNumber>,
@@ -467,7 +469,7 @@ pub fn lv_table(
 /// Decides which LVs to activate and computes their tables. An LV that touches a
 /// missing PV, or has a segment type kboot cannot map, is skipped with the reason.
 /// Hidden LVs (parts of other LVs) are skipped silently unless named.
-pub fn plan_activation(
+pub(crate) fn plan_activation(
     vgs: &[VolumeGroup],
     present: &HashMap<String, DevNumber>,
     wanted: &Wanted,

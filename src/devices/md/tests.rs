@@ -27,7 +27,7 @@ pub(crate) struct V1Builder {
 }
 
 impl V1Builder {
-    pub fn new(version: MetadataVersion) -> Self {
+    pub(super) fn new(version: MetadataVersion) -> Self {
         V1Builder {
             version,
             size_bytes: 8 * 1024 * 1024,
@@ -49,7 +49,7 @@ impl V1Builder {
         }
     }
 
-    pub fn super_sector(&self) -> u64 {
+    pub(super) fn super_sector(&self) -> u64 {
         match self.version {
             MetadataVersion::V1_2 => 8,
             MetadataVersion::V1_1 => 0,
@@ -57,7 +57,7 @@ impl V1Builder {
         }
     }
 
-    pub fn data_size_sectors(&self) -> u64 {
+    pub(super) fn data_size_sectors(&self) -> u64 {
         let sectors = self.size_bytes / 512;
         match self.version {
             MetadataVersion::V1_0 => self.super_sector() - 8,
@@ -65,7 +65,7 @@ impl V1Builder {
         }
     }
 
-    pub fn block(&self) -> [u8; 4096] {
+    pub(super) fn block(&self) -> [u8; 4096] {
         let mut b = [0u8; 4096];
         let put32 =
             |b: &mut [u8; 4096], at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
@@ -101,7 +101,7 @@ impl V1Builder {
         b
     }
 
-    pub fn image(&self) -> Vec<u8> {
+    pub(super) fn image(&self) -> Vec<u8> {
         let mut image = vec![0u8; self.size_bytes as usize];
         let at = (self.super_sector() * 512) as usize;
         image[at..at + 4096].copy_from_slice(&self.block());
@@ -129,7 +129,7 @@ pub(crate) struct V090Builder {
 const SYNCED: u32 = DISK_ACTIVE | DISK_SYNC;
 
 impl V090Builder {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         V090Builder {
             size_bytes: 8 * 1024 * 1024 + 12345,
             level: 1,
@@ -145,11 +145,11 @@ impl V090Builder {
         }
     }
 
-    pub fn offset_bytes(&self) -> u64 {
+    pub(super) fn offset_bytes(&self) -> u64 {
         (self.size_bytes & !0xffff) - 0x10000
     }
 
-    pub fn block(&self) -> [u8; 4096] {
+    pub(super) fn block(&self) -> [u8; 4096] {
         let mut b = [0u8; 4096];
         let mut put = |n: usize, v: u32| b[n * 4..n * 4 + 4].copy_from_slice(&v.to_le_bytes());
         put(0, MD_MAGIC);
@@ -193,7 +193,7 @@ impl V090Builder {
         b
     }
 
-    pub fn image(&self) -> Vec<u8> {
+    pub(super) fn image(&self) -> Vec<u8> {
         let mut image = vec![0u8; self.size_bytes as usize];
         let at = self.offset_bytes() as usize;
         image[at..at + 4096].copy_from_slice(&self.block());

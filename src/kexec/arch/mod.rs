@@ -1,3 +1,3 @@
 //! Architecture code for the image builder: what the target CPU needs at entry.
 
-pub mod x86_64;
+pub(crate) mod x86_64;

@@ -27,12 +27,12 @@ const CMDLINE_SIZE: usize = 0x238;
 const PREF_ADDRESS: usize = 0x258;
 const INIT_SIZE: usize = 0x260;
 /// The 64-bit entry point is this far into the protected-mode kernel.
-pub const ENTRY_64_OFFSET: u64 = 0x200;
+pub(crate) const ENTRY_64_OFFSET: u64 = 0x200;
 const XLF_CAN_BE_LOADED_ABOVE_4G: u16 = 1 << 1;
 
 /// What the setup header says, beyond `bzimage::SetupHeader`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BzImageInfo {
+pub(crate) struct BzImageInfo {
     pub protocol_version: u16,
     pub setup_sects: u8,
     pub loadflags: u8,
@@ -51,7 +51,7 @@ pub struct BzImageInfo {
 
 /// The compressed vmlinux inside a bzImage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PayloadInfo {
+pub(crate) struct PayloadInfo {
     pub compression: &'static str,
     pub compressed_bytes: u64,
     /// The vmlinux's ELF headers and Xen notes, when kboot can decompress it.
@@ -110,7 +110,7 @@ pub(crate) fn lz4_legacy(payload: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The payload's compression and, for gzip, LZ4 or none, the vmlinux's headers.
-pub fn payload_info(kernel: &[u8], info: &BzImageInfo) -> Option<PayloadInfo> {
+pub(crate) fn payload_info(kernel: &[u8], info: &BzImageInfo) -> Option<PayloadInfo> {
     let start =
         (info.kernel_offset_bytes as usize).checked_add(u32_at(kernel, PAYLOAD_OFFSET) as usize)?;
     let end = start.checked_add(u32_at(kernel, PAYLOAD_LENGTH) as usize)?;
@@ -138,7 +138,7 @@ pub fn payload_info(kernel: &[u8], info: &BzImageInfo) -> Option<PayloadInfo> {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum BzImageLoadError {
+pub(crate) enum BzImageLoadError {
     #[error(transparent)]
     Header(#[from] BzImageError),
     #[error("kernel_alignment {0:#x} is not a power of two")]
@@ -164,7 +164,7 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 /// Parses and checks the header (magic, protocol, 64-bit entry, file length).
-pub fn parse(kernel: &[u8]) -> Result<BzImageInfo, BzImageLoadError> {
+pub(crate) fn parse(kernel: &[u8]) -> Result<BzImageInfo, BzImageLoadError> {
     let head = &kernel[..kernel.len().min(header::HEADER_BYTES)];
     let setup = header::parse_header(head, kernel.len() as u64)?;
     if head.len() < INIT_SIZE + 4 {
@@ -191,7 +191,7 @@ pub fn parse(kernel: &[u8]) -> Result<BzImageInfo, BzImageLoadError> {
     })
 }
 
-pub struct BzImageLoader;
+pub(crate) struct BzImageLoader;
 
 impl Loader for BzImageLoader {
     fn name(&self) -> &'static str {

@@ -32,7 +32,7 @@ const XEN_ELFNOTE_FEATURES: u32 = 10;
 const XEN_ELFNOTE_PHYS32_ENTRY: u32 = 18;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct XenNotes {
+pub(crate) struct XenNotes {
     /// Note types present, in file order.
     pub types: Vec<u32>,
     pub guest_os: Option<String>,
@@ -48,17 +48,17 @@ pub struct XenNotes {
 impl XenNotes {
     /// A PV entry point is what Xen's PV builder needs (the hypercall page note went
     /// away in Linux 5.x, which sets it up through an MSR instead).
-    pub fn pv_capable(&self) -> bool {
+    pub(crate) fn pv_capable(&self) -> bool {
         self.entry.is_some()
     }
 
-    pub fn pvh_capable(&self) -> bool {
+    pub(crate) fn pvh_capable(&self) -> bool {
         self.phys32_entry.is_some()
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LoadSegmentInfo {
+pub(crate) struct LoadSegmentInfo {
     pub paddr: u64,
     pub offset: u64,
     pub filesz: u64,
@@ -66,7 +66,7 @@ pub struct LoadSegmentInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ElfInfo {
+pub(crate) struct ElfInfo {
     pub entry: u64,
     pub loads: Vec<LoadSegmentInfo>,
     pub xen: XenNotes,
@@ -75,7 +75,7 @@ pub struct ElfInfo {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ElfLoadError {
+pub(crate) enum ElfLoadError {
     #[error("not a valid ELF file: {0}")]
     Parse(String),
     #[error("ELF for machine {0}, not x86_64 (62)")]
@@ -145,7 +145,7 @@ fn xen_notes(elf: &Elf<'_>, bytes: &[u8]) -> XenNotes {
 }
 
 /// Parses and checks the headers; bounds every PT_LOAD by the file.
-pub fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
     // The machine first, from the raw header: a kernel for another architecture is
     // named as such even when the rest of the file is more than goblin takes.
     if let Some(machine) = bytes.get(18..20) {
@@ -217,7 +217,7 @@ pub fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
 
 /// The setup header a vmlinux lacks: what the kernel reads from `boot_params.hdr`
 /// (boot flag, "HdrS", protocol 2.15, the limits every 64-bit kernel has).
-pub fn synthetic_header() -> Vec<u8> {
+pub(crate) fn synthetic_header() -> Vec<u8> {
     let mut h = vec![0u8; 0x290];
     h[0x1fe..0x200].copy_from_slice(&0xaa55u16.to_le_bytes());
     h[0x200] = 0xeb;
@@ -231,7 +231,7 @@ pub fn synthetic_header() -> Vec<u8> {
     h
 }
 
-pub struct ElfLoader;
+pub(crate) struct ElfLoader;
 
 impl Loader for ElfLoader {
     fn name(&self) -> &'static str {

@@ -10,7 +10,7 @@ use crate::kexec::image::{
 };
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum BootSetupError {
+pub(crate) enum BootSetupError {
     #[error(transparent)]
     Layout(#[from] ImageError),
     #[error(transparent)]
@@ -22,7 +22,7 @@ pub enum BootSetupError {
 /// Places the ramdisk (top-down, ending at or below `ramdisk_max_end`), the zero page
 /// built from `header_bytes` (a bzImage's first bytes, or a synthesised header) with
 /// the command line on the page after it, and the purgatory that jumps to `rip`.
-pub fn place_boot(
+pub(crate) fn place_boot(
     image: &mut DomImage,
     header_bytes: &[u8],
     rip: u64,

@@ -2,13 +2,13 @@
 //! a `load` that lays the image out in a `DomImage`. `load` walks `LOADERS` in order
 //! and uses the first that recognises the image (the Xen domain builder's loader list).
 
-pub mod bzimage;
-pub mod elf;
-pub mod linux;
+pub(crate) mod bzimage;
+pub(crate) mod elf;
+pub(crate) mod linux;
 
 use super::image::{DomImage, Parsed};
 
-pub trait Loader: Sync {
+pub(crate) trait Loader: Sync {
     fn name(&self) -> &'static str;
     /// Whether this loader takes the image: header checks only, no layout.
     fn probe(&self, kernel: &[u8]) -> bool;
@@ -19,10 +19,10 @@ pub trait Loader: Sync {
 }
 
 /// In the order they are tried.
-pub static LOADERS: &[&dyn Loader] = &[&bzimage::BzImageLoader, &elf::ElfLoader];
+pub(crate) static LOADERS: &[&dyn Loader] = &[&bzimage::BzImageLoader, &elf::ElfLoader];
 
 #[derive(Debug, thiserror::Error)]
-pub enum LoaderError {
+pub(crate) enum LoaderError {
     #[error("no loader recognises the image (tried: {tried}): not a 64-bit bzImage or x86_64 ELF")]
     Unrecognised { tried: String },
     #[error(transparent)]
@@ -42,7 +42,7 @@ fn unrecognised() -> LoaderError {
 }
 
 /// The first accepting loader's name and parse results.
-pub fn describe(kernel: &[u8]) -> Result<(&'static str, Parsed), LoaderError> {
+pub(crate) fn describe(kernel: &[u8]) -> Result<(&'static str, Parsed), LoaderError> {
     let loader = LOADERS
         .iter()
         .find(|l| l.probe(kernel))
@@ -51,7 +51,7 @@ pub fn describe(kernel: &[u8]) -> Result<(&'static str, Parsed), LoaderError> {
 }
 
 /// Lays out `image` with the first loader whose probe accepts it; returns its name.
-pub fn load(image: &mut DomImage) -> Result<&'static str, LoaderError> {
+pub(crate) fn load(image: &mut DomImage) -> Result<&'static str, LoaderError> {
     for loader in LOADERS {
         if loader.probe(&image.kernel) {
             loader.load(image)?;

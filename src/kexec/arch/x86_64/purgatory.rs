@@ -32,19 +32,20 @@
 #![allow(unsafe_code)]
 
 /// Parameter block at the start of the blob (all little-endian u64).
-pub const PARAM_RIP: usize = 0x00;
-pub const PARAM_RSI: usize = 0x08;
-pub const PARAM_RSP: usize = 0x10;
+pub(crate) const PARAM_RIP: usize = 0x00;
+pub(crate) const PARAM_RSI: usize = 0x08;
+pub(crate) const PARAM_RSP: usize = 0x10;
 /// How many `{u64 start, u64 len, u64 xxh64}` regions follow; 0 skips the check.
-pub const PARAM_REGION_COUNT: usize = 0x18;
-pub const PARAM_REGIONS: usize = 0x20;
-pub const MAX_REGIONS: usize = 16;
+pub(crate) const PARAM_REGION_COUNT: usize = 0x18;
+pub(crate) const PARAM_REGIONS: usize = 0x20;
+pub(crate) const MAX_REGIONS: usize = 16;
 const REGION_BYTES: usize = 24;
+#[cfg(test)]
 const PARAMS_END: usize = PARAM_REGIONS + MAX_REGIONS * REGION_BYTES;
 
 /// Bytes kept for the stack above the code in the purgatory segment (the segment is
 /// the code rounded up to a page plus this). The check needs a few dozen.
-pub const STACK_BYTES: u64 = 4096;
+pub(crate) const STACK_BYTES: u64 = 4096;
 
 core::arch::global_asm!(
     ".pushsection .text.kboot_purgatory,\"ax\",@progbits",
@@ -327,7 +328,7 @@ extern "C" {
 }
 
 /// The assembled purgatory.
-pub fn blob() -> &'static [u8] {
+pub(crate) fn blob() -> &'static [u8] {
     let start = &raw const kboot_purgatory_start;
     let end = &raw const kboot_purgatory_end;
     let len = (end as usize).saturating_sub(start as usize);
@@ -339,7 +340,7 @@ pub fn blob() -> &'static [u8] {
 }
 
 /// Where the code starts inside the blob (the `kexec_load` entry is segment + this).
-pub fn entry_offset() -> u64 {
+pub(crate) fn entry_offset() -> u64 {
     let start = &raw const kboot_purgatory_start;
     let entry = &raw const kboot_purgatory_entry;
     (entry as usize).saturating_sub(start as usize) as u64
@@ -347,7 +348,7 @@ pub fn entry_offset() -> u64 {
 
 /// One region of physical memory the purgatory checks, and its expected XXH64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Region {
+pub(crate) struct Region {
     pub start: u64,
     pub len: u64,
     pub xxh64: u64,
@@ -355,19 +356,19 @@ pub struct Region {
 
 /// What the purgatory checks before jumping: each region's XXH64 (seed 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
+pub(crate) struct Check {
     pub regions: Vec<Region>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum PurgatoryError {
+pub(crate) enum PurgatoryError {
     #[error("{count} regions to check; the purgatory holds {MAX_REGIONS}")]
     TooManyRegions { count: usize },
 }
 
 /// The check for segments placed at `mem` holding `data` (hashed here with the
 /// `xxhash-rust` crate: a second implementation the purgatory's must agree with).
-pub fn check_for<'a>(segments: impl IntoIterator<Item = (u64, &'a [u8])>) -> Check {
+pub(crate) fn check_for<'a>(segments: impl IntoIterator<Item = (u64, &'a [u8])>) -> Check {
     Check {
         regions: segments
             .into_iter()
@@ -381,7 +382,12 @@ pub fn check_for<'a>(segments: impl IntoIterator<Item = (u64, &'a [u8])>) -> Che
 }
 
 /// A copy of the blob with the parameter block filled.
-pub fn patched(rip: u64, rsi: u64, rsp: u64, check: &Check) -> Result<Vec<u8>, PurgatoryError> {
+pub(crate) fn patched(
+    rip: u64,
+    rsi: u64,
+    rsp: u64,
+    check: &Check,
+) -> Result<Vec<u8>, PurgatoryError> {
     if check.regions.len() > MAX_REGIONS {
         return Err(PurgatoryError::TooManyRegions {
             count: check.regions.len(),

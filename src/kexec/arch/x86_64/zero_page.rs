@@ -5,10 +5,10 @@
 
 use crate::kexec::memmap::MemRange;
 
-pub const ZERO_PAGE_BYTES: usize = 4096;
+pub(crate) const ZERO_PAGE_BYTES: usize = 4096;
 
 /// `acpi_rsdp_addr` (u64): where the ACPI RSDP is; 0 = let the kernel look.
-pub const ACPI_RSDP_ADDR: usize = 0x070;
+pub(crate) const ACPI_RSDP_ADDR: usize = 0x070;
 /// `ext_ramdisk_image`: bits 32..63 of `ramdisk_image`.
 const EXT_RAMDISK_IMAGE: usize = 0x0c0;
 /// `ext_ramdisk_size`: bits 32..63 of `ramdisk_size`.
@@ -19,41 +19,42 @@ const EXT_CMD_LINE_PTR: usize = 0x0c8;
 const E820_ENTRIES: usize = 0x1e8;
 /// `sentinel` (u8): a loader that copies the setup header wholesale may leave garbage
 /// here; nonzero makes the kernel clear fields it did not expect. We zero-fill.
-pub const SENTINEL: usize = 0x1ef;
+#[cfg(test)]
+pub(crate) const SENTINEL: usize = 0x1ef;
 /// Start of the setup header copy (`hdr`), same offset as in the bzImage file.
-pub const SETUP_HEADER: usize = 0x1f1;
+pub(crate) const SETUP_HEADER: usize = 0x1f1;
 /// The 2-byte `jump` at 0x200: its second byte is the header's length past 0x202.
 const SETUP_JUMP_OFFSET_BYTE: usize = 0x201;
 const SETUP_HEADER_BASE: usize = 0x202;
 /// `hdr` may not run into `edd_mbr_sig_buffer` at 0x290.
 const SETUP_HEADER_LIMIT: usize = 0x290;
 /// `type_of_loader` (u8).
-pub const TYPE_OF_LOADER: usize = 0x210;
+pub(crate) const TYPE_OF_LOADER: usize = 0x210;
 /// `loadflags` (u8).
-pub const LOADFLAGS: usize = 0x211;
+pub(crate) const LOADFLAGS: usize = 0x211;
 /// `ramdisk_image`, `ramdisk_size` (u32 each).
-pub const RAMDISK_IMAGE: usize = 0x218;
-pub const RAMDISK_SIZE: usize = 0x21c;
+pub(crate) const RAMDISK_IMAGE: usize = 0x218;
+pub(crate) const RAMDISK_SIZE: usize = 0x21c;
 /// `cmd_line_ptr` (u32).
-pub const CMD_LINE_PTR: usize = 0x228;
+pub(crate) const CMD_LINE_PTR: usize = 0x228;
 /// `hardware_subarch` (u32): 0 = default PC.
-pub const HARDWARE_SUBARCH: usize = 0x23c;
+pub(crate) const HARDWARE_SUBARCH: usize = 0x23c;
 /// `e820_table`: 128 entries of {u64 addr, u64 size, u32 type}.
 const E820_TABLE: usize = 0x2d0;
-pub const E820_MAX_ENTRIES: usize = 128;
+pub(crate) const E820_MAX_ENTRIES: usize = 128;
 const E820_ENTRY_BYTES: usize = 20;
 
 /// "Undefined" in boot.rst's loader table: kboot has no assigned ID, and borrowing
 /// kexec-tools' 0xD would tell the next kernel (and /proc/sys/kernel/bootloader_type)
 /// a loader that did not run.
-pub const LOADER_TYPE_UNDEFINED: u8 = 0xff;
+pub(crate) const LOADER_TYPE_UNDEFINED: u8 = 0xff;
 
 /// `loadflags` bit 0: protected-mode code loaded at 0x100000 or above.
-pub const LOADED_HIGH: u8 = 1 << 0;
+pub(crate) const LOADED_HIGH: u8 = 1 << 0;
 
 /// What the zero page says about the layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZeroPageFields<'a> {
+pub(crate) struct ZeroPageFields<'a> {
     pub ramdisk_addr: u64,
     pub ramdisk_bytes: u64,
     pub cmdline_addr: u64,
@@ -62,7 +63,7 @@ pub struct ZeroPageFields<'a> {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ZeroPageError {
+pub(crate) enum ZeroPageError {
     #[error("the kernel file is too short ({len} bytes) for its setup header")]
     ShortHeader { len: usize },
     #[error("the memory map has {count} entries; the zero page holds {E820_MAX_ENTRIES}")]
@@ -88,7 +89,10 @@ fn high32(value: u64) -> u32 {
 /// Builds the zero page: the setup header bytes copied from the bzImage (0x1f1 up to
 /// 0x202 + the byte at 0x201, as the protocol says, nothing past it), then what a
 /// boot loader must fill: loader type, ramdisk, command line, e820 table.
-pub fn build(kernel_head: &[u8], fields: &ZeroPageFields<'_>) -> Result<Vec<u8>, ZeroPageError> {
+pub(crate) fn build(
+    kernel_head: &[u8],
+    fields: &ZeroPageFields<'_>,
+) -> Result<Vec<u8>, ZeroPageError> {
     let header_end = kernel_head
         .get(SETUP_JUMP_OFFSET_BYTE)
         .map(|&len| (SETUP_HEADER_BASE + usize::from(len)).min(SETUP_HEADER_LIMIT))
@@ -130,7 +134,8 @@ pub fn build(kernel_head: &[u8], fields: &ZeroPageFields<'_>) -> Result<Vec<u8>,
 }
 
 /// Reads back one e820 entry (for tests and `--dump`).
-pub fn e820_entry(page: &[u8], index: usize) -> Option<(u64, u64, u32)> {
+#[cfg(test)]
+pub(crate) fn e820_entry(page: &[u8], index: usize) -> Option<(u64, u64, u32)> {
     let at = E820_TABLE + index * E820_ENTRY_BYTES;
     let entry = page.get(at..at + E820_ENTRY_BYTES)?;
     let u64_at = |o: usize| {
@@ -143,11 +148,13 @@ pub fn e820_entry(page: &[u8], index: usize) -> Option<(u64, u64, u32)> {
     Some((u64_at(0), u64_at(8), u32::from_le_bytes(t)))
 }
 
-pub fn e820_count(page: &[u8]) -> usize {
+#[cfg(test)]
+pub(crate) fn e820_count(page: &[u8]) -> usize {
     page.get(E820_ENTRIES).map_or(0, |&n| usize::from(n))
 }
 
-pub fn read_u32(page: &[u8], at: usize) -> u32 {
+#[cfg(test)]
+pub(crate) fn read_u32(page: &[u8], at: usize) -> u32 {
     let mut b = [0u8; 4];
     if let Some(src) = page.get(at..at + 4) {
         b.copy_from_slice(src);

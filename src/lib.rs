@@ -1,0 +1,26 @@
+//! kboot: a minimal initramfs `/init` that finds kernels on the machine's disks, lets
+//! the user pick one and boots it with kexec. The same binary is also a tool on a
+//! running system (`kboot devices`, `kboot entries`, `kboot kexec`, `kboot mkinitramfs`).
+//!
+//! Where to start reading: `init::run` is PID 1's whole flow; the dependency arrows
+//! point one way, from `init` into the three stages it drives:
+//! - `devices`: find and prepare block devices (probe, partitions, md, LVM, mounts).
+//! - `select`: turn a mounted filesystem into boot entries (BLS, grub.cfg, plain
+//!   `/boot` scan) and pick one (the menu lives in `init::menu`).
+//! - `kexec`: turn an entry into a running kernel. A new kernel *format* is a new
+//!   loader in `kexec/loader/` (it returns a layout); a new *boot protocol* (how the
+//!   next kernel is told about its memory, command line and modules) is a new module
+//!   in `kexec/protocol/`; the one module that makes syscalls is `kexec/syscall.rs`.
+//!
+//! `cli` is the host-side tool over the same code; `mkinitramfs` writes initramfs lists
+//! and archives.
+
+mod cli;
+mod devices;
+mod init;
+mod kexec;
+mod mkinitramfs;
+mod select;
+
+pub use cli::main as cli_main;
+pub use init::{is_init, run as run_init};
