@@ -1,4 +1,4 @@
-//! The QEMU tier: boots the Debian cloud kernel under TCG with kboot as its initramfs
+//! The QEMU tier (`cargo test -- --ignored`; plain `cargo test` skips it): boots the Debian cloud kernel under TCG with kboot as its initramfs
 //! and checks, on the serial console, that kboot finds the disk, picks the right
 //! kernel and boots it with the right command line, or lands at its rescue prompt.
 //! The booted "system" is a marker ramdisk that prints one `KBOOT-MARKER` line and
@@ -182,6 +182,7 @@ fn assert_words(marker: &Marker, present: &[&str], absent_prefixes: &[&str]) {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn debian_kernel_boots_marker_ramdisk_directly() {
     let fixtures = fixtures();
     let disk = DiskCopy::new("direct_marker", &fixtures.path("ONEFS_IMAGE"));
@@ -215,6 +216,7 @@ fn debian_kernel_boots_marker_ramdisk_directly() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_boots_newest_kernel_from_root_uuid() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -234,6 +236,7 @@ fn kboot_boots_newest_kernel_from_root_uuid() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kexec_load_boots_newest_kernel_through_kboots_own_image_builder() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -252,6 +255,7 @@ fn kexec_load_boots_newest_kernel_through_kboots_own_image_builder() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kexec_load_boots_a_gzip_compressed_elf_vmlinux() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -279,6 +283,7 @@ fn kexec_load_boots_a_gzip_compressed_elf_vmlinux() {
 /// `kboot.kexec=auto` (the default) loads an ELF vmlinux with kboot's own builder
 /// straight away (the running kernel's `kexec_file_load` takes only bzImages).
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kexec_auto_loads_an_elf_vmlinux_with_kboots_own_builder() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -304,6 +309,7 @@ fn kexec_auto_loads_an_elf_vmlinux_with_kboots_own_builder() {
 /// under SeaBIOS), so that is refused too: kboot names both refusals in one error and
 /// comes back to the menu, the entry marked.
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn under_lockdown_auto_tries_kexec_file_load_and_names_both_refusals() {
     let fixtures = fixtures();
     boot_to_rescue_via(
@@ -327,6 +333,7 @@ fn under_lockdown_auto_tries_kexec_file_load_and_names_both_refusals() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn a_kernel_for_another_architecture_is_refused_by_both_ways_to_the_rescue_prompt() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -352,6 +359,7 @@ fn a_kernel_for_another_architecture_is_refused_by_both_ways_to_the_rescue_promp
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_boots_from_separate_boot_partition_by_partuuid() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -373,6 +381,7 @@ fn kboot_boots_from_separate_boot_partition_by_partuuid() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_boots_kernel_and_ramdisk_named_on_cmdline_with_append() {
     let fixtures = fixtures();
     let old = fixtures.var("OLD_KERNEL_VERSION");
@@ -402,6 +411,7 @@ fn kboot_boots_kernel_and_ramdisk_named_on_cmdline_with_append() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_unknown_root_label_reaches_rescue_prompt() {
     let fixtures = fixtures();
     let outputs = boot_to_rescue(
@@ -420,6 +430,7 @@ fn kboot_unknown_root_label_reaches_rescue_prompt() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_truncated_kernel_reaches_rescue_prompt() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -438,6 +449,7 @@ fn kboot_truncated_kernel_reaches_rescue_prompt() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_from_gen_init_cpio_archive_boots_newest_kernel() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -454,6 +466,7 @@ fn kboot_from_gen_init_cpio_archive_boots_newest_kernel() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_boots_the_kernel_chosen_from_the_list() {
     let fixtures = fixtures();
     let old = fixtures.var("OLD_KERNEL_VERSION");
@@ -473,6 +486,7 @@ fn kboot_boots_the_kernel_chosen_from_the_list() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_without_root_finds_the_filesystem_with_kernels_and_passes_it_on() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -489,6 +503,7 @@ fn kboot_without_root_finds_the_filesystem_with_kernels_and_passes_it_on() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn menu_arrow_down_and_enter_boot_the_second_entry() {
     let fixtures = fixtures();
     let old = fixtures.var("OLD_KERNEL_VERSION");
@@ -507,6 +522,7 @@ fn menu_arrow_down_and_enter_boot_the_second_entry() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn menu_edit_adds_a_word_that_arrives_at_the_target() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -544,6 +560,7 @@ fn boot_configs(test_name: &str, extra: &str, answers: &[(&str, &str)]) -> (Boot
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn bls_entry_options_arrive_at_the_target() {
     let version = fixtures().kernel_version();
     let (booting, marker) =
@@ -558,6 +575,7 @@ fn bls_entry_options_arrive_at_the_target() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn grub_entry_inside_a_submenu_boots_with_its_own_arguments() {
     let old = fixtures().var("OLD_KERNEL_VERSION");
     let (booting, marker) = boot_configs(
@@ -575,6 +593,7 @@ fn grub_entry_inside_a_submenu_boots_with_its_own_arguments() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn entry_with_a_missing_kernel_fails_back_to_the_menu_marked() {
     let version = fixtures().kernel_version();
     // 3 is the BLS entry whose kernel file is not there: kboot says why and shows the
@@ -595,6 +614,7 @@ fn entry_with_a_missing_kernel_fails_back_to_the_menu_marked() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_from_an_xz_compressed_initramfs_boots() {
     let fixtures = fixtures();
     let root = format!("root=UUID={}", fixtures.var("ONEFS_ROOT_UUID"));
@@ -611,6 +631,7 @@ fn kboot_from_an_xz_compressed_initramfs_boots() {
 // built in, booted as QEMU's only `-kernel`, no `-initrd`.
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_kernel_boots_the_disks_newest_kernel() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -640,6 +661,7 @@ fn kboot_kernel_boots_the_disks_newest_kernel() {
 /// The same `vmlinux` ELF started through QEMU's PVH entry (the one a Xen PVH guest
 /// uses): no decompression, no real-mode setup.
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_kernel_vmlinux_boots_through_the_pvh_entry() {
     let fixtures = fixtures();
     let version = fixtures.kernel_version();
@@ -659,6 +681,7 @@ fn kboot_kernel_vmlinux_boots_through_the_pvh_entry() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_kernel_menu_on_the_serial_console_boots_the_chosen_entry() {
     let fixtures = fixtures();
     let old = fixtures.var("OLD_KERNEL_VERSION");

@@ -1,4 +1,4 @@
-//! The QEMU tier on md RAID and LVM: kboot assembles arrays and activates volume
+//! The QEMU tier (`cargo test -- --ignored`) on md RAID and LVM: kboot assembles arrays and activates volume
 //! groups itself (no mdadm, no lvm in its initramfs) on disk images that the real
 //! mdadm and lvm2 made in a helper VM (`tests/vm-fixtures.sh`; its console log for
 //! each set, with `mdadm --examine`, the VG metadata and the DM tables, is in
@@ -150,6 +150,7 @@ fn assert_booted_newest(boot: &StorageBoot, root_word: &str) {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn raid1_lvm_root_by_mapper_name_boots_newest_kernel() {
     let root = "root=/dev/mapper/sys--vg-root";
     let boot = boot_set_to_marker(
@@ -164,6 +165,7 @@ fn raid1_lvm_root_by_mapper_name_boots_newest_kernel() {
 
 /// The kboot kernel (md and device-mapper built in, no modules) on the same disks.
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kboot_kernel_assembles_raid1_lvm_and_boots_newest_kernel() {
     let root = "root=/dev/mapper/sys--vg-root";
     let boot = boot_set_with(
@@ -179,6 +181,7 @@ fn kboot_kernel_assembles_raid1_lvm_and_boots_newest_kernel() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn raid1_lvm_with_a_member_missing_boots_degraded_with_a_warning() {
     let root = "root=/dev/mapper/sys--vg-root";
     let boot = boot_set_to_marker(
@@ -194,6 +197,7 @@ fn raid1_lvm_with_a_member_missing_boots_degraded_with_a_warning() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn raid1_090_and_plain_pv_striped_lv_boots() {
     let root = "root=/dev/data/rootstripe";
     let boot = boot_set_to_marker(
@@ -209,6 +213,7 @@ fn raid1_090_and_plain_pv_striped_lv_boots() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn raid5_root_by_filesystem_uuid_boots() {
     let fixtures = storage_fixtures();
     let root = format!("root=UUID={}", fixtures.var("R5_ROOT_UUID"));
@@ -223,6 +228,7 @@ fn raid5_root_by_filesystem_uuid_boots() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn raid1_stale_member_is_left_out_and_thin_lv_is_skipped() {
     let fixtures = storage_fixtures();
     let stale_member = fixtures.var("STALE_STALE_MEMBER");
@@ -286,6 +292,7 @@ fn boot_set_to_rescue(
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn root_on_a_thin_lv_fails_at_once_naming_the_lv_and_its_type() {
     let error = boot_set_to_rescue(
         "storage_thin_root",
@@ -302,6 +309,7 @@ fn root_on_a_thin_lv_fails_at_once_naming_the_lv_and_its_type() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn rd_md_0_leaves_arrays_alone() {
     let root = format!("root=UUID={}", storage_fixtures().var("R5_ROOT_UUID"));
     boot_set_to_rescue(
@@ -313,6 +321,7 @@ fn rd_md_0_leaves_arrays_alone() {
 }
 
 #[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
 fn raid0_with_end_metadata_boots_from_a_partition_on_the_array_never_the_member() {
     let fixtures = storage_fixtures();
     let root = format!("root=PARTUUID={}", fixtures.var("R0PART_ROOT_PARTUUID"));

@@ -11,3 +11,8 @@ apt-get install -y --no-install-recommends \
     mdadm lvm2 grub-common kexec-tools zstd bzip2 \
     make flex bison bc libelf-dev
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }
+# CI runs `cargo fmt --check` and `cargo clippy`: add them where rustup can.
+if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+    command -v rustup >/dev/null || { echo "setup: cargo clippy/fmt missing and no rustup to add them" >&2; exit 1; }
+    rustup component add clippy rustfmt
+fi
