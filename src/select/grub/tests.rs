@@ -1,4 +1,5 @@
 use super::*;
+use crate::select::DefaultSpec;
 
 const DEBIAN: &str = include_str!("../../../tests/data/grub/debian-boot-on-root.cfg");
 const DEBIAN_SAVED: &str = include_str!("../../../tests/data/grub/debian-saved-default.cfg");
@@ -184,16 +185,6 @@ fn undecidable_ifs_functions_and_loops_are_skipped_and_entries_survive() {
     };
     assert_eq!(e.title, "t 3");
     assert_eq!(e.kernel.as_deref(), Some("/vmlinuz"));
-}
-
-#[test]
-fn test_expressions() {
-    let t = |s: &str| test(&s.split(' ').map(str::to_string).collect::<Vec<_>>());
-    assert_eq!(t("a = a -a b != c"), Some(true));
-    assert_eq!(t("a = b -o ! x = y"), Some(true));
-    assert_eq!(t("a = b -o -z x"), Some(false));
-    assert_eq!(t("-n x -a -f /etc/passwd"), None);
-    assert_eq!(t("-n"), Some(true));
 }
 
 /// Fedora's 12_menu_auto_hide: after a good boot (`boot_success=1` in grubenv) the

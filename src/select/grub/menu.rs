@@ -1,0 +1,114 @@
+//! The menu a grub.cfg shows: entries, submenus and where `blscfg` puts the BLS
+//! entries; finding the entry `set default=` names, and the bootable entries in order.
+
+use super::Vars;
+use crate::select::{Config, Source};
+
+/// A `menuentry`. Entries without a `linux` command (`fwsetup`, `chainloader`) stay
+/// in the menu, since GRUB counts them in `set default=N`, but give no boot entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GrubEntry {
+    pub title: String,
+    pub id: Option<String>,
+    /// As written after expansion, possibly with a `(device)` prefix.
+    pub kernel: Option<String>,
+    /// The `linux` command's arguments: the kernel command line.
+    pub args: Vec<String>,
+    pub initrds: Vec<String>,
+    /// `Grub`, or `Bls` once collect has put BLS entries where `blscfg` stood.
+    pub source: Source,
+}
+
+impl GrubEntry {
+    pub(crate) fn cmdline(&self) -> String {
+        self.args.join(" ")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MenuItem {
+    Entry(GrubEntry),
+    Submenu {
+        title: String,
+        id: Option<String>,
+        items: Vec<MenuItem>,
+    },
+    /// `blscfg`: GRUB puts the BLS entries here. The variables are those at that point
+    /// (for `$kernelopts` in the entries).
+    Bls {
+        vars: Vars,
+    },
+}
+
+/// What a grub.cfg shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Menu {
+    pub items: Vec<MenuItem>,
+    pub config: Config,
+}
+
+impl Menu {
+    pub(crate) fn has_blscfg(&self) -> bool {
+        self.items.iter().any(|i| matches!(i, MenuItem::Bls { .. }))
+    }
+}
+
+/// Where `set default=` points: the position path (`[1, 2]` for the third entry of
+/// the second top-level item) of the first bootable entry it names. A step is a
+/// position, a title or an id; a default naming a submenu means its first entry.
+pub(crate) fn resolve_default(items: &[MenuItem], steps: &[String]) -> Option<Vec<usize>> {
+    let (step, rest) = steps.split_first()?;
+    let step = step.trim();
+    let position = step.parse::<usize>().ok();
+    let found = items.iter().enumerate().find(|(i, item)| {
+        position == Some(*i)
+            || match item {
+                MenuItem::Entry(e) => e.title == step || e.id.as_deref() == Some(step),
+                MenuItem::Submenu { title, id, .. } => title == step || id.as_deref() == Some(step),
+                MenuItem::Bls { .. } => false,
+            }
+    })?;
+    let (index, item) = found;
+    match item {
+        MenuItem::Entry(_) if rest.is_empty() => Some(vec![index]),
+        MenuItem::Submenu { items, .. } => {
+            let mut path = vec![index];
+            if rest.is_empty() {
+                path.extend(first_bootable(items)?);
+            } else {
+                path.extend(resolve_default(items, rest)?);
+            }
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+fn first_bootable(items: &[MenuItem]) -> Option<Vec<usize>> {
+    items.iter().enumerate().find_map(|(i, item)| match item {
+        MenuItem::Entry(e) if e.kernel.is_some() => Some(vec![i]),
+        MenuItem::Submenu { items, .. } => first_bootable(items).map(|mut p| {
+            p.insert(0, i);
+            p
+        }),
+        _ => None,
+    })
+}
+
+/// The bootable entries in menu order, each with its position path.
+pub(crate) fn flatten(items: &[MenuItem]) -> Vec<(Vec<usize>, &GrubEntry)> {
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            MenuItem::Entry(e) if e.kernel.is_some() => out.push((vec![i], e)),
+            MenuItem::Submenu { items, .. } => {
+                for (mut path, e) in flatten(items) {
+                    path.insert(0, i);
+                    out.push((path, e));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
