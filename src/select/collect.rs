@@ -75,60 +75,16 @@ pub(crate) fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
     let grub = find_grub(req, &mut warnings);
     let (bls_entries, loader_conf) = find_bls(req, &mut warnings);
 
-    // Config entries in menu order, with where the default points.
-    let mut listed: Vec<(grub::GrubEntry, PathBuf)> = Vec::new();
-    let mut default_at: Option<usize> = None;
-    let mut config = Config::default();
-    let bls_fs = req.boot.unwrap_or(req.root).to_path_buf();
-    match &grub {
+    let bls_fs = req.boot.unwrap_or(req.root);
+    let listed = match &grub {
         // GRUB shows the BLS entries where `blscfg` stands, and its default (often
         // `${saved_entry}`, a BLS id) and timeout govern them; loader.conf is
         // systemd-boot's and GRUB does not read it.
-        Some(found) if found.menu.has_blscfg() => {
-            let items = splice_bls(&found.menu.items, &bls_entries);
-            let flat = grub::flatten(&items);
-            default_at = grub_default(&found.menu.config, &items, &flat);
-            for (_, e) in &flat {
-                let fs = if e.source == Source::Bls {
-                    bls_fs.clone()
-                } else {
-                    found.fs_root.clone()
-                };
-                listed.push(((*e).clone(), fs));
-            }
-            config = found.menu.config.clone();
-        }
-        _ => {
-            let grubenv = read_grubenv(req, &mut warnings).map(|env| env.boot_vars());
-            for named in &bls_entries {
-                listed.push((bls_as_grub_entry(named, grubenv.as_ref()), bls_fs.clone()));
-            }
-            if let Some(conf) = loader_conf.filter(|_| !bls_entries.is_empty()) {
-                if let Some(glob) = &conf.default {
-                    default_at = bls_entries
-                        .iter()
-                        .position(|n| bls::glob_matches(glob, &n.id));
-                }
-                config = Config {
-                    default: conf.default.map(DefaultSpec::BlsGlob),
-                    timeout_secs: conf.timeout_secs,
-                };
-            }
-            if let Some(found) = &grub {
-                let flat = grub::flatten(&found.menu.items);
-                if !flat.is_empty() && (listed.is_empty() || config == Config::default()) {
-                    default_at = grub_default(&found.menu.config, &found.menu.items, &flat)
-                        .map(|i| i + listed.len());
-                    config = found.menu.config.clone();
-                }
-                for (_, e) in flat {
-                    listed.push((e.clone(), found.fs_root.clone()));
-                }
-            }
-        }
-    }
-
+        Some(found) if found.menu.has_blscfg() => listed_by_blscfg(found, &bls_entries, bls_fs),
+        _ => listed_bls_then_grub(req, grub.as_ref(), &bls_entries, loader_conf, &mut warnings),
+    };
     let mut entries: Vec<BootEntry> = listed
+        .entries
         .iter()
         .map(|(e, fs)| boot_entry(req, e, fs))
         .collect();
@@ -138,13 +94,88 @@ pub(crate) fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
         // The configs gave entries; a /boot the scan cannot read is no reason to stop.
         Err(_) => {}
     }
-    let (entries, default_index) = dedup(entries, default_at.unwrap_or(0));
+    let (entries, default_index) = dedup(entries, listed.default_at.unwrap_or(0));
     Ok(Collected {
         entries,
         default_index,
-        timeout_secs: config.timeout_secs,
+        timeout_secs: listed.config.timeout_secs,
         warnings,
     })
+}
+
+/// Config entries in menu order, each with the filesystem its paths are relative to,
+/// and where the default points.
+#[derive(Default)]
+struct Listed {
+    entries: Vec<(grub::GrubEntry, PathBuf)>,
+    default_at: Option<usize>,
+    config: Config,
+}
+
+/// A grub.cfg that runs `blscfg`: its menu with the BLS entries in place.
+fn listed_by_blscfg(found: &FoundGrub, bls_entries: &[NamedEntry], bls_fs: &Path) -> Listed {
+    let items = splice_bls(&found.menu.items, bls_entries);
+    let flat = grub::flatten(&items);
+    let entries = flat
+        .iter()
+        .map(|(_, e)| {
+            let fs = if e.source == Source::Bls {
+                bls_fs
+            } else {
+                &found.fs_root
+            };
+            ((*e).clone(), fs.to_path_buf())
+        })
+        .collect();
+    Listed {
+        entries,
+        default_at: grub_default(&found.menu.config, &items, &flat),
+        config: found.menu.config.clone(),
+    }
+}
+
+/// No `blscfg`: the BLS entries (as systemd-boot or a grubenv-reading GRUB shows
+/// them, with loader.conf's default), then grub.cfg's, whose default and timeout
+/// count when the BLS entries said nothing.
+fn listed_bls_then_grub(
+    req: &ScanRequest<'_>,
+    grub: Option<&FoundGrub>,
+    bls_entries: &[NamedEntry],
+    loader_conf: Option<bls::LoaderConf>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Listed {
+    let mut listed = Listed::default();
+    let bls_fs = req.boot.unwrap_or(req.root);
+    let grubenv = read_grubenv(req, warnings).map(|env| env.boot_vars());
+    for named in bls_entries {
+        listed.entries.push((
+            bls_as_grub_entry(named, grubenv.as_ref()),
+            bls_fs.to_path_buf(),
+        ));
+    }
+    if let Some(conf) = loader_conf.filter(|_| !bls_entries.is_empty()) {
+        if let Some(glob) = &conf.default {
+            listed.default_at = bls_entries
+                .iter()
+                .position(|n| bls::glob_matches(glob, &n.id));
+        }
+        listed.config = Config {
+            default: conf.default.map(DefaultSpec::BlsGlob),
+            timeout_secs: conf.timeout_secs,
+        };
+    }
+    if let Some(found) = grub {
+        let flat = grub::flatten(&found.menu.items);
+        if !flat.is_empty() && (listed.entries.is_empty() || listed.config == Config::default()) {
+            listed.default_at = grub_default(&found.menu.config, &found.menu.items, &flat)
+                .map(|i| i + listed.entries.len());
+            listed.config = found.menu.config.clone();
+        }
+        for (_, e) in flat {
+            listed.entries.push((e.clone(), found.fs_root.clone()));
+        }
+    }
+    listed
 }
 
 /// The flattened position of the menu's default; GRUB's own default is the first

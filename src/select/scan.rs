@@ -2,6 +2,7 @@
 //! `vmlinuz-*`, `vmlinux-*` and `bzImage*` in the boot directory with the ramdisk that
 //! carries the same version, newest first (`sort -V`).
 
+use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,9 +14,9 @@ pub(crate) enum ScanError {
     #[error(
         "kernel={path} not found on {fs}: check the path (it is relative to the boot filesystem)"
     )]
-    KernelMissing { path: String, fs: String },
+    KernelMissing { path: String, fs: ScannedFs },
     #[error("ramdisk={path} not found on {fs}: check the path, or leave ramdisk= out")]
-    RamdiskMissing { path: String, fs: String },
+    RamdiskMissing { path: String, fs: ScannedFs },
     #[error("cannot read {dir}: {source}")]
     ReadDir {
         dir: PathBuf,
@@ -24,6 +25,23 @@ pub(crate) enum ScanError {
     },
     #[error("no kernel found in {dir} (looked for vmlinuz-*, vmlinux-*, bzImage*): name one with kernel=PATH")]
     NoKernels { dir: String },
+}
+
+/// The filesystem `kernel=` and `ramdisk=` are looked for on, as errors name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScannedFs {
+    /// The `boot=` filesystem.
+    Boot,
+    Root,
+}
+
+impl fmt::Display for ScannedFs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ScannedFs::Boot => "the boot filesystem",
+            ScannedFs::Root => "the root filesystem",
+        })
+    }
 }
 
 /// What to look through, and what the command line asked for.
@@ -40,6 +58,21 @@ pub(crate) struct ScanRequest<'a> {
     /// `kboot.append`: words added to the command line of BLS and grub.cfg entries
     /// (`cmdline` already carries them).
     pub append: Option<&'a str>,
+}
+
+#[cfg(test)]
+impl<'a> ScanRequest<'a> {
+    /// A request for the trees alone: no `kernel=`, `ramdisk=` or `kboot.append`.
+    pub(crate) fn for_trees(root: &'a Path, boot: Option<&'a Path>, cmdline: &'a str) -> Self {
+        ScanRequest {
+            root,
+            boot,
+            kernel: None,
+            ramdisk: None,
+            cmdline,
+            append: None,
+        }
+    }
 }
 
 const KERNEL_PREFIXES: [&str; 3] = ["vmlinuz-", "vmlinux-", "bzImage"];
@@ -96,49 +129,56 @@ fn boot_dir<'a>(req: &ScanRequest<'a>) -> (&'a Path, &'static str) {
     }
 }
 
+/// The entries the command line's `kernel=` names, or else the kernels in the boot
+/// directory.
 pub(crate) fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> {
-    let (fs_root, dir) = boot_dir(req);
-    let fs_name = if req.boot.is_some() {
-        "the boot filesystem"
-    } else {
-        "the root filesystem"
-    };
-    if let Some(kernel) = req.kernel {
-        let kernel = absolute(kernel);
-        if !is_file(&on_fs(fs_root, &kernel)) {
-            return Err(ScanError::KernelMissing {
-                path: kernel,
-                fs: fs_name.into(),
-            });
-        }
-        let version = Path::new(&kernel)
-            .file_name()
-            .and_then(|n| kernel_version(&n.to_string_lossy()).map(str::to_string));
-        let ramdisks = match req.ramdisk {
-            Some(r) => {
-                let r = absolute(r);
-                if !is_file(&on_fs(fs_root, &r)) {
-                    return Err(ScanError::RamdiskMissing {
-                        path: r,
-                        fs: fs_name.into(),
-                    });
-                }
-                vec![r]
-            }
-            None => Vec::new(),
-        };
-        return Ok(vec![BootEntry {
-            title: format!("{kernel} (from the command line)"),
-            id: None,
-            version,
-            fs_root: fs_root.to_path_buf(),
-            kernel,
-            ramdisks,
-            cmdline: req.cmdline.to_string(),
-            source: Source::Cmdline,
-            missing: Vec::new(),
-        }]);
+    match req.kernel {
+        Some(kernel) => Ok(vec![cmdline_entry(req, kernel)?]),
+        None => scanned_entries(req),
     }
+}
+
+/// `kernel=` (and `ramdisk=`) as one entry; both must exist on the boot filesystem.
+fn cmdline_entry(req: &ScanRequest<'_>, kernel: &str) -> Result<BootEntry, ScanError> {
+    let (fs_root, _) = boot_dir(req);
+    let fs = if req.boot.is_some() {
+        ScannedFs::Boot
+    } else {
+        ScannedFs::Root
+    };
+    let kernel = absolute(kernel);
+    if !is_file(&on_fs(fs_root, &kernel)) {
+        return Err(ScanError::KernelMissing { path: kernel, fs });
+    }
+    let version = Path::new(&kernel)
+        .file_name()
+        .and_then(|n| kernel_version(&n.to_string_lossy()).map(str::to_string));
+    let ramdisks = match req.ramdisk {
+        Some(r) => {
+            let r = absolute(r);
+            if !is_file(&on_fs(fs_root, &r)) {
+                return Err(ScanError::RamdiskMissing { path: r, fs });
+            }
+            vec![r]
+        }
+        None => Vec::new(),
+    };
+    Ok(BootEntry {
+        title: format!("{kernel} (from the command line)"),
+        id: None,
+        version,
+        fs_root: fs_root.to_path_buf(),
+        kernel,
+        ramdisks,
+        cmdline: req.cmdline.to_string(),
+        source: Source::Cmdline,
+        missing: Vec::new(),
+    })
+}
+
+/// Every kernel in the boot directory with its ramdisk, newest first.
+fn scanned_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> {
+    let (fs_root, dir) = boot_dir(req);
     let on_disk = on_fs(fs_root, dir);
     let listing = fs::read_dir(&on_disk).map_err(|source| ScanError::ReadDir {
         dir: on_disk.clone(),
@@ -154,30 +194,7 @@ pub(crate) fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, Scan
         .filter(|n| {
             kernel_version(n).is_some() && !is_backup(n) && is_file(&on_disk.join(n.as_str()))
         })
-        .map(|name| {
-            let version = kernel_version(name)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string);
-            let ramdisk = version.as_deref().and_then(|v| {
-                ramdisk_names(v)
-                    .into_iter()
-                    .find(|r| names.contains(r) && is_file(&on_disk.join(r)))
-            });
-            BootEntry {
-                title: match &version {
-                    Some(v) => format!("Linux {v}"),
-                    None => name.clone(),
-                },
-                id: None,
-                version,
-                fs_root: fs_root.to_path_buf(),
-                kernel: join_dir(dir, name),
-                ramdisks: ramdisk.map(|r| join_dir(dir, &r)).into_iter().collect(),
-                cmdline: req.cmdline.to_string(),
-                source: Source::Scan,
-                missing: Vec::new(),
-            }
-        })
+        .map(|name| scanned_entry(req, name, &names, &on_disk))
         .collect();
     if entries.is_empty() {
         return Err(ScanError::NoKernels {
@@ -192,6 +209,34 @@ pub(crate) fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, Scan
         (None, None) => a.kernel.cmp(&b.kernel),
     });
     Ok(entries)
+}
+
+/// The kernel file `name` of the boot directory (listed in `names`, found at
+/// `on_disk`) as an entry, with the ramdisk of its version when there is one.
+fn scanned_entry(req: &ScanRequest<'_>, name: &str, names: &[String], on_disk: &Path) -> BootEntry {
+    let (fs_root, dir) = boot_dir(req);
+    let version = kernel_version(name)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    let ramdisk = version.as_deref().and_then(|v| {
+        ramdisk_names(v)
+            .into_iter()
+            .find(|r| names.contains(r) && is_file(&on_disk.join(r)))
+    });
+    BootEntry {
+        title: match &version {
+            Some(v) => format!("Linux {v}"),
+            None => name.to_string(),
+        },
+        id: None,
+        version,
+        fs_root: fs_root.to_path_buf(),
+        kernel: join_dir(dir, name),
+        ramdisks: ramdisk.map(|r| join_dir(dir, &r)).into_iter().collect(),
+        cmdline: req.cmdline.to_string(),
+        source: Source::Scan,
+        missing: Vec::new(),
+    }
 }
 
 pub(crate) fn absolute(path: &str) -> String {

@@ -52,14 +52,7 @@ fn fedora_boot(dir: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn request<'a>(root: &'a Path, boot: Option<&'a Path>) -> ScanRequest<'a> {
-    ScanRequest {
-        root,
-        boot,
-        kernel: None,
-        ramdisk: None,
-        cmdline: "root=LABEL=kboot console=ttyS0",
-        append: None,
-    }
+    ScanRequest::for_trees(root, boot, "root=LABEL=kboot console=ttyS0")
 }
 
 /// What the menu shows of an entry.

@@ -11,14 +11,7 @@ fn tree(files: &[&str]) -> tempfile::TempDir {
 }
 
 fn request<'a>(root: &'a Path, boot: Option<&'a Path>) -> ScanRequest<'a> {
-    ScanRequest {
-        root,
-        boot,
-        kernel: None,
-        ramdisk: None,
-        cmdline: "root=LABEL=r",
-        append: None,
-    }
+    ScanRequest::for_trees(root, boot, "root=LABEL=r")
 }
 
 #[test]
