@@ -5,12 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::devices::blockdev::{BlockDevice, Window};
 use crate::devices::dm::{self, ControlFile, DeviceMapper};
-use crate::devices::lvm::label::{self, PhysicalVolume};
+use crate::devices::lvm::label::{self, LabelError, PhysicalVolume};
 use crate::devices::lvm::table::{self, DevNumber, Wanted};
 use crate::devices::lvm::{self as lvm};
 use crate::devices::md::{self, MdFilter};
@@ -18,11 +19,53 @@ use crate::devices::md_assemble;
 use crate::devices::spec::DeviceSpec;
 
 use super::cmdline::Cmdline;
+use super::hardware::ModuleLoadError;
 use super::log;
 
 /// How long a degraded array waits for its missing members before it starts anyway.
 /// Starting degraded is harmless here: the array is read-only and gone after kexec.
 const DEGRADED_GRACE: Duration = Duration::from_secs(2);
+
+/// One look at the devices present, and how to load a module by name.
+pub(crate) struct Pass<'a> {
+    pub devices: &'a [BlockDevice],
+    pub sys_root: &'a Path,
+    pub dev_root: &'a Path,
+    pub load_module: &'a mut dyn FnMut(&str) -> Result<(), ModuleLoadError>,
+    /// The last look before kboot gives up waiting: problems that might have resolved
+    /// themselves as more devices appeared are reported then.
+    pub final_pass: bool,
+}
+
+/// Why the LVM label on a device could not be read.
+#[derive(Debug, thiserror::Error)]
+enum PvReadError {
+    #[error("cannot read the LVM PV on {}: {source}", device.display())]
+    Open {
+        device: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read the LVM PV on {}: {source}", device.display())]
+    Label {
+        device: PathBuf,
+        #[source]
+        source: LabelError,
+    },
+}
+
+/// The PV on `dev`, if its LVM label says there is one.
+fn read_pv(dev: &BlockDevice) -> Result<Option<PhysicalVolume>, PvReadError> {
+    let file = File::open(&dev.path).map_err(|source| PvReadError::Open {
+        device: dev.path.clone(),
+        source,
+    })?;
+    let mut window = Window::new(file, dev.offset_bytes, dev.size_bytes);
+    label::read_pv(&mut window, dev.size_bytes).map_err(|source| PvReadError::Label {
+        device: dev.path.clone(),
+        source,
+    })
+}
 
 /// What has been brought up so far, so each array and volume is tried once.
 pub(crate) struct Storage {
@@ -118,38 +161,24 @@ impl Storage {
         }
     }
 
-    /// Starts what the devices now present allow. `final_pass` is the last look before
-    /// kboot gives up waiting: problems that might have resolved themselves as more
-    /// devices appeared are reported then. Returns whether a new device appeared.
-    pub(crate) fn activate(
-        &mut self,
-        devices: &[BlockDevice],
-        sys_root: &Path,
-        dev_root: &Path,
-        load_module: &mut dyn FnMut(&str) -> Result<(), String>,
-        final_pass: bool,
-    ) -> bool {
-        let arrays = self.assemble_arrays(devices, sys_root, dev_root, load_module, final_pass);
+    /// Starts what the devices now present allow. Returns whether a new device
+    /// appeared.
+    pub(crate) fn activate(&mut self, pass: &mut Pass<'_>) -> bool {
+        let arrays = self.assemble_arrays(pass);
         // PVs on new arrays show up after a rescan; the caller comes back.
         if arrays {
             return true;
         }
-        self.lvm_enabled
-            && self.activate_volumes(devices, sys_root, dev_root, load_module, final_pass)
+        self.lvm_enabled && self.activate_volumes(pass)
     }
 
-    fn assemble_arrays(
-        &mut self,
-        devices: &[BlockDevice],
-        sys_root: &Path,
-        dev_root: &Path,
-        load_module: &mut dyn FnMut(&str) -> Result<(), String>,
-        final_pass: bool,
-    ) -> bool {
+    /// Starts the md arrays whose members are all present (or, after a grace period,
+    /// enough of them). Returns whether one started.
+    fn assemble_arrays(&mut self, pass: &mut Pass<'_>) -> bool {
         if !self.md_filter.assemble {
             return false;
         }
-        let members: Vec<md::MdMember> = md_assemble::find_members(devices)
+        let members: Vec<md::MdMember> = md_assemble::find_members(pass.devices)
             .into_iter()
             .filter(|m| {
                 self.md_filter.allows(&m.superblock.uuid)
@@ -161,31 +190,14 @@ impl Storage {
             let plan = match result {
                 Ok(plan) => plan,
                 Err(e) => {
-                    if final_pass {
+                    if pass.final_pass {
                         self.warn_once(e.to_string());
                     }
                     continue;
                 }
             };
-            if plan.degraded {
-                // Wait a little for members that have not appeared yet; members that
-                // are present but unusable (stale, faulty) will not get better.
-                let absent = plan.missing_slots.len() > plan.left_out.len();
-                let since = *self
-                    .degraded_since
-                    .entry(plan.uuid.clone())
-                    .or_insert_with(Instant::now);
-                if absent && since.elapsed() < DEGRADED_GRACE && !final_pass {
-                    continue;
-                }
-                let missing: Vec<String> = plan.missing_slots.iter().map(u32::to_string).collect();
-                self.warn_once(format!(
-                    "md array {} is degraded ({} of {} members; slot {} missing): starting it read-only anyway",
-                    plan.display_name(),
-                    plan.members.len(),
-                    plan.raid_disks,
-                    missing.join(", ")
-                ));
+            if plan.degraded && !self.start_degraded(&plan, pass.final_pass) {
+                continue;
             }
             for left_out in &plan.left_out {
                 self.warn_once(format!(
@@ -194,81 +206,70 @@ impl Storage {
                 ));
             }
             self.arrays_done.insert(plan.uuid.clone());
-            match md_assemble::assemble(&plan, sys_root, dev_root, load_module) {
-                Ok(array) => {
-                    let names: Vec<&str> = plan.members.iter().map(|m| m.device.as_str()).collect();
-                    log::say(format!(
-                        "assembled {} ({}, {}, members {}) read-only{}",
-                        array.dev_path.display(),
-                        plan.display_name(),
-                        plan.level.name(),
-                        names.join(" "),
-                        array
-                            .link
-                            .as_ref()
-                            .map(|l| format!(" as {}", l.display()))
-                            .unwrap_or_default()
-                    ));
-                    self.arrays_running.push(array.kernel_name.clone());
-                    started = true;
-                }
-                Err(e) => self.warn_once(format!(
-                    "cannot start md array {}: {e}",
-                    plan.display_name()
-                )),
-            }
+            started |= self.start_array(&plan, pass);
         }
         started
     }
 
-    fn activate_volumes(
-        &mut self,
-        devices: &[BlockDevice],
-        sys_root: &Path,
-        dev_root: &Path,
-        load_module: &mut dyn FnMut(&str) -> Result<(), String>,
-        final_pass: bool,
-    ) -> bool {
-        for dev in devices {
-            let (Some(number), Some(_)) = (dev.number, &dev.lvm_pv) else {
-                continue;
-            };
-            if dev.md.is_some() || self.pvs.contains_key(&dev.name) {
-                continue;
+    /// Whether a degraded array starts now: it waits a little for members that have
+    /// not appeared yet; members that are present but unusable (stale, faulty) will
+    /// not get better. Says so when it starts.
+    fn start_degraded(&mut self, plan: &md::ArrayPlan, final_pass: bool) -> bool {
+        let absent = plan.missing_slots.len() > plan.left_out.len();
+        let since = *self
+            .degraded_since
+            .entry(plan.uuid.clone())
+            .or_insert_with(Instant::now);
+        if absent && since.elapsed() < DEGRADED_GRACE && !final_pass {
+            return false;
+        }
+        let missing: Vec<String> = plan.missing_slots.iter().map(u32::to_string).collect();
+        self.warn_once(format!(
+            "md array {} is degraded ({} of {} members; slot {} missing): starting it read-only anyway",
+            plan.display_name(),
+            plan.members.len(),
+            plan.raid_disks,
+            missing.join(", ")
+        ));
+        true
+    }
+
+    /// Assembles one planned array. Returns whether it started.
+    fn start_array(&mut self, plan: &md::ArrayPlan, pass: &mut Pass<'_>) -> bool {
+        // md_assemble takes its module loader with a message as the error.
+        let mut load_module = |name: &str| (pass.load_module)(name).map_err(|e| e.to_string());
+        match md_assemble::assemble(plan, pass.sys_root, pass.dev_root, &mut load_module) {
+            Ok(array) => {
+                let names: Vec<&str> = plan.members.iter().map(|m| m.device.as_str()).collect();
+                log::say(format!(
+                    "assembled {} ({}, {}, members {}) read-only{}",
+                    array.dev_path.display(),
+                    plan.display_name(),
+                    plan.level.name(),
+                    names.join(" "),
+                    array
+                        .link
+                        .as_ref()
+                        .map(|l| format!(" as {}", l.display()))
+                        .unwrap_or_default()
+                ));
+                self.arrays_running.push(array.kernel_name.clone());
+                true
             }
-            let read = File::open(&dev.path)
-                .map_err(|e| e.to_string())
-                .and_then(|file| {
-                    let mut window = Window::new(file, dev.offset_bytes, dev.size_bytes);
-                    label::read_pv(&mut window, dev.size_bytes).map_err(|e| e.to_string())
-                });
-            match read {
-                Ok(Some(pv)) => {
-                    for damaged in &pv.damaged_metadata {
-                        self.warn_once(format!(
-                            "PV {} ({}): a metadata copy is damaged, using another: {damaged}",
-                            dev.path.display(),
-                            pv.uuid
-                        ));
-                    }
-                    self.pvs.insert(
-                        dev.name.clone(),
-                        (
-                            DevNumber {
-                                major: number.0,
-                                minor: number.1,
-                            },
-                            pv,
-                        ),
-                    );
-                }
-                Ok(None) => {}
-                Err(e) => self.warn_once(format!(
-                    "cannot read the LVM PV on {}: {e}",
-                    dev.path.display()
-                )),
+            Err(e) => {
+                self.warn_once(format!(
+                    "cannot start md array {}: {e}",
+                    plan.display_name()
+                ));
+                false
             }
         }
+    }
+
+    /// Activates the LVs the PVs present allow and the command line wants. Returns
+    /// whether one was activated.
+    fn activate_volumes(&mut self, pass: &mut Pass<'_>) -> bool {
+        self.read_new_pvs(pass.devices);
         if self.pvs.is_empty() {
             return false;
         }
@@ -284,53 +285,92 @@ impl Storage {
         let plan = table::plan_activation(&vgs, &present, &self.wanted);
         for (lv, reason) in &plan.skipped {
             // A missing PV may still appear; say so only when giving up.
-            if final_pass || !reason.contains("missing") {
+            if pass.final_pass || !reason.contains("missing") {
                 self.warn_once(format!("LVM volume {lv} not activated: {reason}"));
                 self.refused.insert(lv.clone(), reason.clone());
             }
         }
         let mut activated = false;
         for lv in plan.activate {
-            if !self.volumes_done.insert(lv.dm_name.clone()) {
-                continue;
-            }
-            if self.dm.is_none() {
-                if let Err(e) = load_module("dm_mod") {
-                    self.warn_once(format!("cannot load dm_mod for LVM: {e}"));
-                }
-                match dm::open_control(dev_root, sys_root) {
-                    Ok(control) => self.dm = Some(control),
-                    Err(e) => {
-                        self.warn_once(format!(
-                            "cannot use device-mapper for {}/{}: {e}",
-                            lv.vg, lv.lv
-                        ));
-                        continue;
-                    }
-                }
-            }
-            let Some(control) = self.dm.as_mut() else {
-                continue;
-            };
-            match control
-                .activate(&lv)
-                .and_then(|number| dm::make_nodes(dev_root, &lv, number).map(|()| number))
-            {
-                Ok(number) => {
-                    log::say(format!(
-                        "activated LVM volume {}/{} as /dev/mapper/{} ({number}) read-only",
-                        lv.vg, lv.lv, lv.dm_name
-                    ));
-                    self.volumes_running.push(lv.dm_name.clone());
-                    activated = true;
-                }
-                Err(e) => self.warn_once(format!(
-                    "cannot activate LVM volume {}/{}: {e}",
-                    lv.vg, lv.lv
-                )),
+            if self.volumes_done.insert(lv.dm_name.clone()) {
+                activated |= self.activate_volume(&lv, pass);
             }
         }
         activated
+    }
+
+    /// Reads the LVM label of every PV not read yet (md members are read as their
+    /// array).
+    fn read_new_pvs(&mut self, devices: &[BlockDevice]) {
+        for dev in devices {
+            let (Some(number), Some(_)) = (dev.number, &dev.lvm_pv) else {
+                continue;
+            };
+            if dev.md.is_some() || self.pvs.contains_key(&dev.name) {
+                continue;
+            }
+            match read_pv(dev) {
+                Ok(Some(pv)) => {
+                    for damaged in &pv.damaged_metadata {
+                        self.warn_once(format!(
+                            "PV {} ({}): a metadata copy is damaged, using another: {damaged}",
+                            dev.path.display(),
+                            pv.uuid
+                        ));
+                    }
+                    let number = DevNumber {
+                        major: number.0,
+                        minor: number.1,
+                    };
+                    self.pvs.insert(dev.name.clone(), (number, pv));
+                }
+                Ok(None) => {}
+                Err(e) => self.warn_once(e.to_string()),
+            }
+        }
+    }
+
+    /// Activates one LV through device-mapper (opened, with `dm_mod` loaded, the first
+    /// time). Returns whether it came up.
+    fn activate_volume(&mut self, lv: &table::LvActivation, pass: &mut Pass<'_>) -> bool {
+        if self.dm.is_none() {
+            if let Err(e) = (pass.load_module)("dm_mod") {
+                self.warn_once(format!("cannot load dm_mod for LVM: {e}"));
+            }
+            match dm::open_control(pass.dev_root, pass.sys_root) {
+                Ok(control) => self.dm = Some(control),
+                Err(e) => {
+                    self.warn_once(format!(
+                        "cannot use device-mapper for {}/{}: {e}",
+                        lv.vg, lv.lv
+                    ));
+                    return false;
+                }
+            }
+        }
+        let Some(control) = self.dm.as_mut() else {
+            return false;
+        };
+        match control
+            .activate(lv)
+            .and_then(|number| dm::make_nodes(pass.dev_root, lv, number).map(|()| number))
+        {
+            Ok(number) => {
+                log::say(format!(
+                    "activated LVM volume {}/{} as /dev/mapper/{} ({number}) read-only",
+                    lv.vg, lv.lv, lv.dm_name
+                ));
+                self.volumes_running.push(lv.dm_name.clone());
+                true
+            }
+            Err(e) => {
+                self.warn_once(format!(
+                    "cannot activate LVM volume {}/{}: {e}",
+                    lv.vg, lv.lv
+                ));
+                false
+            }
+        }
     }
 
     /// Takes down the volumes and arrays kboot started, newest first (volumes sit on

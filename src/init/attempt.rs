@@ -1,0 +1,281 @@
+//! One try at booting: mount root (and boot), collect the entries, show the menu or
+//! take the default, kexec the chosen entry. An entry that fails to boot is marked and
+//! the menu comes back; the user can also ask for a rescan or the rescue prompt, which
+//! end the attempt without being failures.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::devices::blockdev;
+use crate::devices::mount::{self, MountError};
+use crate::devices::spec::DeviceSpec;
+use crate::kexec::{self, KexecPlan};
+use crate::select::scan::ScanRequest;
+use crate::select::{self, BootEntry};
+
+use super::menu::{self, MenuItem, Outcome};
+use super::{choose, log, Boot, BOOT_MOUNT, ROOT_MOUNT};
+
+/// How an attempt ended without booting (a kexec that works never returns).
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// The user asked the menu to look for devices again.
+    Rescan,
+    /// The user asked the menu for the rescue prompt.
+    Rescue,
+    /// Something failed before a menu could be shown.
+    Failed(BootError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BootError {
+    #[error("no root= on the command line and no filesystem with kernels in /boot found after {waited_secs} s: add root=UUID=… or root=LABEL=… (type `devices` to see what is there)")]
+    NoRootFound { waited_secs: u64 },
+    #[error("{what} device {spec} not found after {waited_secs} s (filesystems seen: {}): check {what}= (type `devices` to list the disks), or add rootwait if the disk is slow to appear", list_or_none(.seen))]
+    DeviceNotFound {
+        what: &'static str,
+        spec: DeviceSpec,
+        waited_secs: u64,
+        /// The filesystems that were there (`BlockDevice::summary`).
+        seen: Vec<String>,
+    },
+    #[error(
+        "{what} device {spec}: {reason}; boot from a linear or striped LV, or name another device"
+    )]
+    Refused {
+        what: &'static str,
+        spec: DeviceSpec,
+        reason: String,
+    },
+    #[error("cannot list block devices: {0}")]
+    Devices(#[from] blockdev::BlockdevError),
+    #[error(transparent)]
+    Mount(#[from] MountError),
+    #[error("{0}")]
+    Select(#[from] select::SelectError),
+    #[error("{title}: {} not found on its filesystem; the config names a file that is not there: pick another entry, or edit the paths with kernel=/ramdisk=", missing.join(", "))]
+    MissingFiles { title: String, missing: Vec<String> },
+    #[error("kboot.default={0} names no entry: use a number from the list, a version or a title")]
+    NoSuchDefault(String),
+    #[error("kernel {kernel} cannot be booted: {source}; choose another kernel (kernel=PATH) or reinstall this one")]
+    Kernel {
+        kernel: String,
+        #[source]
+        source: kexec::KexecError,
+    },
+    #[error(transparent)]
+    Kexec(#[from] kexec::KexecError),
+}
+
+/// A list as an error shows it: comma-separated, or `none`.
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// What an attempt offers: the entries, the default and the menu's timeout.
+struct Offered {
+    entries: Vec<BootEntry>,
+    default: usize,
+    timeout_secs: i64,
+}
+
+impl Boot {
+    /// One try at booting. Returns only when nothing was booted.
+    pub(crate) fn attempt(&mut self) -> Attempt {
+        match self.offer() {
+            Ok(offered) => self.choose_and_boot(&offered),
+            Err(e) => Attempt::Failed(e),
+        }
+    }
+
+    /// Mounts root (and boot) and collects the entries they offer.
+    fn offer(&mut self) -> Result<Offered, BootError> {
+        let (boot_mount, target_cmdline) = self.mount_root_and_boot()?;
+        let request = ScanRequest {
+            root: Path::new(ROOT_MOUNT),
+            boot: boot_mount.as_deref(),
+            kernel: self.cmdline.kernel.as_deref(),
+            ramdisk: self.cmdline.ramdisk.as_deref(),
+            cmdline: &target_cmdline,
+            append: self.cmdline.append.as_deref(),
+        };
+        let collected = select::collect(&request)?;
+        for warning in &collected.warnings {
+            log::warn(warning);
+        }
+        let entries = collected.entries;
+        let sources: BTreeSet<&str> = entries.iter().map(|e| e.source.name()).collect();
+        log::say(format!(
+            "found {} entr{} ({})",
+            entries.len(),
+            if entries.len() == 1 { "y" } else { "ies" },
+            sources.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+        // kboot.default= on the command line wins over what the configs say.
+        let default = match self.cmdline.default_entry.as_deref() {
+            Some(wanted) => choose::default_index(&entries, Some(wanted))
+                .ok_or_else(|| BootError::NoSuchDefault(wanted.to_string()))?,
+            None => collected.default_index,
+        };
+        let timeout_secs = self
+            .cmdline
+            .timeout_secs
+            .or(collected.timeout_secs)
+            .unwrap_or(choose::DEFAULT_TIMEOUT_SECS);
+        Ok(Offered {
+            entries,
+            default,
+            timeout_secs,
+        })
+    }
+
+    /// Unmounts what an earlier attempt left (a retry starts clean), then waits for
+    /// and mounts root and boot. Returns where boot is mounted, if it is separate, and
+    /// the target's command line (with the `root=` kboot found when none was given).
+    fn mount_root_and_boot(&mut self) -> Result<(Option<PathBuf>, String), BootError> {
+        for target in [BOOT_MOUNT, ROOT_MOUNT] {
+            let _ = mount::unmount(Path::new(target));
+        }
+        let discovered_root = match self.cmdline.root.clone() {
+            Some(spec) => {
+                let root = self.wait_for("root", &spec)?;
+                self.mount(&root, Path::new(ROOT_MOUNT), "root")?;
+                None
+            }
+            None => Some(self.discover_root()?),
+        };
+        let boot_mount = match self.cmdline.boot.clone() {
+            Some(spec) => {
+                let boot = self.wait_for("boot", &spec)?;
+                self.mount(&boot, Path::new(BOOT_MOUNT), "boot")?;
+                Some(PathBuf::from(BOOT_MOUNT))
+            }
+            None => None,
+        };
+        let target_cmdline = match discovered_root {
+            Some(root_word) => format!("{root_word} {}", self.cmdline.target_cmdline())
+                .trim_end()
+                .to_string(),
+            None => self.cmdline.target_cmdline(),
+        };
+        Ok((boot_mount, target_cmdline))
+    }
+
+    /// The menu (or the default, when no menu is shown) until the user leaves it: an
+    /// entry that fails to boot is marked and the menu comes back.
+    fn choose_and_boot(&mut self, offered: &Offered) -> Attempt {
+        let Offered {
+            entries,
+            default,
+            timeout_secs,
+        } = offered;
+        loop {
+            let items = self.menu_items(entries);
+            let (index, cmdline) = if menu::should_show(self.cmdline.menu, &items, *timeout_secs) {
+                match menu::run_menu(&items, *default, *timeout_secs) {
+                    Outcome::Boot { index, cmdline } => (index, cmdline),
+                    Outcome::Rescan => return Attempt::Rescan,
+                    Outcome::Rescue | Outcome::Continue => return Attempt::Rescue,
+                }
+            } else {
+                (*default, entries[*default].cmdline.clone())
+            };
+            let Some(entry) = entries.get(index) else {
+                continue;
+            };
+            // Returns only on failure: the entry is marked and the menu comes back.
+            let failure = self.boot_entry(entry, &cmdline);
+            log::error(&failure);
+            self.failed.insert(entry_key(entry), failure.to_string());
+        }
+    }
+
+    /// The menu's lines: each entry with its files, where it came from (or what is
+    /// missing), and why it failed last time.
+    fn menu_items(&self, entries: &[BootEntry]) -> Vec<MenuItem> {
+        entries
+            .iter()
+            .map(|e| MenuItem {
+                title: e.title.clone(),
+                detail: if e.missing.is_empty() {
+                    format!(
+                        "{} initrd {} ({})",
+                        e.kernel,
+                        e.ramdisks_shown(),
+                        e.source.name()
+                    )
+                } else {
+                    format!(
+                        "{} initrd {} (MISSING: {})",
+                        e.kernel,
+                        e.ramdisks_shown(),
+                        e.missing.join(", ")
+                    )
+                },
+                cmdline: e.cmdline.clone(),
+                problem: self.failed.get(&entry_key(e)).cloned(),
+            })
+            .collect()
+    }
+
+    /// Boots `entry` with `cmdline` (the entry's own, or as edited in the menu).
+    /// Returns only on failure.
+    fn boot_entry(&mut self, entry: &BootEntry, cmdline: &str) -> BootError {
+        if !entry.missing.is_empty() {
+            return BootError::MissingFiles {
+                title: entry.title.clone(),
+                missing: entry.missing.clone(),
+            };
+        }
+        let plan = KexecPlan {
+            kernel: entry.kernel_path(),
+            ramdisks: entry.ramdisk_paths(),
+            cmdline: cmdline.to_string(),
+        };
+        if let Err(source) = kexec::check_kernel(&plan.kernel) {
+            return BootError::Kernel {
+                kernel: entry.kernel.clone(),
+                source,
+            };
+        }
+        log::say(format!(
+            "booting {} initrd {} cmdline \"{}\"",
+            entry.kernel,
+            entry.ramdisks_shown(),
+            cmdline
+        ));
+        let loaded = match kexec::load(&plan, self.cmdline.kexec) {
+            Ok(loaded) => loaded,
+            Err(e) => return BootError::Kexec(e),
+        };
+        if let Some(refused) = &loaded.refused {
+            log::warn(format!("{refused}; loaded with {} instead", loaded.via));
+        }
+        if let Some(times) = &loaded.times {
+            log::say(times);
+        }
+        // The kernel holds its own copies now; leave the disks cleanly unmounted.
+        for target in [BOOT_MOUNT, ROOT_MOUNT] {
+            if let Err(e) = mount::unmount(Path::new(target)) {
+                log::warn(format!("cannot unmount {target}: {e}"));
+            }
+        }
+        self.storage.release(&self.sys_root);
+        log::say(format!(
+            "kernel loaded with {}; rebooting into it",
+            loaded.via
+        ));
+        BootError::Kexec(kexec::KexecError::Syscall(
+            kexec::syscall::reboot_into_loaded(),
+        ))
+    }
+}
+
+/// What identifies an entry across rescans: its kernel and ramdisk paths.
+pub(super) fn entry_key(entry: &BootEntry) -> (String, Vec<String>) {
+    (entry.kernel.clone(), entry.ramdisks.clone())
+}
