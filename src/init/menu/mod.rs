@@ -4,9 +4,9 @@
 //!
 //! `Menu` (here) is a pure state machine (`handle` a `Key`, get an `Outcome`) and
 //! `render` a pure function of its state, so both are tested without a terminal;
-//! `run` drives it on the consoles. The terminal
-//! side (which consoles, raw mode, drawing on all of them, reading keys from any of
-//! them, the one-second tick) is in `console`; bytes become keys in `keys`.
+//! `run` drives it on the consoles. The terminal side (which consoles, raw mode,
+//! drawing on all of them, reading keys from any of them, the one-second tick) is in
+//! `console`; bytes become keys in `keys`.
 //!
 //! Why not `dialoguer` (which issue 5 names): its prompts (`Select::interact_on`) draw
 //! on one `console::Term` and block in `Term::read_key` on that one terminal until a
