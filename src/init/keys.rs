@@ -127,12 +127,6 @@ fn decode_escape(bytes: &[u8]) -> Step {
             let final_at = 2 + end;
             let params = &bytes[2..final_at];
             let key = match bytes[final_at] {
-                b'A' => Some(Key::Up),
-                b'B' => Some(Key::Down),
-                b'C' => Some(Key::Right),
-                b'D' => Some(Key::Left),
-                b'H' => Some(Key::Home),
-                b'F' => Some(Key::End),
                 // VT220 keys: 1 and 7 Home, 4 and 8 End, 3 Delete (rxvt and the
                 // Linux console use 1/4, xterm 7/8 in some modes).
                 b'~' => match params {
@@ -141,26 +135,29 @@ fn decode_escape(bytes: &[u8]) -> Step {
                     b"3" => Some(Key::Delete),
                     _ => None,
                 },
-                _ => None,
+                other => cursor_key(other),
             };
             Step::Done(key, final_at + 1)
         }
         Some(b'O') => match bytes.get(2) {
             None => Step::NeedMore,
-            Some(b) => {
-                let key = match b {
-                    b'A' => Some(Key::Up),
-                    b'B' => Some(Key::Down),
-                    b'C' => Some(Key::Right),
-                    b'D' => Some(Key::Left),
-                    b'H' => Some(Key::Home),
-                    b'F' => Some(Key::End),
-                    _ => None,
-                };
-                Step::Done(key, 3)
-            }
+            Some(&b) => Step::Done(cursor_key(b), 3),
         },
         Some(_) => Step::Done(Some(Key::Escape), 1),
+    }
+}
+
+/// The final byte of a cursor key, the same after `ESC [` and `ESC O` (the
+/// terminal's two cursor-key modes).
+fn cursor_key(final_byte: u8) -> Option<Key> {
+    match final_byte {
+        b'A' => Some(Key::Up),
+        b'B' => Some(Key::Down),
+        b'C' => Some(Key::Right),
+        b'D' => Some(Key::Left),
+        b'H' => Some(Key::Home),
+        b'F' => Some(Key::End),
+        _ => None,
     }
 }
 

@@ -7,30 +7,20 @@ fn keys(bytes: &[u8]) -> Vec<Key> {
     keys
 }
 
+/// What `ESC [ A`...`F` and `ESC O A`...`F` both decode to.
+const CURSOR_KEYS: [Key; 6] = [
+    Key::Up,
+    Key::Down,
+    Key::Right,
+    Key::Left,
+    Key::Home,
+    Key::End,
+];
+
 #[test]
 fn arrows_in_both_cursor_modes() {
-    assert_eq!(
-        keys(b"\x1b[A\x1b[B\x1b[C\x1b[D\x1b[H\x1b[F"),
-        [
-            Key::Up,
-            Key::Down,
-            Key::Right,
-            Key::Left,
-            Key::Home,
-            Key::End
-        ]
-    );
-    assert_eq!(
-        keys(b"\x1bOA\x1bOB\x1bOC\x1bOD\x1bOH\x1bOF"),
-        [
-            Key::Up,
-            Key::Down,
-            Key::Right,
-            Key::Left,
-            Key::Home,
-            Key::End
-        ]
-    );
+    assert_eq!(keys(b"\x1b[A\x1b[B\x1b[C\x1b[D\x1b[H\x1b[F"), CURSOR_KEYS);
+    assert_eq!(keys(b"\x1bOA\x1bOB\x1bOC\x1bOD\x1bOH\x1bOF"), CURSOR_KEYS);
 }
 
 #[test]
