@@ -14,6 +14,7 @@ use crate::select::scan::ScanRequest;
 use crate::select::{self, BootEntry};
 
 use super::menu::{self, MenuItem, Outcome};
+use super::root::Role;
 use super::{choose, log, Boot, BOOT_MOUNT, ROOT_MOUNT};
 
 /// How an attempt ended without booting (a kexec that works never returns).
@@ -33,7 +34,7 @@ pub(crate) enum BootError {
     NoRootFound { waited_secs: u64 },
     #[error("{what} device {spec} not found after {waited_secs} s (filesystems seen: {}): check {what}= (type `devices` to list the disks), or add rootwait if the disk is slow to appear", list_or_none(.seen))]
     DeviceNotFound {
-        what: &'static str,
+        what: Role,
         spec: DeviceSpec,
         waited_secs: u64,
         /// The filesystems that were there (`BlockDevice::summary`).
@@ -43,7 +44,7 @@ pub(crate) enum BootError {
         "{what} device {spec}: {reason}; boot from a linear or striped LV, or name another device"
     )]
     Refused {
-        what: &'static str,
+        what: Role,
         spec: DeviceSpec,
         reason: String,
     },
@@ -142,16 +143,16 @@ impl Boot {
         }
         let discovered_root = match self.cmdline.root.clone() {
             Some(spec) => {
-                let root = self.wait_for("root", &spec)?;
-                self.mount(&root, Path::new(ROOT_MOUNT), "root")?;
+                let root = self.wait_for(Role::Root, &spec)?;
+                self.mount(&root, Role::Root)?;
                 None
             }
             None => Some(self.discover_root()?),
         };
         let boot_mount = match self.cmdline.boot.clone() {
             Some(spec) => {
-                let boot = self.wait_for("boot", &spec)?;
-                self.mount(&boot, Path::new(BOOT_MOUNT), "boot")?;
+                let boot = self.wait_for(Role::Boot, &spec)?;
+                self.mount(&boot, Role::Boot)?;
                 Some(PathBuf::from(BOOT_MOUNT))
             }
             None => None,

@@ -1,6 +1,7 @@
 //! Finding and mounting root and boot: waiting for the device `root=`/`boot=` names,
 //! or, without `root=`, trying filesystems until one has kernels in `/boot`.
 
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -13,14 +14,44 @@ use crate::devices::spec::DeviceSpec;
 use crate::select::scan;
 
 use super::attempt::BootError;
-use super::{log, Boot, DEFAULT_ROOT_WAIT_SECS, ROOT_MOUNT};
+use super::{log, Boot, BOOT_MOUNT, DEFAULT_ROOT_WAIT_SECS, ROOT_MOUNT};
+
+/// The filesystem kboot is looking for, as messages name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// `root=`.
+    Root,
+    /// `boot=`.
+    Boot,
+    /// A filesystem tried as root when `root=` is not given.
+    CandidateRoot,
+}
+
+impl Role {
+    fn mount_point(self) -> &'static Path {
+        Path::new(match self {
+            Role::Root | Role::CandidateRoot => ROOT_MOUNT,
+            Role::Boot => BOOT_MOUNT,
+        })
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Root => "root",
+            Role::Boot => "boot",
+            Role::CandidateRoot => "candidate root",
+        })
+    }
+}
 
 impl Boot {
     /// Waits for the device `spec` names, as `rootwait`/`rootdelay=` say, loading
     /// drivers for hardware as it appears.
     pub(super) fn wait_for(
         &mut self,
-        what: &'static str,
+        what: Role,
         spec: &DeviceSpec,
     ) -> Result<BlockDevice, BootError> {
         let limit_secs = if self.cmdline.rootwait {
@@ -96,10 +127,7 @@ impl Boot {
             });
             for dev in candidates.cloned().collect::<Vec<_>>() {
                 tried.push(dev.path.clone());
-                if self
-                    .mount(&dev, Path::new(ROOT_MOUNT), "candidate root")
-                    .is_err()
-                {
+                if self.mount(&dev, Role::CandidateRoot).is_err() {
                     continue;
                 }
                 let boot_dir = Path::new(ROOT_MOUNT).join("boot");
@@ -140,15 +168,10 @@ impl Boot {
         }
     }
 
-    pub(super) fn mount(
-        &mut self,
-        dev: &BlockDevice,
-        target: &Path,
-        what: &str,
-    ) -> Result<(), BootError> {
+    pub(super) fn mount(&mut self, dev: &BlockDevice, what: Role) -> Result<(), BootError> {
         let probed = dev.fs.as_ref();
         let candidates: Vec<(String, Option<FsType>)> =
-            if !self.cmdline.rootfstype.is_empty() && what == "root" {
+            if !self.cmdline.rootfstype.is_empty() && what == Role::Root {
                 self.cmdline
                     .rootfstype
                     .iter()
@@ -175,7 +198,8 @@ impl Boot {
                     }
                 }
             };
-        let user_flags = if what == "root" {
+        let target = what.mount_point();
+        let user_flags = if what == Role::Root {
             self.cmdline.rootflags.clone()
         } else {
             None
