@@ -20,6 +20,7 @@ mod devices;
 mod init;
 mod kexec;
 mod mkinitramfs;
+mod report;
 mod select;
 
 pub use cli::main as cli_main;

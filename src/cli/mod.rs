@@ -3,6 +3,7 @@
 #[macro_use]
 mod kexec_tool;
 
+use crate::report::Chain;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -80,7 +81,7 @@ pub fn main(args: &[String]) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("kboot: {e}");
+            eprintln!("kboot: {e}", e = Chain(&e));
             2
         }
     }

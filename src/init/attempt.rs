@@ -3,6 +3,7 @@
 //! the menu comes back; the user can also ask for a rescan or the rescue prompt, which
 //! end the attempt without being failures.
 
+use crate::report::Chain;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -190,7 +191,7 @@ impl Boot {
             };
             // Returns only on failure: the entry is marked and the menu comes back.
             let failure = self.boot_entry(entry, &cmdline);
-            log::error(&failure);
+            log::error(Chain(&failure));
             self.failed.insert(entry_key(entry), failure.to_string());
         }
     }
@@ -262,7 +263,7 @@ impl Boot {
         // The kernel holds its own copies now; leave the disks cleanly unmounted.
         for target in [BOOT_MOUNT, ROOT_MOUNT] {
             if let Err(e) = mount::unmount(Path::new(target)) {
-                log::warn(format!("cannot unmount {target}: {e}"));
+                log::warn(format!("cannot unmount {target}: {e}", e = Chain(&e)));
             }
         }
         self.storage.release(&self.sys_root);

@@ -2,6 +2,7 @@
 //! filesystem and md/dm modules by name), listing block devices, and bringing up the
 //! md arrays and LVM volumes they allow.
 
+use crate::report::Chain;
 use std::collections::BTreeSet;
 
 use crate::devices::blockdev::{self, BlockDevice};
@@ -33,7 +34,10 @@ impl Boot {
         let modaliases = match modload::device_modaliases(&self.sys_root) {
             Ok(m) => m,
             Err(e) => {
-                log::warn(format!("cannot list devices for driver loading: {e}"));
+                log::warn(format!(
+                    "cannot list devices for driver loading: {e}",
+                    e = Chain(&e)
+                ));
                 return;
             }
         };
@@ -47,7 +51,10 @@ impl Boot {
         self.seen_modaliases = modaliases;
         for (name, e) in plan.unresolved {
             if self.attempted_modules.insert(name.clone()) {
-                log::warn(format!("driver {name} cannot be loaded: {e}"));
+                log::warn(format!(
+                    "driver {name} cannot be loaded: {e}",
+                    e = Chain(&e)
+                ));
             }
         }
         let fresh: Vec<ModulePath> = plan
@@ -106,7 +113,7 @@ impl Boot {
         if let Err(e) = load_named_module(self.modules.as_ref(), &mut self.attempted_modules, name)
         {
             // Not in the initramfs: the kernel may still have it built in.
-            log::warn(format!("filesystem driver {name}: {e}"));
+            log::warn(format!("filesystem driver {name}: {e}", e = Chain(&e)));
         }
     }
 

@@ -21,6 +21,7 @@ pub(crate) mod rescue;
 mod root;
 pub(crate) mod storage;
 
+use crate::report::Chain;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
@@ -91,7 +92,8 @@ fn read_cmdline() -> Cmdline {
         },
         Err(e) => {
             log::error(format!(
-                "cannot read /proc/cmdline: {e}; going on with an empty command line"
+                "cannot read /proc/cmdline: {e}; going on with an empty command line",
+                e = Chain(&e)
             ));
             Cmdline::default()
         }
@@ -114,7 +116,8 @@ fn module_index() -> Option<ModuleIndex> {
         Err(e) => {
             log::error(format!(
                 "cannot read the module index in {}: {e}; using built-in drivers only",
-                dir.display()
+                dir.display(),
+                e = Chain(&e)
             ));
             None
         }
@@ -144,7 +147,7 @@ pub fn run() -> ! {
         env!("CARGO_PKG_VERSION")
     ));
     for e in mount_errors {
-        log::warn(e);
+        log::warn(Chain(&e));
     }
     panic::set_hook(Box::new(|info| {
         log::error(format!(
@@ -163,7 +166,7 @@ pub fn run() -> ! {
                 continue;
             }
             Ok(Attempt::Rescue) => {}
-            Ok(Attempt::Failed(e)) => log::error(e),
+            Ok(Attempt::Failed(e)) => log::error(Chain(&e)),
             // The panic hook has printed what happened.
             Err(_) => {}
         }

@@ -1,5 +1,6 @@
 //! The rescue prompt: what a user at the console can do when booting failed.
 
+use crate::report::Chain;
 use std::io::{self, BufRead, Write};
 use std::path::Path;
 use std::thread;
@@ -66,7 +67,7 @@ fn list_devices(boot: &Boot) {
                 println_err(&d.blkid_line());
             }
         }
-        Err(e) => log::error(e),
+        Err(e) => log::error(Chain(&e)),
     }
     let _ = Path::new("/");
 }

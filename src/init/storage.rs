@@ -3,6 +3,7 @@
 //! `devices::lvm`, the kernel calls in `devices::md_assemble` and `devices::dm`.
 //! Everything starts read-only.
 
+use crate::report::Chain;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io;
@@ -259,7 +260,8 @@ impl Storage {
             Err(e) => {
                 self.warn_once(format!(
                     "cannot start md array {}: {e}",
-                    plan.display_name()
+                    plan.display_name(),
+                    e = Chain(&e)
                 ));
                 false
             }
@@ -275,7 +277,10 @@ impl Storage {
         }
         let (vgs, errors) = lvm::volume_groups(self.pvs.values().map(|(_, pv)| pv));
         for (pv, e) in errors {
-            self.warn_once(format!("PV {pv}: its VG metadata cannot be read: {e}"));
+            self.warn_once(format!(
+                "PV {pv}: its VG metadata cannot be read: {e}",
+                e = Chain(&e)
+            ));
         }
         let present: HashMap<String, DevNumber> = self
             .pvs
@@ -335,14 +340,16 @@ impl Storage {
     fn activate_volume(&mut self, lv: &table::LvActivation, pass: &mut Pass<'_>) -> bool {
         if self.dm.is_none() {
             if let Err(e) = (pass.load_module)("dm_mod") {
-                self.warn_once(format!("cannot load dm_mod for LVM: {e}"));
+                self.warn_once(format!("cannot load dm_mod for LVM: {e}", e = Chain(&e)));
             }
             match dm::open_control(pass.dev_root, pass.sys_root) {
                 Ok(control) => self.dm = Some(control),
                 Err(e) => {
                     self.warn_once(format!(
                         "cannot use device-mapper for {}/{}: {e}",
-                        lv.vg, lv.lv
+                        lv.vg,
+                        lv.lv,
+                        e = Chain(&e)
                     ));
                     return false;
                 }
@@ -366,7 +373,9 @@ impl Storage {
             Err(e) => {
                 self.warn_once(format!(
                     "cannot activate LVM volume {}/{}: {e}",
-                    lv.vg, lv.lv
+                    lv.vg,
+                    lv.lv,
+                    e = Chain(&e)
                 ));
                 false
             }
@@ -383,13 +392,19 @@ impl Storage {
             for name in self.volumes_running.drain(..).rev() {
                 let removed = dm::DmName::new(&name).and_then(|dm_name| control.remove(&dm_name));
                 if let Err(e) = removed {
-                    log::warn(format!("cannot remove device-mapper device {name}: {e}"));
+                    log::warn(format!(
+                        "cannot remove device-mapper device {name}: {e}",
+                        e = Chain(&e)
+                    ));
                 }
             }
         }
         for kernel_name in self.arrays_running.drain(..).rev() {
             if let Err(e) = md_assemble::stop(sys_root, &kernel_name) {
-                log::warn(format!("cannot stop md array {kernel_name}: {e}"));
+                log::warn(format!(
+                    "cannot stop md array {kernel_name}: {e}",
+                    e = Chain(&e)
+                ));
             }
         }
         self.arrays_done.clear();
