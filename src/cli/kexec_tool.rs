@@ -237,7 +237,7 @@ fn info(o: &Options) -> Result<(), KexecCliError> {
     let (loader, parsed) =
         kexec::loader::describe(&bytes).map_err(|source| kexec::KexecError::Layout {
             path: kernel.clone(),
-            source,
+            source: source.into(),
         })?;
     let report = serde_json::json!({
         "file": kernel,

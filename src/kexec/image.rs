@@ -1,7 +1,8 @@
 //! `DomImage`: everything about the image being built for `kexec_load`, in one struct
 //! (the Xen domain builder's `xc_dom_image`): the input bytes, the target's memory
 //! map, the segments laid out so far, the entry registers, and what the loader parsed.
-//! Loaders fill it; `syscall::kexec_load` consumes it; nothing here touches the system.
+//! `build` fills it (the loader's kernel segments, then the boot protocol's, then the
+//! purgatory); `syscall::kexec_load` consumes it; nothing here touches the system.
 //!
 //! Segment rules come from the kernel (kernel/kexec_core.c
 //! `sanity_check_segment_list`): at most 16 segments, `mem` and `memsz` page aligned,
@@ -47,7 +48,7 @@ pub(crate) struct Segment {
     /// zero-fills.
     pub memsz: u64,
     /// Bytes at `mem` no other segment may use, a page multiple, at least `memsz`
-    /// (see [`DomImage::load_data_only`]).
+    /// (see [`Segment::load_data_only`]).
     pub reserved: u64,
 }
 
@@ -60,6 +61,17 @@ impl Segment {
     /// The end of what the layout keeps for this segment.
     pub(crate) fn reserved_end(&self) -> u64 {
         self.mem + self.reserved
+    }
+
+    /// Keeps the segment's whole reservation free of other segments but has
+    /// `kexec_load` fill only its `data_bytes`. For a bzImage the reservation is
+    /// `init_size`, about four times the file: the decompressor's work area, which it
+    /// needs free, not zeroed (it clears its own BSS). Zero-filling it costs the running
+    /// kernel a page allocation and clear for every page: a third of a second for 60 MB
+    /// under TCG.
+    pub(crate) fn load_data_only(&mut self, data_bytes: u64) -> Result<(), ImageError> {
+        self.memsz = align_up(data_bytes, PAGE_BYTES)?.min(self.reserved);
+        Ok(())
     }
 }
 
@@ -83,6 +95,15 @@ pub(crate) struct Placement {
     /// Take the highest fitting address instead of the lowest.
     pub top_down: bool,
 }
+
+/// Low memory, bottom-up: for what is reached through 32-bit pointers (the zero page,
+/// the command line) or entered before long mode is set up anew (the purgatory).
+pub(crate) const BELOW_4G: Placement = Placement {
+    align: PAGE_BYTES,
+    min: LOW_LIMIT_BYTES,
+    max_end: FOUR_GIB,
+    top_down: false,
+};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum ImageError {
@@ -202,6 +223,53 @@ pub(crate) fn find_hole(
     }
 }
 
+/// A segment to place: its role, its data (and the data's length) and the bytes it
+/// must reserve at least.
+#[derive(Debug)]
+pub(crate) struct SegmentRequest {
+    pub role: SegmentRole,
+    pub data: SegmentData,
+    pub data_bytes: u64,
+    pub memsz_bytes: u64,
+}
+
+/// Where `request` goes in `memmap` beside the segments already `placed`: its
+/// reservation is the larger of data and `memsz_bytes`, rounded up to a page. Pure:
+/// loaders place their kernel segments with it, [`DomImage::place`] the rest.
+pub(crate) fn place_segment(
+    memmap: &[MemRange],
+    placed: &[Segment],
+    request: SegmentRequest,
+    placement: Placement,
+) -> Result<Segment, ImageError> {
+    if placed.len() >= MAX_SEGMENTS {
+        return Err(ImageError::TooManySegments);
+    }
+    let placement = Placement {
+        align: placement.align.max(PAGE_BYTES),
+        ..placement
+    };
+    if !placement.align.is_power_of_two() {
+        return Err(ImageError::BadAlignment(placement.align));
+    }
+    let memsz = align_up(request.memsz_bytes.max(request.data_bytes), PAGE_BYTES)?;
+    let taken: Vec<Range<u64>> = placed.iter().map(|s| s.mem..s.reserved_end()).collect();
+    let mem = find_hole(memmap, &taken, memsz, &placement).ok_or(ImageError::NoRoom {
+        role: request.role,
+        size: memsz,
+        align: placement.align,
+        min: placement.min,
+        max_end: placement.max_end,
+    })?;
+    Ok(Segment {
+        role: request.role,
+        data: request.data,
+        mem,
+        memsz,
+        reserved: memsz,
+    })
+}
+
 impl DomImage {
     pub(crate) fn new(
         kernel: Vec<u8>,
@@ -245,54 +313,20 @@ impl DomImage {
         memsz_bytes: u64,
         placement: Placement,
     ) -> Result<usize, ImageError> {
-        if self.segments.len() >= MAX_SEGMENTS {
-            return Err(ImageError::TooManySegments);
-        }
-        let placement = Placement {
-            align: placement.align.max(PAGE_BYTES),
-            ..placement
-        };
-        if !placement.align.is_power_of_two() {
-            return Err(ImageError::BadAlignment(placement.align));
-        }
-        let memsz = align_up(memsz_bytes.max(self.data_len(&data)), PAGE_BYTES)?;
-        let taken: Vec<Range<u64>> = self
-            .segments
-            .iter()
-            .map(|s| s.mem..s.reserved_end())
-            .collect();
-        let mem = find_hole(&self.memmap, &taken, memsz, &placement).ok_or(ImageError::NoRoom {
-            role,
-            size: memsz,
-            align: placement.align,
-            min: placement.min,
-            max_end: placement.max_end,
-        })?;
-        self.segments.push(Segment {
-            role,
-            data,
-            mem,
-            memsz,
-            reserved: memsz,
-        });
+        let data_bytes = self.data_len(&data);
+        let segment = place_segment(
+            &self.memmap,
+            &self.segments,
+            SegmentRequest {
+                role,
+                data,
+                data_bytes,
+                memsz_bytes,
+            },
+            placement,
+        )?;
+        self.segments.push(segment);
         Ok(self.segments.len() - 1)
-    }
-
-    /// Keeps segment `index`'s whole reservation free of other segments but has
-    /// `kexec_load` fill only its data. For a bzImage the reservation is `init_size`,
-    /// about four times the file: the decompressor's work area, which it needs free, not
-    /// zeroed (it clears its own BSS). Zero-filling it costs the running kernel a page
-    /// allocation and clear for every page: a third of a second for 60 MB under TCG.
-    pub(crate) fn load_data_only(&mut self, index: usize) -> Result<(), ImageError> {
-        let data_len = match self.segments.get(index) {
-            Some(segment) => self.data_len(&segment.data),
-            None => return Ok(()),
-        };
-        let memsz = align_up(data_len, PAGE_BYTES)?;
-        if let Some(segment) = self.segments.get_mut(index) {
-            segment.memsz = memsz.min(segment.reserved);
-        }
-        Ok(())
     }
 
     #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The one place kboot asks the kernel to load and start another kernel. Nothing else
-//! in the crate makes these calls.
+//! in the crate makes these calls. The two load calls sit behind the [`KexecSyscalls`]
+//! trait ([`LiveKexec`] makes them), so `kexec::load`'s `auto` order can be tested
+//! with a recording backend (as `devices::dm` has `DmControl`).
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -69,6 +71,78 @@ fn hint_for(err: &io::Error) -> &'static str {
     }
 }
 
+/// The calls that load a kernel. [`LiveKexec`] makes them; the tests of
+/// `kexec::load` record them instead.
+pub(crate) trait KexecSyscalls {
+    /// `kexec_load(2)`: segments laid out by kboot's own image builder.
+    fn kexec_load(&mut self, entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError>;
+    /// `kexec_file_load(2)`: the running kernel reads the files and lays them out.
+    fn kexec_file_load(
+        &mut self,
+        kernel: &Path,
+        initrds: &[PathBuf],
+        cmdline: &str,
+    ) -> Result<(), SyscallError>;
+}
+
+/// The running kernel's kexec syscalls.
+pub(crate) struct LiveKexec;
+
+impl KexecSyscalls for LiveKexec {
+    fn kexec_load(&mut self, entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {
+        kexec_load(entry, segments)
+    }
+
+    fn kexec_file_load(
+        &mut self,
+        kernel: &Path,
+        initrds: &[PathBuf],
+        cmdline: &str,
+    ) -> Result<(), SyscallError> {
+        file_load(kernel, initrds, cmdline)
+    }
+}
+
+impl SyscallError {
+    /// A refused `kexec_file_load`, with its arguments and a hint for the errno.
+    pub(crate) fn file_load_failed(
+        kernel: &Path,
+        initrds: &[PathBuf],
+        cmdline_len: usize,
+        source: io::Error,
+    ) -> SyscallError {
+        SyscallError::FileLoad {
+            kernel: kernel.to_path_buf(),
+            initrd: if initrds.is_empty() {
+                "none".to_string()
+            } else {
+                initrds
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+            cmdline_len,
+            hint: hint_for(&source),
+            source,
+        }
+    }
+
+    /// A refused `kexec_load`, with its entry, segments and a hint for the errno.
+    pub(crate) fn load_failed(
+        entry: u64,
+        segments: &[LoadSegment<'_>],
+        source: io::Error,
+    ) -> SyscallError {
+        SyscallError::Load {
+            entry,
+            segments: segments.iter().map(|s| (s.mem, s.memsz)).collect(),
+            hint: load_hint_for(&source),
+            source,
+        }
+    }
+}
+
 fn open(path: &Path) -> Result<File, SyscallError> {
     File::open(path).map_err(|source| SyscallError::Open {
         path: path.to_path_buf(),
@@ -105,11 +179,7 @@ fn initrd_file(initrds: &[PathBuf]) -> Result<Option<File>, SyscallError> {
 }
 
 /// `kexec_file_load(2)`: the running kernel parses the image and lays it out.
-pub(crate) fn file_load(
-    kernel: &Path,
-    initrds: &[PathBuf],
-    cmdline: &str,
-) -> Result<(), SyscallError> {
+fn file_load(kernel: &Path, initrds: &[PathBuf], cmdline: &str) -> Result<(), SyscallError> {
     let kernel_file = open(kernel)?;
     let initrd_file = initrd_file(initrds)?;
     let c_cmdline = CString::new(cmdline).map_err(|_| SyscallError::NulInCmdline)?;
@@ -133,21 +203,12 @@ pub(crate) fn file_load(
     };
     if rc != 0 {
         let source = io::Error::last_os_error();
-        return Err(SyscallError::FileLoad {
-            kernel: kernel.to_path_buf(),
-            initrd: if initrds.is_empty() {
-                "none".to_string()
-            } else {
-                initrds
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            },
+        return Err(SyscallError::file_load_failed(
+            kernel,
+            initrds,
             cmdline_len,
-            hint: hint_for(&source),
             source,
-        });
+        ));
     }
     Ok(())
 }
@@ -207,7 +268,7 @@ pub(crate) fn load_refusal_allows_file_load(err: &SyscallError) -> bool {
 
 /// `kexec_load(2)`: loads segments laid out by kboot's own image builder; the kernel
 /// copies them into place at reboot and jumps to `entry` (the purgatory).
-pub(crate) fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {
+fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {
     let raw: Vec<KexecSegment> = segments
         .iter()
         .map(|s| KexecSegment {
@@ -232,12 +293,7 @@ pub(crate) fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(),
     };
     if rc != 0 {
         let source = io::Error::last_os_error();
-        return Err(SyscallError::Load {
-            entry,
-            segments: segments.iter().map(|s| (s.mem, s.memsz)).collect(),
-            hint: load_hint_for(&source),
-            source,
-        });
+        return Err(SyscallError::load_failed(entry, segments, source));
     }
     Ok(())
 }

@@ -1,51 +1,42 @@
 //! The bzImage loader: x86 boot protocol 2.06 or later with a 64-bit entry
-//! (Documentation/arch/x86/boot.rst, "64-bit boot protocol"). Lays out four segments:
+//! (Documentation/arch/x86/boot.rst, "64-bit boot protocol"). It places one segment,
+//! the protected-mode kernel, at the lowest `kernel_alignment`-aligned address at or
+//! above max(1 MiB, `pref_address`), reserving ALIGN(`init_size`, 4 KiB) so the
+//! decompressor has room in place; the kernel's 64-bit entry is that address + 0x200.
 //!
-//! - the protected-mode kernel, at the lowest `kernel_alignment`-aligned address at or
-//!   above max(1 MiB, `pref_address`), reserving ALIGN(`init_size`, 4 KiB) so the
-//!   decompressor has room in place;
-//! - the ramdisk, top-down in RAM below `initrd_addr_max` (anywhere when
-//!   XLF_CAN_BE_LOADED_ABOVE_4G says the kernel takes it above 4 GiB);
-//! - the zero page with the command line right after it, below 4 GiB;
-//! - the purgatory with its stack, below 4 GiB.
+//! The rest of the image (ramdisk below `initrd_addr_max`, or anywhere when
+//! XLF_CAN_BE_LOADED_ABOVE_4G says the kernel takes it above 4 GiB; the zero page with
+//! a copy of this file's setup header; the command line) is the Linux boot protocol's
+//! (`protocol/linux.rs`); the loader hands it what it read from the header.
 //!
-//! Entry: `rip` = kernel + 0x200 (the 64-bit entry), `rsi` = zero page.
+//! `header` reads the setup header into the one typed [`SetupHeader`].
 
 use serde::Serialize;
 
 pub(crate) mod header;
 
+use header::{BzImageError, SetupHeader, HEADER_BYTES};
+
+use crate::kexec::compression::{decompress, Compression, Framing};
 use crate::kexec::image::{
-    DomImage, ImageError, Parsed, Placement, SegmentData, SegmentRole, LOW_LIMIT_BYTES, PAGE_BYTES,
+    place_segment, ImageError, Parsed, Placement, SegmentData, SegmentRequest, SegmentRole,
+    LOW_LIMIT_BYTES, PAGE_BYTES,
 };
-use header::BzImageError;
+use crate::kexec::memmap::MemRange;
+use crate::kexec::protocol::linux::LinuxKernel;
+use crate::kexec::protocol::KernelBoot;
 
-use super::{linux, Loader, LoaderError};
+use super::{KernelLayout, Loader, LoaderError};
 
-const INITRD_ADDR_MAX: usize = 0x22c;
-const KERNEL_ALIGNMENT: usize = 0x230;
-const RELOCATABLE_KERNEL: usize = 0x234;
-const CMDLINE_SIZE: usize = 0x238;
-const PREF_ADDRESS: usize = 0x258;
-const INIT_SIZE: usize = 0x260;
 /// The 64-bit entry point is this far into the protected-mode kernel.
 pub(crate) const ENTRY_64_OFFSET: u64 = 0x200;
-const XLF_CAN_BE_LOADED_ABOVE_4G: u16 = 1 << 1;
 
-/// What the setup header says, beyond `bzimage::SetupHeader`.
+/// What `--info` and `--dry-run` show of a bzImage: the setup header, and with
+/// `describe`, what the compressed payload holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct BzImageInfo {
-    pub protocol_version: u16,
-    pub setup_sects: u8,
-    pub loadflags: u8,
-    pub xloadflags: u16,
-    pub kernel_offset_bytes: u64,
-    pub initrd_addr_max: u32,
-    pub kernel_alignment: u32,
-    pub relocatable: bool,
-    pub cmdline_size: u32,
-    pub pref_address: u64,
-    pub init_size: u32,
+    #[serde(flatten)]
+    pub header: SetupHeader,
     /// What the compressed payload holds (`describe` only: the layout never needs it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<PayloadInfo>,
@@ -61,13 +52,8 @@ pub(crate) struct PayloadInfo {
     pub vmlinux: Option<super::elf::ElfInfo>,
 }
 
-const PAYLOAD_OFFSET: usize = 0x248;
-const PAYLOAD_LENGTH: usize = 0x24c;
-const LZ4_LEGACY_MAGIC: [u8; 4] = [0x02, 0x21, 0x4c, 0x18];
-/// Legacy LZ4 frames hold blocks of at most 8 MiB.
-const LZ4_LEGACY_BLOCK_BYTES: usize = 8 << 20;
 /// No vmlinux is this big; a bound keeps a hostile header from exhausting memory.
-const MAX_VMLINUX_BYTES: usize = 512 << 20;
+const MAX_VMLINUX_BYTES: u64 = 512 << 20;
 
 fn compression_of(payload: &[u8]) -> &'static str {
     match payload {
@@ -83,52 +69,22 @@ fn compression_of(payload: &[u8]) -> &'static str {
     }
 }
 
-/// Unpacks the kernel's LZ4 legacy format (lz4 -l, as kbuild's `cmd_lz4` writes it):
-/// the magic, then blocks each led by a u32 compressed size; kbuild appends the
-/// decompressed size as a final u32, which reads as a block too long for what is left.
-pub(crate) fn lz4_legacy(payload: &[u8]) -> Option<Vec<u8>> {
-    let mut rest = payload.strip_prefix(&LZ4_LEGACY_MAGIC)?;
-    let mut out = Vec::new();
-    while rest.len() >= 4 {
-        let (size, after) = rest.split_at(4);
-        if size == LZ4_LEGACY_MAGIC {
-            rest = after;
-            continue;
-        }
-        let size = u32::from_le_bytes(size.try_into().ok()?) as usize;
-        if size > after.len() {
-            break;
-        }
-        let start = out.len();
-        if start + LZ4_LEGACY_BLOCK_BYTES > MAX_VMLINUX_BYTES {
-            return None;
-        }
-        out.resize(start + LZ4_LEGACY_BLOCK_BYTES, 0);
-        let written = lz4_flex::block::decompress_into(&after[..size], &mut out[start..]).ok()?;
-        out.truncate(start + written);
-        rest = &after[size..];
-    }
-    Some(out)
-}
-
 /// The payload's compression and, for gzip, LZ4 or none, the vmlinux's headers.
-pub(crate) fn payload_info(kernel: &[u8], info: &BzImageInfo) -> Option<PayloadInfo> {
+pub(crate) fn payload_info(kernel: &[u8], header: &SetupHeader) -> Option<PayloadInfo> {
     let start =
-        (info.kernel_offset_bytes as usize).checked_add(u32_at(kernel, PAYLOAD_OFFSET) as usize)?;
-    let end = start.checked_add(u32_at(kernel, PAYLOAD_LENGTH) as usize)?;
+        (header.kernel_offset_bytes as usize).checked_add(header.payload_offset as usize)?;
+    let end = start.checked_add(header.payload_length as usize)?;
     let payload = kernel.get(start..end)?;
     let compression = compression_of(payload);
+    let unpack = |compression| {
+        let framing = Framing::Payload {
+            limit_bytes: MAX_VMLINUX_BYTES,
+        };
+        decompress(compression, payload, framing).ok()
+    };
     let vmlinux = match compression {
-        "lz4" => lz4_legacy(payload),
-        "gzip" => {
-            use std::io::Read;
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(payload)
-                .take(MAX_VMLINUX_BYTES as u64)
-                .read_to_end(&mut out)
-                .ok()
-                .map(|_| out)
-        }
+        "lz4" => unpack(Compression::Lz4Legacy),
+        "gzip" => unpack(Compression::Gzip),
         "none" => Some(payload.to_vec()),
         _ => None,
     };
@@ -145,52 +101,14 @@ pub(crate) enum BzImageLoadError {
     Header(#[from] BzImageError),
     #[error("kernel_alignment {0:#x} is not a power of two")]
     BadAlignment(u32),
-    #[error("the command line is {len} bytes; this kernel takes at most {max}")]
-    CmdlineTooLong { len: usize, max: u32 },
     #[error(transparent)]
     Layout(#[from] ImageError),
-    #[error(transparent)]
-    Boot(#[from] linux::BootSetupError),
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut v = [0u8; 4];
-    v.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(v)
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut v = [0u8; 8];
-    v.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(v)
 }
 
 /// Parses and checks the header (magic, protocol, 64-bit entry, file length).
-pub(crate) fn parse(kernel: &[u8]) -> Result<BzImageInfo, BzImageLoadError> {
-    let head = &kernel[..kernel.len().min(header::HEADER_BYTES)];
-    let setup = header::parse_header(head, kernel.len() as u64)?;
-    if head.len() < INIT_SIZE + 4 {
-        return Err(BzImageError::TooShort {
-            len: kernel.len() as u64,
-        }
-        .into());
-    }
-    // Fields from protocol 2.10 on (pref_address, init_size) read as zero before it.
-    let newer = setup.protocol_version >= 0x020a;
-    Ok(BzImageInfo {
-        protocol_version: setup.protocol_version,
-        setup_sects: setup.setup_sects,
-        loadflags: setup.loadflags,
-        xloadflags: setup.xloadflags,
-        kernel_offset_bytes: setup.kernel_offset_bytes(),
-        initrd_addr_max: u32_at(head, INITRD_ADDR_MAX),
-        kernel_alignment: u32_at(head, KERNEL_ALIGNMENT),
-        relocatable: head[RELOCATABLE_KERNEL] != 0,
-        cmdline_size: u32_at(head, CMDLINE_SIZE),
-        pref_address: if newer { u64_at(head, PREF_ADDRESS) } else { 0 },
-        init_size: if newer { u32_at(head, INIT_SIZE) } else { 0 },
-        payload: None,
-    })
+pub(crate) fn parse(kernel: &[u8]) -> Result<SetupHeader, BzImageLoadError> {
+    let head = &kernel[..kernel.len().min(HEADER_BYTES)];
+    Ok(SetupHeader::parse(head, kernel.len() as u64)?)
 }
 
 pub(crate) struct BzImageLoader;
@@ -205,69 +123,71 @@ impl Loader for BzImageLoader {
     }
 
     fn describe(&self, kernel: &[u8]) -> Result<Parsed, LoaderError> {
-        let mut info = parse(kernel)?;
-        info.payload = payload_info(kernel, &info);
-        Ok(Parsed::BzImage(info))
+        let header = parse(kernel)?;
+        Ok(Parsed::BzImage(BzImageInfo {
+            header,
+            payload: payload_info(kernel, &header),
+        }))
     }
 
-    fn load(&self, image: &mut DomImage) -> Result<(), LoaderError> {
-        layout(image).map_err(LoaderError::from)
+    fn layout(&self, kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, LoaderError> {
+        Ok(layout(kernel, memmap)?)
     }
 }
 
-fn layout(image: &mut DomImage) -> Result<(), BzImageLoadError> {
-    let info = parse(&image.kernel)?;
-    if image.cmdline.len() > info.cmdline_size as usize {
-        return Err(BzImageLoadError::CmdlineTooLong {
-            len: image.cmdline.len(),
-            max: info.cmdline_size,
-        });
-    }
-    let kernel_alignment = u64::from(info.kernel_alignment);
+/// Places the protected-mode kernel and reads what the Linux boot protocol needs.
+pub(crate) fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, BzImageLoadError> {
+    let header = parse(kernel)?;
+    let kernel_alignment = u64::from(header.kernel_alignment);
     if !kernel_alignment.is_power_of_two() {
-        return Err(BzImageLoadError::BadAlignment(info.kernel_alignment));
+        return Err(BzImageLoadError::BadAlignment(header.kernel_alignment));
     }
 
-    // Kernel: a relocatable kernel goes at the first aligned spot at or above its
-    // preferred address; a fixed one only at that address.
-    let kernel_min = LOW_LIMIT_BYTES.max(info.pref_address);
-    let kernel_range = (info.kernel_offset_bytes as usize)..image.kernel.len();
-    let kernel_placement = Placement {
+    // A relocatable kernel goes at the first aligned spot at or above its preferred
+    // address; a fixed one only at that address.
+    let kernel_min = LOW_LIMIT_BYTES.max(header.pref_address);
+    let kernel_range = (header.kernel_offset_bytes as usize)..kernel.len();
+    let data_bytes = kernel_range.len() as u64;
+    let placement = Placement {
         align: kernel_alignment,
         min: kernel_min,
-        max_end: if info.relocatable {
+        max_end: if header.relocatable {
             u64::MAX
         } else {
             kernel_min
-                .checked_add(u64::from(info.init_size).max(kernel_range.len() as u64))
+                .checked_add(u64::from(header.init_size).max(data_bytes))
                 .and_then(|end| end.checked_add(PAGE_BYTES))
                 .ok_or(ImageError::Overflow("the kernel's end"))?
         },
         top_down: false,
     };
-    let kernel_index = image.place(
-        SegmentRole::Kernel,
-        SegmentData::Kernel(kernel_range),
-        u64::from(info.init_size),
-        kernel_placement,
-    )?;
-    image.load_data_only(kernel_index)?;
-    let kernel_addr = image.segments[kernel_index].mem;
-
-    let ramdisk_max_end = if info.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0 {
-        u64::MAX
-    } else {
-        u64::from(info.initrd_addr_max) + 1
+    let request = SegmentRequest {
+        role: SegmentRole::Kernel,
+        data: SegmentData::Kernel(kernel_range),
+        data_bytes,
+        memsz_bytes: u64::from(header.init_size),
     };
-    let header_bytes = image.kernel[..image.kernel.len().min(header::HEADER_BYTES)].to_vec();
-    linux::place_boot(
-        image,
-        &header_bytes,
-        kernel_addr + ENTRY_64_OFFSET,
-        ramdisk_max_end,
-    )?;
-    image.parsed = Some(Parsed::BzImage(info));
-    Ok(())
+    let mut segment = place_segment(memmap, &[], request, placement)?;
+    segment.load_data_only(data_bytes)?;
+
+    let boot = LinuxKernel {
+        entry_64: segment.mem + ENTRY_64_OFFSET,
+        setup_header: kernel[..kernel.len().min(HEADER_BYTES)].to_vec(),
+        cmdline_max_bytes: Some(header.cmdline_size),
+        ramdisk_max_end: if header.ramdisk_may_be_above_4g() {
+            u64::MAX
+        } else {
+            u64::from(header.initrd_addr_max) + 1
+        },
+    };
+    Ok(KernelLayout {
+        segments: vec![segment],
+        boot: KernelBoot::Linux(boot),
+        parsed: Parsed::BzImage(BzImageInfo {
+            header,
+            payload: None,
+        }),
+    })
 }
 
 #[cfg(test)]

@@ -1,9 +1,18 @@
+use super::header::{
+    CMDLINE_SIZE, INITRD_ADDR_MAX, INIT_SIZE, KERNEL_ALIGNMENT, PAYLOAD_LENGTH, PAYLOAD_OFFSET,
+    PREF_ADDRESS, RELOCATABLE_KERNEL,
+};
 use super::*;
 use crate::kexec::arch::x86_64::purgatory;
 use crate::kexec::arch::x86_64::zero_page as zp;
+use crate::kexec::build::{build, BuildError};
+use crate::kexec::compression::LZ4_LEGACY_MAGIC;
+use crate::kexec::image::DomImage;
 use crate::kexec::image::FOUR_GIB;
 use crate::kexec::image::{Segment, MAX_SEGMENTS};
 use crate::kexec::memmap::{MemRange, E820_ACPI, E820_RAM, E820_RESERVED};
+use crate::kexec::protocol::linux::LinuxBootError;
+use crate::kexec::protocol::ProtocolError;
 
 const SETUP_SECTS: u8 = 3;
 const KERNEL_OFFSET: usize = (SETUP_SECTS as usize + 1) * 512;
@@ -67,7 +76,7 @@ const CMDLINE: &str = "console=ttyS0 root=UUID=4b424f4f-0002-4000-8000-000000000
 
 fn lay_out(kernel: Vec<u8>, ramdisk_bytes: usize, memmap: Vec<MemRange>) -> DomImage {
     let mut image = DomImage::new(kernel, vec![0xab; ramdisk_bytes], CMDLINE.into(), memmap);
-    crate::kexec::loader::load(&mut image).unwrap();
+    build(&mut image).unwrap();
     image
 }
 
@@ -214,7 +223,7 @@ fn describe_reads_the_xen_notes_of_an_lz4_payload() {
 fn a_uefi_rsdp_reaches_the_zero_page() {
     let mut image = DomImage::new(bzimage(0x7f), vec![], CMDLINE.into(), qemu_1g());
     image.acpi_rsdp_addr = Some(0x1_7fb7_e014);
-    crate::kexec::loader::load(&mut image).unwrap();
+    build(&mut image).unwrap();
     let zp = zero_page(&image);
     assert_eq!(
         &zp[zp::ACPI_RSDP_ADDR..][..8],
@@ -286,15 +295,17 @@ fn ramdisk_stays_below_initrd_addr_max_unless_the_kernel_takes_it_above_4g() {
 fn small_ram_names_the_segment_that_does_not_fit() {
     let map = vec![range(0x10_0000, 0x101_0000, E820_RAM)];
     let mut image = DomImage::new(bzimage(0x7f), vec![], CMDLINE.into(), map);
-    let err = crate::kexec::loader::load(&mut image).unwrap_err();
+    let err = build(&mut image).unwrap_err();
     assert!(
         matches!(
             err,
-            LoaderError::BzImage(BzImageLoadError::Layout(ImageError::NoRoom {
-                role: SegmentRole::Kernel,
-                size: 0x2_1000,
-                ..
-            }))
+            BuildError::Loader(LoaderError::BzImage(BzImageLoadError::Layout(
+                ImageError::NoRoom {
+                    role: SegmentRole::Kernel,
+                    size: 0x2_1000,
+                    ..
+                }
+            )))
         ),
         "{err:?}"
     );
@@ -321,29 +332,26 @@ fn a_fixed_kernel_goes_exactly_at_its_preferred_address_or_nowhere() {
         range(0x100_8000, 0x4000_0000, E820_RAM | 0x10),
     ];
     let mut image = DomImage::new(kernel, vec![], CMDLINE.into(), map);
-    assert!(crate::kexec::loader::load(&mut image).is_err());
+    assert!(build(&mut image).is_err());
 }
 
 #[test]
 fn each_bad_header_byte_has_its_error() {
     let too_long = "x".repeat(0x800);
     let mut image = DomImage::new(bzimage(0x7f), vec![], too_long, qemu_1g());
-    let err = crate::kexec::loader::load(&mut image).unwrap_err();
+    let err = build(&mut image).unwrap_err();
     assert!(matches!(
         err,
-        LoaderError::BzImage(BzImageLoadError::CmdlineTooLong {
+        BuildError::Protocol(ProtocolError::Linux(LinuxBootError::CmdlineTooLong {
             len: 0x800,
             max: 0x7ff
-        })
+        }))
     ));
 
     let mut kernel = bzimage(0x7f);
     kernel[KERNEL_ALIGNMENT] = 3;
     assert!(matches!(
-        parse(&kernel).and_then(|_| {
-            let mut image = DomImage::new(kernel.clone(), vec![], String::new(), qemu_1g());
-            layout(&mut image)
-        }),
+        parse(&kernel).and_then(|_| layout(&kernel, &qemu_1g())),
         Err(BzImageLoadError::BadAlignment(_))
     ));
 
@@ -358,7 +366,7 @@ fn each_bad_header_byte_has_its_error() {
     elf[..4].copy_from_slice(b"\x7fELF");
     let mut image = DomImage::new(elf, vec![], String::new(), qemu_1g());
     assert!(matches!(
-        crate::kexec::loader::load(&mut image),
-        Err(LoaderError::Unrecognised { .. })
+        build(&mut image),
+        Err(BuildError::Loader(LoaderError::Unrecognised { .. }))
     ));
 }

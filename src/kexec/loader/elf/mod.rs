@@ -12,10 +12,14 @@ use goblin::elf::Elf;
 use serde::Serialize;
 
 use crate::kexec::image::{
-    align_up, DomImage, ImageError, Parsed, Placement, SegmentData, SegmentRole, PAGE_BYTES,
+    align_up, place_segment, ImageError, Parsed, Placement, Segment, SegmentData, SegmentRequest,
+    SegmentRole, PAGE_BYTES,
 };
+use crate::kexec::memmap::MemRange;
+use crate::kexec::protocol::linux::LinuxKernel;
+use crate::kexec::protocol::KernelBoot;
 
-use super::{linux, Loader, LoaderError};
+use super::{KernelLayout, Loader, LoaderError};
 
 const EM_X86_64: u16 = 62;
 const ELFCLASS64: u8 = 2;
@@ -101,8 +105,6 @@ pub(crate) enum ElfLoadError {
     EntryOutside(u64),
     #[error(transparent)]
     Layout(#[from] ImageError),
-    #[error(transparent)]
-    Boot(#[from] linux::BootSetupError),
 }
 
 fn text(desc: &[u8]) -> String {
@@ -248,16 +250,19 @@ impl Loader for ElfLoader {
         Ok(Parsed::Elf(parse(kernel)?))
     }
 
-    fn load(&self, image: &mut DomImage) -> Result<(), LoaderError> {
-        layout(image).map_err(LoaderError::from)
+    fn layout(&self, kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, LoaderError> {
+        Ok(layout(kernel, memmap)?)
     }
 }
 
-fn layout(image: &mut DomImage) -> Result<(), ElfLoadError> {
-    let info = parse(&image.kernel)?;
+/// Places each PT_LOAD at its physical address; the kernel is entered at `e_entry`
+/// through the Linux 64-bit boot protocol with a synthesised setup header.
+fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, ElfLoadError> {
+    let info = parse(kernel)?;
     if info.loads.len() > 12 {
         return Err(ElfLoadError::TooManyLoads);
     }
+    let mut segments: Vec<Segment> = Vec::with_capacity(info.loads.len());
     for load in &info.loads {
         let mem = load.paddr & !(PAGE_BYTES - 1);
         let lead = load.paddr - mem;
@@ -275,24 +280,34 @@ fn layout(image: &mut DomImage) -> Result<(), ElfLoadError> {
             SegmentData::Kernel(file_range)
         } else {
             let mut bytes = vec![0u8; lead as usize];
-            bytes.extend_from_slice(&image.kernel[file_range]);
+            bytes.extend_from_slice(&kernel[file_range]);
             SegmentData::Owned(bytes)
         };
-        image.place(
-            SegmentRole::Kernel,
+        let request = SegmentRequest {
+            role: SegmentRole::Kernel,
+            data_bytes: lead + load.filesz,
             data,
-            end - mem,
-            Placement {
-                align: PAGE_BYTES,
-                min: mem,
-                max_end: end,
-                top_down: false,
-            },
-        )?;
+            memsz_bytes: end - mem,
+        };
+        let placement = Placement {
+            align: PAGE_BYTES,
+            min: mem,
+            max_end: end,
+            top_down: false,
+        };
+        segments.push(place_segment(memmap, &segments, request, placement)?);
     }
-    linux::place_boot(image, &synthetic_header(), info.entry, RAMDISK_MAX_END)?;
-    image.parsed = Some(Parsed::Elf(info));
-    Ok(())
+    let boot = LinuxKernel {
+        entry_64: info.entry,
+        setup_header: synthetic_header(),
+        cmdline_max_bytes: None,
+        ramdisk_max_end: RAMDISK_MAX_END,
+    };
+    Ok(KernelLayout {
+        segments,
+        boot: KernelBoot::Linux(boot),
+        parsed: Parsed::Elf(info),
+    })
 }
 
 #[cfg(test)]

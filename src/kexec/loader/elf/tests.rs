@@ -1,5 +1,6 @@
 use super::*;
 use crate::kexec::arch::x86_64::zero_page as zp;
+use crate::kexec::image::DomImage;
 use crate::kexec::memmap::{MemRange, E820_RAM};
 
 fn note(name: &str, n_type: u32, desc: &[u8]) -> Vec<u8> {
@@ -148,7 +149,7 @@ fn a_note_segment_goblin_cannot_walk_ends_the_walk() {
 fn pt_loads_go_at_their_physical_addresses() {
     let kernel = vmlinux(EM_X86_64);
     let mut image = DomImage::new(kernel.clone(), vec![9; 100], "ro".into(), ram_1g());
-    crate::kexec::loader::load(&mut image).unwrap();
+    crate::kexec::build::build(&mut image).unwrap();
     assert_eq!(image.loader, Some("ELF"));
     let loads: Vec<_> = image
         .segments
@@ -189,9 +190,9 @@ fn a_pt_load_outside_ram_or_the_file_is_refused() {
         }],
     );
     assert!(matches!(
-        crate::kexec::loader::load(&mut image),
-        Err(LoaderError::Elf(ElfLoadError::Layout(
-            ImageError::NoRoom { .. }
+        crate::kexec::build::build(&mut image),
+        Err(crate::kexec::build::BuildError::Loader(LoaderError::Elf(
+            ElfLoadError::Layout(ImageError::NoRoom { .. })
         )))
     ));
     // filesz of the first PT_LOAD past the end of the file

@@ -18,10 +18,10 @@ const WHOLE_LEN: u64 = 28 * 512 + 0x10_0000;
 
 #[test]
 fn reads_a_good_header() {
-    let h = parse_header(&good_head(), WHOLE_LEN).unwrap();
+    let h = SetupHeader::parse(&good_head(), WHOLE_LEN).unwrap();
     assert_eq!(h.setup_sects, 27);
     assert_eq!(h.protocol_version, 0x020f);
-    assert_eq!(h.kernel_offset_bytes(), 28 * 512);
+    assert_eq!(h.kernel_offset_bytes, 28 * 512);
     assert_eq!(h.payload_bytes, 0x10_0000);
     assert!(h.has_64bit_entry());
 }
@@ -29,7 +29,7 @@ fn reads_a_good_header() {
 #[test]
 fn truncated_file_is_named_with_both_lengths() {
     assert_eq!(
-        parse_header(&good_head(), WHOLE_LEN - 1),
+        SetupHeader::parse(&good_head(), WHOLE_LEN - 1),
         Err(BzImageError::Truncated {
             expected: WHOLE_LEN,
             len: WHOLE_LEN - 1
@@ -41,21 +41,30 @@ fn truncated_file_is_named_with_both_lengths() {
 fn each_bad_byte_has_its_error() {
     let mut h = good_head();
     h[HEADER_MAGIC] = b'X';
-    assert_eq!(parse_header(&h, WHOLE_LEN), Err(BzImageError::BadMagic));
+    assert_eq!(
+        SetupHeader::parse(&h, WHOLE_LEN),
+        Err(BzImageError::BadMagic)
+    );
     let mut h = good_head();
     h[BOOT_FLAG] = 0;
-    assert_eq!(parse_header(&h, WHOLE_LEN), Err(BzImageError::BadMagic));
+    assert_eq!(
+        SetupHeader::parse(&h, WHOLE_LEN),
+        Err(BzImageError::BadMagic)
+    );
     let mut h = good_head();
     h[VERSION] = 0x05;
     assert_eq!(
-        parse_header(&h, WHOLE_LEN),
+        SetupHeader::parse(&h, WHOLE_LEN),
         Err(BzImageError::OldProtocol { major: 2, minor: 5 })
     );
     let mut h = good_head();
     h[XLOADFLAGS] = 0;
-    assert_eq!(parse_header(&h, WHOLE_LEN), Err(BzImageError::No64BitEntry));
     assert_eq!(
-        parse_header(&h[..100], 100),
+        SetupHeader::parse(&h, WHOLE_LEN),
+        Err(BzImageError::No64BitEntry)
+    );
+    assert_eq!(
+        SetupHeader::parse(&h[..100], 100),
         Err(BzImageError::TooShort { len: 100 })
     );
 }
@@ -65,7 +74,9 @@ fn setup_sects_zero_means_four() {
     let mut h = good_head();
     h[SETUP_SECTS] = 0;
     assert_eq!(
-        parse_header(&h, WHOLE_LEN).unwrap().kernel_offset_bytes(),
+        SetupHeader::parse(&h, WHOLE_LEN)
+            .unwrap()
+            .kernel_offset_bytes,
         5 * 512
     );
 }
