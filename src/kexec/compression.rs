@@ -138,3 +138,7 @@ fn lz4_legacy(payload: &[u8]) -> Option<Vec<u8>> {
     }
     Some(out)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

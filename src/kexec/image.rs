@@ -136,7 +136,7 @@ pub(crate) enum Parsed {
 #[derive(Debug)]
 pub(crate) struct DomImage {
     pub kernel: Vec<u8>,
-    /// All ramdisks joined (see `join_ramdisks`); empty for none.
+    /// All ramdisks joined (see `files::append_ramdisk`); empty for none.
     pub ramdisk: Vec<u8>,
     pub cmdline: String,
     /// The target's memory map, sorted by address.

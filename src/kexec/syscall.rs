@@ -30,10 +30,10 @@ pub(crate) enum SyscallError {
     },
     #[error("command line has a NUL byte")]
     NulInCmdline,
-    #[error("kexec_file_load(kernel {kernel}, initrd {initrd}, {cmdline_len}-byte cmdline) failed: {source}{hint}")]
+    #[error("kexec_file_load(kernel {kernel}, initrd {}, {cmdline_len}-byte cmdline) failed: {source}{hint}", shown_initrds(initrds))]
     FileLoad {
         kernel: PathBuf,
-        initrd: String,
+        initrds: Vec<PathBuf>,
         cmdline_len: usize,
         #[source]
         source: io::Error,
@@ -52,6 +52,18 @@ pub(crate) enum SyscallError {
     Unload(#[source] io::Error),
     #[error("reboot(2) returned: {0}")]
     Reboot(#[source] io::Error),
+}
+
+/// The ramdisks as a `FileLoad` error names them: comma-separated, or `none`.
+fn shown_initrds(initrds: &[PathBuf]) -> String {
+    if initrds.is_empty() {
+        return "none".to_string();
+    }
+    initrds
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn hint_for(err: &io::Error) -> &'static str {
@@ -113,15 +125,7 @@ impl SyscallError {
     ) -> SyscallError {
         SyscallError::FileLoad {
             kernel: kernel.to_path_buf(),
-            initrd: if initrds.is_empty() {
-                "none".to_string()
-            } else {
-                initrds
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            },
+            initrds: initrds.to_vec(),
             cmdline_len,
             hint: hint_for(&source),
             source,

@@ -290,7 +290,7 @@ fn a_memory_map_kboot_cannot_read_sends_auto_to_kexec_file_load() {
 fn auto_falls_back_only_on_refusals_kexec_load_may_not_share() {
     let refusal = |errno| syscall::SyscallError::FileLoad {
         kernel: PathBuf::from("/boot/vmlinuz"),
-        initrd: "none".into(),
+        initrds: Vec::new(),
         cmdline_len: 1,
         source: io::Error::from_raw_os_error(errno),
         hint: "",

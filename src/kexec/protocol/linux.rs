@@ -99,3 +99,7 @@ fn place_ramdisk(image: &mut DomImage, ramdisk_max_end: u64) -> Result<u64, Imag
     )?;
     Ok(image.segments[index].mem)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

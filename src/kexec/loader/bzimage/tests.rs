@@ -370,3 +370,25 @@ fn each_bad_header_byte_has_its_error() {
         Err(BuildError::Loader(LoaderError::Unrecognised { .. }))
     ));
 }
+
+#[test]
+fn the_loader_places_only_the_kernel_and_hands_the_protocol_its_header() {
+    let kernel = bzimage(0x01);
+    let layout = BzImageLoader.layout(&kernel, &qemu_1g()).unwrap();
+    let roles: Vec<SegmentRole> = layout.segments.iter().map(|s| s.role).collect();
+    assert_eq!(
+        roles,
+        [SegmentRole::Kernel],
+        "no boot parameters, no purgatory"
+    );
+    let KernelBoot::Linux(boot) = &layout.boot;
+    assert_eq!(boot.entry_64, PREF + ENTRY_64_OFFSET);
+    assert_eq!(boot.setup_header, &kernel[..header::HEADER_BYTES]);
+    assert_eq!(boot.cmdline_max_bytes, Some(0x7ff));
+    assert_eq!(boot.ramdisk_max_end, 0x8000_0000, "initrd_addr_max + 1");
+    let Parsed::BzImage(info) = &layout.parsed else {
+        panic!("not a bzImage description");
+    };
+    assert_eq!(info.header, parse(&kernel).unwrap());
+    assert_eq!(info.payload, None);
+}

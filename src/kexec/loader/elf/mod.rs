@@ -1,11 +1,13 @@
-//! The ELF loader: an x86_64 `vmlinux` (plain, or gzip-compressed on disk: the kernel
-//! file is read decompressed). Each PT_LOAD goes at its physical address (`p_paddr`),
-//! the entry is `e_entry` (physical in a Linux vmlinux: `phys_startup_64`), and the
-//! kernel is entered through the 64-bit boot protocol with a zero page whose setup
-//! header is synthesised (a vmlinux has none), as kexec-tools' elf-x86_64 does.
+//! The ELF loader: an x86_64 `vmlinux` (plain, or compressed on disk: the kernel file
+//! is read unpacked). Each PT_LOAD goes at its physical address (`p_paddr`) and the
+//! entry is `e_entry` (physical in a Linux vmlinux: `phys_startup_64`). The kernel
+//! speaks the Linux 64-bit boot protocol (`protocol/linux.rs`), which is handed a
+//! synthesised setup header for the zero page (a vmlinux has none), as kexec-tools'
+//! elf-x86_64 does.
 //!
 //! Xen ELF notes (`XEN_ELFNOTE_*`, public/elfnote.h in Xen) are read and reported, so
-//! `kboot kexec --info` tells whether a kernel can boot as a Xen PV or PVH guest.
+//! `kboot kexec --info` tells whether a kernel can boot as a Xen PV or PVH guest; the
+//! PVH entry (`phys32_entry`) is what a multiboot or PVH protocol would enter by.
 
 use goblin::elf::program_header::{PT_LOAD, PT_NOTE};
 use goblin::elf::Elf;
