@@ -7,7 +7,6 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::kexec::image::SegmentRole;
 use crate::kexec::{self, KexecMethod, KexecPlan};
 
 /// The usage text, a macro so `kboot --help` can `concat!` it.
@@ -180,15 +179,6 @@ fn reused_cmdline(proc_cmdline: &str) -> String {
         .join(" ")
 }
 
-fn role_name(role: SegmentRole) -> &'static str {
-    match role {
-        SegmentRole::Purgatory => "purgatory",
-        SegmentRole::BootParams => "boot-params",
-        SegmentRole::Kernel => "kernel",
-        SegmentRole::Ramdisk => "ramdisk",
-    }
-}
-
 pub(super) fn main(args: &[String]) -> i32 {
     match run(args) {
         Ok(()) => 0,
@@ -298,7 +288,7 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
             let plan_path = dir.join("plan.json");
             fs::write(&plan_path, format!("{plan_json}\n")).map_err(write_err(&plan_path))?;
             for (n, segment) in image.segments.iter().enumerate() {
-                let path = dir.join(format!("{n}-{}.bin", role_name(segment.role)));
+                let path = dir.join(format!("{n}-{}.bin", segment.role));
                 let mut file = fs::File::create(&path).map_err(write_err(&path))?;
                 file.write_all(image.bytes(&segment.data))
                     .map_err(write_err(&path))?;

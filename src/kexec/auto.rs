@@ -118,7 +118,7 @@ pub(crate) fn load(plan: &KexecPlan, method: KexecMethod) -> Result<Loaded, Kexe
 
 /// [`load`] through `kexec`'s syscalls, for the machine whose `/sys` and `/proc` are
 /// under `root` (UEFI or not, memory map, ACPI RSDP).
-pub(crate) fn load_with(
+fn load_with(
     plan: &KexecPlan,
     method: KexecMethod,
     kexec: &mut dyn KexecSyscalls,

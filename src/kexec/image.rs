@@ -29,6 +29,18 @@ pub(crate) enum SegmentRole {
     Ramdisk,
 }
 
+/// The role as the JSON plan and `--dump`'s file names spell it.
+impl std::fmt::Display for SegmentRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SegmentRole::Purgatory => "purgatory",
+            SegmentRole::BootParams => "boot-params",
+            SegmentRole::Kernel => "kernel",
+            SegmentRole::Ramdisk => "ramdisk",
+        })
+    }
+}
+
 /// Where a segment's bytes come from: its own buffer, or a range of the kernel or the
 /// ramdisk the image already holds (so an 8 MiB kernel is not copied twice).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -139,3 +139,18 @@ fn align_up_checks_overflow_and_power_of_two() {
     );
     assert_eq!(align_up(1, 3), Err(ImageError::BadAlignment(3)));
 }
+
+#[test]
+fn roles_display_as_the_json_plan_spells_them() {
+    for role in [
+        SegmentRole::Purgatory,
+        SegmentRole::BootParams,
+        SegmentRole::Kernel,
+        SegmentRole::Ramdisk,
+    ] {
+        assert_eq!(
+            serde_json::to_value(role).unwrap(),
+            serde_json::Value::String(role.to_string())
+        );
+    }
+}
