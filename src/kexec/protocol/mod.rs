@@ -12,9 +12,11 @@
 //!   page with the setup header, e820 map and ACPI RSDP, the command line, the ramdisk.
 //!
 //! Multiboot (Xen) fits the same way: its loader returns `KernelBoot::Multiboot(...)`
-//! with the header it found, `multiboot.rs` places the modules and the multiboot
-//! information, and its `Handoff` is a 32-bit entry (`eax` = magic, `ebx` = info),
-//! which the purgatory then enters in 32-bit protected mode.
+//! with the multiboot header it found; `multiboot.rs` places the modules (read as
+//! bytes by `files`, like ramdisks, from a `modules` list the `KexecPlan` gains) and
+//! the multiboot information; [`Handoff`] becomes an enum with a 32-bit variant
+//! (`eip`, `eax` = magic, `ebx` = information), and the purgatory (`build.rs`,
+//! `arch/x86_64/purgatory.rs`) a path that drops to 32-bit protected mode for it.
 
 pub(crate) mod linux;
 
