@@ -7,7 +7,6 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::kexec::image::SegmentRole;
 use crate::kexec::{self, KexecMethod, KexecPlan};
 
 /// The usage text, a macro so `kboot --help` can `concat!` it.
@@ -180,15 +179,6 @@ fn reused_cmdline(proc_cmdline: &str) -> String {
         .join(" ")
 }
 
-fn role_name(role: SegmentRole) -> &'static str {
-    match role {
-        SegmentRole::Purgatory => "purgatory",
-        SegmentRole::BootParams => "boot-params",
-        SegmentRole::Kernel => "kernel",
-        SegmentRole::Ramdisk => "ramdisk",
-    }
-}
-
 pub(super) fn main(args: &[String]) -> i32 {
     match run(args) {
         Ok(()) => 0,
@@ -237,7 +227,7 @@ fn info(o: &Options) -> Result<(), KexecCliError> {
     let (loader, parsed) =
         kexec::loader::describe(&bytes).map_err(|source| kexec::KexecError::Layout {
             path: kernel.clone(),
-            source,
+            source: source.into(),
         })?;
     let report = serde_json::json!({
         "file": kernel,
@@ -298,7 +288,7 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
             let plan_path = dir.join("plan.json");
             fs::write(&plan_path, format!("{plan_json}\n")).map_err(write_err(&plan_path))?;
             for (n, segment) in image.segments.iter().enumerate() {
-                let path = dir.join(format!("{n}-{}.bin", role_name(segment.role)));
+                let path = dir.join(format!("{n}-{}.bin", segment.role));
                 let mut file = fs::File::create(&path).map_err(write_err(&path))?;
                 file.write_all(image.bytes(&segment.data))
                     .map_err(write_err(&path))?;
@@ -317,55 +307,4 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn args(words: &[&str]) -> Vec<String> {
-        words.iter().map(|w| w.to_string()).collect()
-    }
-
-    #[test]
-    fn kexec_tools_spellings_parse() {
-        let o = parse(&args(&[
-            "-l",
-            "/boot/vmlinuz",
-            "--initrd=/boot/initrd.img",
-            "--append",
-            "root=/dev/vda1 ro",
-            "-c",
-            "--dry-run",
-        ]))
-        .unwrap();
-        assert_eq!(o.action, Some(Action::Load));
-        assert_eq!(o.kernel, Some(PathBuf::from("/boot/vmlinuz")));
-        assert_eq!(o.initrds, [PathBuf::from("/boot/initrd.img")]);
-        assert_eq!(o.command_line.as_deref(), Some("root=/dev/vda1 ro"));
-        assert_eq!(o.method, KexecMethod::Load);
-        assert!(o.dry_run);
-
-        let o = parse(&args(&["/boot/vmlinuz", "--command-line=quiet", "-s"])).unwrap();
-        assert_eq!(o.action, Some(Action::Load));
-        assert_eq!(o.method, KexecMethod::File);
-        assert_eq!(parse(&args(&["-e"])).unwrap().action, Some(Action::Exec));
-        assert!(matches!(
-            parse(&args(&["-e", "-u"])),
-            Err(KexecCliError::Usage(_))
-        ));
-        assert!(matches!(
-            parse(&args(&["--frob"])),
-            Err(KexecCliError::Usage(_))
-        ));
-        assert!(matches!(
-            parse(&args(&["--initrd"])),
-            Err(KexecCliError::Usage(_))
-        ));
-    }
-
-    #[test]
-    fn reuse_cmdline_drops_boot_image_and_crashkernel() {
-        assert_eq!(
-            reused_cmdline("BOOT_IMAGE=/vmlinuz root=/dev/vda1 crashkernel=256M ro\n"),
-            "root=/dev/vda1 ro"
-        );
-    }
-}
+mod tests;

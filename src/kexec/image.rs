@@ -1,7 +1,8 @@
 //! `DomImage`: everything about the image being built for `kexec_load`, in one struct
 //! (the Xen domain builder's `xc_dom_image`): the input bytes, the target's memory
 //! map, the segments laid out so far, the entry registers, and what the loader parsed.
-//! Loaders fill it; `syscall::kexec_load` consumes it; nothing here touches the system.
+//! `build` fills it (the loader's kernel segments, then the boot protocol's, then the
+//! purgatory); `syscall::kexec_load` consumes it; nothing here touches the system.
 //!
 //! Segment rules come from the kernel (kernel/kexec_core.c
 //! `sanity_check_segment_list`): at most 16 segments, `mem` and `memsz` page aligned,
@@ -28,6 +29,18 @@ pub(crate) enum SegmentRole {
     Ramdisk,
 }
 
+/// The role as the JSON plan and `--dump`'s file names spell it.
+impl std::fmt::Display for SegmentRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SegmentRole::Purgatory => "purgatory",
+            SegmentRole::BootParams => "boot-params",
+            SegmentRole::Kernel => "kernel",
+            SegmentRole::Ramdisk => "ramdisk",
+        })
+    }
+}
+
 /// Where a segment's bytes come from: its own buffer, or a range of the kernel or the
 /// ramdisk the image already holds (so an 8 MiB kernel is not copied twice).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +60,7 @@ pub(crate) struct Segment {
     /// zero-fills.
     pub memsz: u64,
     /// Bytes at `mem` no other segment may use, a page multiple, at least `memsz`
-    /// (see [`DomImage::load_data_only`]).
+    /// (see [`Segment::load_data_only`]).
     pub reserved: u64,
 }
 
@@ -60,6 +73,17 @@ impl Segment {
     /// The end of what the layout keeps for this segment.
     pub(crate) fn reserved_end(&self) -> u64 {
         self.mem + self.reserved
+    }
+
+    /// Keeps the segment's whole reservation free of other segments but has
+    /// `kexec_load` fill only its `data_bytes`. For a bzImage the reservation is
+    /// `init_size`, about four times the file: the decompressor's work area, which it
+    /// needs free, not zeroed (it clears its own BSS). Zero-filling it costs the running
+    /// kernel a page allocation and clear for every page: a third of a second for 60 MB
+    /// under TCG.
+    pub(crate) fn load_data_only(&mut self, data_bytes: u64) -> Result<(), ImageError> {
+        self.memsz = align_up(data_bytes, PAGE_BYTES)?.min(self.reserved);
+        Ok(())
     }
 }
 
@@ -83,6 +107,15 @@ pub(crate) struct Placement {
     /// Take the highest fitting address instead of the lowest.
     pub top_down: bool,
 }
+
+/// Low memory, bottom-up: for what is reached through 32-bit pointers (the zero page,
+/// the command line) or entered before long mode is set up anew (the purgatory).
+pub(crate) const BELOW_4G: Placement = Placement {
+    align: PAGE_BYTES,
+    min: LOW_LIMIT_BYTES,
+    max_end: FOUR_GIB,
+    top_down: false,
+};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum ImageError {
@@ -115,7 +148,7 @@ pub(crate) enum Parsed {
 #[derive(Debug)]
 pub(crate) struct DomImage {
     pub kernel: Vec<u8>,
-    /// All ramdisks joined (see `join_ramdisks`); empty for none.
+    /// All ramdisks joined (see `files::append_ramdisk`); empty for none.
     pub ramdisk: Vec<u8>,
     pub cmdline: String,
     /// The target's memory map, sorted by address.
@@ -202,6 +235,53 @@ pub(crate) fn find_hole(
     }
 }
 
+/// A segment to place: its role, its data (and the data's length) and the bytes it
+/// must reserve at least.
+#[derive(Debug)]
+pub(crate) struct SegmentRequest {
+    pub role: SegmentRole,
+    pub data: SegmentData,
+    pub data_bytes: u64,
+    pub memsz_bytes: u64,
+}
+
+/// Where `request` goes in `memmap` beside the segments already `placed`: its
+/// reservation is the larger of data and `memsz_bytes`, rounded up to a page. Pure:
+/// loaders place their kernel segments with it, [`DomImage::place`] the rest.
+pub(crate) fn place_segment(
+    memmap: &[MemRange],
+    placed: &[Segment],
+    request: SegmentRequest,
+    placement: Placement,
+) -> Result<Segment, ImageError> {
+    if placed.len() >= MAX_SEGMENTS {
+        return Err(ImageError::TooManySegments);
+    }
+    let placement = Placement {
+        align: placement.align.max(PAGE_BYTES),
+        ..placement
+    };
+    if !placement.align.is_power_of_two() {
+        return Err(ImageError::BadAlignment(placement.align));
+    }
+    let memsz = align_up(request.memsz_bytes.max(request.data_bytes), PAGE_BYTES)?;
+    let taken: Vec<Range<u64>> = placed.iter().map(|s| s.mem..s.reserved_end()).collect();
+    let mem = find_hole(memmap, &taken, memsz, &placement).ok_or(ImageError::NoRoom {
+        role: request.role,
+        size: memsz,
+        align: placement.align,
+        min: placement.min,
+        max_end: placement.max_end,
+    })?;
+    Ok(Segment {
+        role: request.role,
+        data: request.data,
+        mem,
+        memsz,
+        reserved: memsz,
+    })
+}
+
 impl DomImage {
     pub(crate) fn new(
         kernel: Vec<u8>,
@@ -245,54 +325,20 @@ impl DomImage {
         memsz_bytes: u64,
         placement: Placement,
     ) -> Result<usize, ImageError> {
-        if self.segments.len() >= MAX_SEGMENTS {
-            return Err(ImageError::TooManySegments);
-        }
-        let placement = Placement {
-            align: placement.align.max(PAGE_BYTES),
-            ..placement
-        };
-        if !placement.align.is_power_of_two() {
-            return Err(ImageError::BadAlignment(placement.align));
-        }
-        let memsz = align_up(memsz_bytes.max(self.data_len(&data)), PAGE_BYTES)?;
-        let taken: Vec<Range<u64>> = self
-            .segments
-            .iter()
-            .map(|s| s.mem..s.reserved_end())
-            .collect();
-        let mem = find_hole(&self.memmap, &taken, memsz, &placement).ok_or(ImageError::NoRoom {
-            role,
-            size: memsz,
-            align: placement.align,
-            min: placement.min,
-            max_end: placement.max_end,
-        })?;
-        self.segments.push(Segment {
-            role,
-            data,
-            mem,
-            memsz,
-            reserved: memsz,
-        });
+        let data_bytes = self.data_len(&data);
+        let segment = place_segment(
+            &self.memmap,
+            &self.segments,
+            SegmentRequest {
+                role,
+                data,
+                data_bytes,
+                memsz_bytes,
+            },
+            placement,
+        )?;
+        self.segments.push(segment);
         Ok(self.segments.len() - 1)
-    }
-
-    /// Keeps segment `index`'s whole reservation free of other segments but has
-    /// `kexec_load` fill only its data. For a bzImage the reservation is `init_size`,
-    /// about four times the file: the decompressor's work area, which it needs free, not
-    /// zeroed (it clears its own BSS). Zero-filling it costs the running kernel a page
-    /// allocation and clear for every page: a third of a second for 60 MB under TCG.
-    pub(crate) fn load_data_only(&mut self, index: usize) -> Result<(), ImageError> {
-        let data_len = match self.segments.get(index) {
-            Some(segment) => self.data_len(&segment.data),
-            None => return Ok(()),
-        };
-        let memsz = align_up(data_len, PAGE_BYTES)?;
-        if let Some(segment) = self.segments.get_mut(index) {
-            segment.memsz = memsz.min(segment.reserved);
-        }
-        Ok(())
     }
 
     #[cfg(test)]
@@ -368,146 +414,4 @@ impl DomImage {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::single_range_in_vec_init)]
-mod tests {
-    use super::*;
-    use crate::kexec::memmap::{E820_RAM, E820_RESERVED};
-
-    fn ram(start: u64, end: u64) -> MemRange {
-        MemRange {
-            start,
-            end,
-            e820_type: E820_RAM,
-        }
-    }
-
-    fn anywhere(align: u64, top_down: bool) -> Placement {
-        Placement {
-            align,
-            min: LOW_LIMIT_BYTES,
-            max_end: u64::MAX,
-            top_down,
-        }
-    }
-
-    #[test]
-    fn holes_skip_reserved_and_taken_ranges() {
-        let map = [
-            ram(0x1000, 0x9f000),
-            MemRange {
-                start: 0x9f000,
-                end: 0x10_0000,
-                e820_type: E820_RESERVED,
-            },
-            ram(0x10_0000, 0x400_0000),
-        ];
-        let taken = [0x10_0000..0x20_0000];
-        let bottom = find_hole(&map, &taken, 0x1000, &anywhere(0x1000, false));
-        assert_eq!(bottom, Some(0x20_0000));
-        let top = find_hole(&map, &taken, 0x1000, &anywhere(0x1000, true));
-        assert_eq!(top, Some(0x3ff_f000));
-        let aligned = find_hole(
-            &map,
-            &[0x10_0000..0x20_1000],
-            0x1000,
-            &anywhere(0x20_0000, false),
-        );
-        assert_eq!(aligned, Some(0x40_0000));
-        assert_eq!(
-            find_hole(&map, &[], 0x400_0000, &anywhere(0x1000, false)),
-            None
-        );
-    }
-
-    #[test]
-    fn place_rounds_to_pages_and_never_overlaps() {
-        let mut image = DomImage::new(vec![1; 10], vec![], String::new(), vec![ram(0, 0x80_0000)]);
-        let a = image
-            .place(
-                SegmentRole::Purgatory,
-                SegmentData::Owned(vec![0; 5]),
-                0,
-                anywhere(1, false),
-            )
-            .unwrap();
-        let b = image
-            .place(
-                SegmentRole::Kernel,
-                SegmentData::Kernel(0..10),
-                0x1001,
-                anywhere(1, false),
-            )
-            .unwrap();
-        assert_eq!(image.segments[a].mem, 0x10_0000);
-        assert_eq!(image.segments[a].memsz, 0x1000);
-        assert_eq!(image.segments[b].mem, 0x10_1000);
-        assert_eq!(image.segments[b].memsz, 0x2000);
-        let err = image
-            .place(
-                SegmentRole::Ramdisk,
-                SegmentData::Ramdisk,
-                0x100_0000,
-                anywhere(1, false),
-            )
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            ImageError::NoRoom {
-                role: SegmentRole::Ramdisk,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn seventeenth_segment_is_refused() {
-        let mut image = DomImage::new(vec![], vec![], String::new(), vec![ram(0, 0x100_0000)]);
-        for _ in 0..MAX_SEGMENTS {
-            image
-                .place(
-                    SegmentRole::Ramdisk,
-                    SegmentData::Ramdisk,
-                    1,
-                    anywhere(1, false),
-                )
-                .unwrap();
-        }
-        assert_eq!(
-            image.place(
-                SegmentRole::Ramdisk,
-                SegmentData::Ramdisk,
-                1,
-                anywhere(1, false)
-            ),
-            Err(ImageError::TooManySegments)
-        );
-    }
-
-    #[test]
-    fn plan_shows_addresses_in_hex() {
-        let mut image = DomImage::new(vec![], vec![7; 3], "ro".into(), vec![ram(0, 0x80_0000)]);
-        image
-            .place(
-                SegmentRole::Ramdisk,
-                SegmentData::Ramdisk,
-                0,
-                anywhere(1, true),
-            )
-            .unwrap();
-        let json = serde_json::to_value(image.plan()).unwrap();
-        assert_eq!(
-            json["segments"][0],
-            serde_json::json!({"role": "ramdisk", "mem": "0x7ff000", "memsz": "0x1000", "reserved": "0x1000", "bufsz": "0x3"})
-        );
-        assert_eq!(json["cmdline"], "ro");
-    }
-
-    #[test]
-    fn align_up_checks_overflow_and_power_of_two() {
-        assert_eq!(align_up(0x1001, 0x1000), Ok(0x2000));
-        assert_eq!(
-            align_up(u64::MAX, 0x1000),
-            Err(ImageError::Overflow("an aligned size"))
-        );
-        assert_eq!(align_up(1, 3), Err(ImageError::BadAlignment(3)));
-    }
-}
+mod tests;

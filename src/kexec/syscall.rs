@@ -1,5 +1,7 @@
 //! The one place kboot asks the kernel to load and start another kernel. Nothing else
-//! in the crate makes these calls.
+//! in the crate makes these calls. The two load calls sit behind the [`KexecSyscalls`]
+//! trait ([`LiveKexec`] makes them), so `kexec::load`'s `auto` order can be tested
+//! with a recording backend (as `devices::dm` has `DmControl`).
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -28,10 +30,10 @@ pub(crate) enum SyscallError {
     },
     #[error("command line has a NUL byte")]
     NulInCmdline,
-    #[error("kexec_file_load(kernel {kernel}, initrd {initrd}, {cmdline_len}-byte cmdline) failed: {source}{hint}")]
+    #[error("kexec_file_load(kernel {kernel}, initrd {}, {cmdline_len}-byte cmdline) failed: {source}{hint}", shown_initrds(initrds))]
     FileLoad {
         kernel: PathBuf,
-        initrd: String,
+        initrds: Vec<PathBuf>,
         cmdline_len: usize,
         #[source]
         source: io::Error,
@@ -52,6 +54,18 @@ pub(crate) enum SyscallError {
     Reboot(#[source] io::Error),
 }
 
+/// The ramdisks as a `FileLoad` error names them: comma-separated, or `none`.
+fn shown_initrds(initrds: &[PathBuf]) -> String {
+    if initrds.is_empty() {
+        return "none".to_string();
+    }
+    initrds
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn hint_for(err: &io::Error) -> &'static str {
     match err.raw_os_error() {
         Some(libc::EPERM) => {
@@ -66,6 +80,70 @@ fn hint_for(err: &io::Error) -> &'static str {
             " (no room for the image: try a smaller ramdisk)"
         }
         _ => "",
+    }
+}
+
+/// The calls that load a kernel. [`LiveKexec`] makes them; the tests of
+/// `kexec::load` record them instead.
+pub(crate) trait KexecSyscalls {
+    /// `kexec_load(2)`: segments laid out by kboot's own image builder.
+    fn kexec_load(&mut self, entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError>;
+    /// `kexec_file_load(2)`: the running kernel reads the files and lays them out.
+    fn kexec_file_load(
+        &mut self,
+        kernel: &Path,
+        initrds: &[PathBuf],
+        cmdline: &str,
+    ) -> Result<(), SyscallError>;
+}
+
+/// The running kernel's kexec syscalls.
+pub(crate) struct LiveKexec;
+
+impl KexecSyscalls for LiveKexec {
+    fn kexec_load(&mut self, entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {
+        kexec_load(entry, segments)
+    }
+
+    fn kexec_file_load(
+        &mut self,
+        kernel: &Path,
+        initrds: &[PathBuf],
+        cmdline: &str,
+    ) -> Result<(), SyscallError> {
+        file_load(kernel, initrds, cmdline)
+    }
+}
+
+impl SyscallError {
+    /// A refused `kexec_file_load`, with its arguments and a hint for the errno.
+    pub(crate) fn file_load_failed(
+        kernel: &Path,
+        initrds: &[PathBuf],
+        cmdline_len: usize,
+        source: io::Error,
+    ) -> SyscallError {
+        SyscallError::FileLoad {
+            kernel: kernel.to_path_buf(),
+            initrds: initrds.to_vec(),
+            cmdline_len,
+            hint: hint_for(&source),
+            source,
+        }
+    }
+
+    /// A refused `kexec_load`, with its entry, segments and a hint for the errno.
+    pub(crate) fn load_failed(
+        entry: u64,
+        segments: &[LoadSegment<'_>],
+        source: io::Error,
+    ) -> SyscallError {
+        SyscallError::Load {
+            entry,
+            segments: segments.iter().map(|s| (s.mem, s.memsz)).collect(),
+            hint: load_hint_for(&source),
+            source,
+        }
     }
 }
 
@@ -105,11 +183,7 @@ fn initrd_file(initrds: &[PathBuf]) -> Result<Option<File>, SyscallError> {
 }
 
 /// `kexec_file_load(2)`: the running kernel parses the image and lays it out.
-pub(crate) fn file_load(
-    kernel: &Path,
-    initrds: &[PathBuf],
-    cmdline: &str,
-) -> Result<(), SyscallError> {
+fn file_load(kernel: &Path, initrds: &[PathBuf], cmdline: &str) -> Result<(), SyscallError> {
     let kernel_file = open(kernel)?;
     let initrd_file = initrd_file(initrds)?;
     let c_cmdline = CString::new(cmdline).map_err(|_| SyscallError::NulInCmdline)?;
@@ -133,21 +207,12 @@ pub(crate) fn file_load(
     };
     if rc != 0 {
         let source = io::Error::last_os_error();
-        return Err(SyscallError::FileLoad {
-            kernel: kernel.to_path_buf(),
-            initrd: if initrds.is_empty() {
-                "none".to_string()
-            } else {
-                initrds
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            },
+        return Err(SyscallError::file_load_failed(
+            kernel,
+            initrds,
             cmdline_len,
-            hint: hint_for(&source),
             source,
-        });
+        ));
     }
     Ok(())
 }
@@ -207,7 +272,7 @@ pub(crate) fn load_refusal_allows_file_load(err: &SyscallError) -> bool {
 
 /// `kexec_load(2)`: loads segments laid out by kboot's own image builder; the kernel
 /// copies them into place at reboot and jumps to `entry` (the purgatory).
-pub(crate) fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {
+fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(), SyscallError> {
     let raw: Vec<KexecSegment> = segments
         .iter()
         .map(|s| KexecSegment {
@@ -232,12 +297,7 @@ pub(crate) fn kexec_load(entry: u64, segments: &[LoadSegment<'_>]) -> Result<(),
     };
     if rc != 0 {
         let source = io::Error::last_os_error();
-        return Err(SyscallError::Load {
-            entry,
-            segments: segments.iter().map(|s| (s.mem, s.memsz)).collect(),
-            hint: load_hint_for(&source),
-            source,
-        });
+        return Err(SyscallError::load_failed(entry, segments, source));
     }
     Ok(())
 }

@@ -1,0 +1,50 @@
+use super::*;
+
+fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+#[test]
+fn kexec_tools_spellings_parse() {
+    let o = parse(&args(&[
+        "-l",
+        "/boot/vmlinuz",
+        "--initrd=/boot/initrd.img",
+        "--append",
+        "root=/dev/vda1 ro",
+        "-c",
+        "--dry-run",
+    ]))
+    .unwrap();
+    assert_eq!(o.action, Some(Action::Load));
+    assert_eq!(o.kernel, Some(PathBuf::from("/boot/vmlinuz")));
+    assert_eq!(o.initrds, [PathBuf::from("/boot/initrd.img")]);
+    assert_eq!(o.command_line.as_deref(), Some("root=/dev/vda1 ro"));
+    assert_eq!(o.method, KexecMethod::Load);
+    assert!(o.dry_run);
+
+    let o = parse(&args(&["/boot/vmlinuz", "--command-line=quiet", "-s"])).unwrap();
+    assert_eq!(o.action, Some(Action::Load));
+    assert_eq!(o.method, KexecMethod::File);
+    assert_eq!(parse(&args(&["-e"])).unwrap().action, Some(Action::Exec));
+    assert!(matches!(
+        parse(&args(&["-e", "-u"])),
+        Err(KexecCliError::Usage(_))
+    ));
+    assert!(matches!(
+        parse(&args(&["--frob"])),
+        Err(KexecCliError::Usage(_))
+    ));
+    assert!(matches!(
+        parse(&args(&["--initrd"])),
+        Err(KexecCliError::Usage(_))
+    ));
+}
+
+#[test]
+fn reuse_cmdline_drops_boot_image_and_crashkernel() {
+    assert_eq!(
+        reused_cmdline("BOOT_IMAGE=/vmlinuz root=/dev/vda1 crashkernel=256M ro\n"),
+        "root=/dev/vda1 ro"
+    );
+}

@@ -1,0 +1,76 @@
+//! kboot's own image builder for `kexec_load`, in three steps, each in one place:
+//!
+//! 1. the first loader whose probe takes the kernel lays it out (`loader/`);
+//! 2. the boot protocol it speaks places and writes the boot parameters (`protocol/`);
+//! 3. the purgatory is added last, once for every format and protocol: it checks the
+//!    other segments and enters the kernel as the protocol's [`Handoff`] says.
+//!
+//! Pure: the `DomImage` holds the bytes (kernel, ramdisk, command line) and the
+//! memory map; reading them from files and `/sys` is `kexec::build_image`'s.
+
+use super::arch::x86_64::purgatory;
+use super::image::{DomImage, ImageError, SegmentData, SegmentRole, BELOW_4G};
+use super::loader::{self, LoaderError};
+use super::protocol::{self, Handoff, ProtocolError};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum BuildError {
+    #[error(transparent)]
+    Loader(#[from] LoaderError),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error(transparent)]
+    Layout(#[from] ImageError),
+    #[error(transparent)]
+    Purgatory(#[from] purgatory::PurgatoryError),
+}
+
+/// Lays out `image` (made with `DomImage::new`: nothing placed yet): its segments,
+/// entry and registers, the loader's name and what it parsed.
+pub(crate) fn build(image: &mut DomImage) -> Result<(), BuildError> {
+    let loader = loader::probe(&image.kernel)?;
+    let layout = loader.layout(&image.kernel, &image.memmap)?;
+    image.segments = layout.segments;
+    let handoff = protocol::configure(image, &layout.boot)?;
+    add_purgatory(image, handoff)?;
+    image.loader = Some(loader.name());
+    image.parsed = Some(layout.parsed);
+    Ok(())
+}
+
+/// Places the purgatory (its code, then its stack up to the end of the segment) and
+/// has it check every other segment's data before it jumps as `handoff` says.
+fn add_purgatory(image: &mut DomImage, handoff: Handoff) -> Result<(), BuildError> {
+    let code_bytes = purgatory::blob().len() as u64;
+    let purgatory_memsz = code_bytes
+        .checked_add(purgatory::STACK_BYTES)
+        .ok_or(ImageError::Overflow("the purgatory size"))?;
+    let purgatory_index = image.place(
+        SegmentRole::Purgatory,
+        SegmentData::Owned(Vec::new()),
+        purgatory_memsz,
+        BELOW_4G,
+    )?;
+    let purgatory_seg = &image.segments[purgatory_index];
+    let (purgatory_addr, purgatory_end) = (purgatory_seg.mem, purgatory_seg.end());
+    image.regs.rip = handoff.rip;
+    image.regs.rsi = handoff.rsi;
+    image.regs.rsp = purgatory_end;
+    // Everything but the purgatory itself, data only: hashing the kernel's zero fill
+    // (init_size is ~4x the file) would cost seconds under emulation.
+    let check = purgatory::check_for(
+        image
+            .segments
+            .iter()
+            .filter(|s| s.role != SegmentRole::Purgatory)
+            .map(|s| (s.mem, image.bytes(&s.data))),
+    );
+    image.segments[purgatory_index].data = SegmentData::Owned(purgatory::patched(
+        image.regs.rip,
+        image.regs.rsi,
+        image.regs.rsp,
+        &check,
+    )?);
+    image.entry = purgatory_addr + purgatory::entry_offset();
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The edge of the image builder: the one place that reads the kernel and ramdisk
+//! files (the builder, the loaders and the protocols take bytes). `kexec_file_load`
+//! opens the same files itself, in `syscall`.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::compression::{decompress, Compression, Framing};
+use super::loader::bzimage::header::{SetupHeader, HEADER_BYTES};
+use super::{KexecError, KexecPlan};
+
+/// Reads the kernel's boot header and checks that the file is whole, so a truncated or
+/// foreign file is named before the kernel gives a bare errno. An ELF or gzip file
+/// (a `vmlinux`, perhaps compressed) has no such header: `None`, and its loader checks
+/// it when it lays it out.
+pub(crate) fn check_kernel(path: &Path) -> Result<Option<SetupHeader>, KexecError> {
+    let read_err = |source| KexecError::ReadKernel {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(read_err)?;
+    let file_len = file.metadata().map_err(read_err)?.len();
+    let mut head = Vec::with_capacity(HEADER_BYTES);
+    file.by_ref()
+        .take(HEADER_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(read_err)?;
+    if Compression::detect(&head).is_some() || head.starts_with(ELF_MAGIC) {
+        return Ok(None);
+    }
+    SetupHeader::parse(&head, file_len)
+        .map(Some)
+        .map_err(|source| KexecError::BadKernel {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+const ELF_MAGIC: &[u8] = b"\x7fELF";
+
+/// The plan's kernel (unpacked if compressed) and its ramdisks joined.
+pub(crate) fn read_files(plan: &KexecPlan) -> Result<(Vec<u8>, Vec<u8>), KexecError> {
+    prefetch(std::iter::once(&plan.kernel).chain(&plan.ramdisks));
+    let kernel = read_decompressed(&plan.kernel)?;
+    let mut ramdisk = Vec::new();
+    for path in &plan.ramdisks {
+        let bytes = std::fs::read(path).map_err(|source| KexecError::ReadFile {
+            path: path.clone(),
+            source,
+        })?;
+        append_ramdisk(&mut ramdisk, &bytes);
+    }
+    Ok((kernel, ramdisk))
+}
+
+/// Asks the kernel to start reading every file at once (`POSIX_FADV_WILLNEED`), so the
+/// disk works on all of them while kboot copies the first: one file after the other,
+/// readahead alone keeps only a window in flight. A hint: failures change nothing.
+fn prefetch<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) {
+    use std::os::fd::AsRawFd;
+    for path in paths {
+        if let Ok(file) = File::open(path) {
+            let _ = nix::fcntl::posix_fadvise(
+                file.as_raw_fd(),
+                0,
+                0,
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_WILLNEED,
+            );
+        }
+    }
+}
+
+/// Joins ramdisks as GRUB does: each padded to 4 bytes (the kernel unpacks
+/// concatenated archives, compressed or not).
+pub(crate) fn append_ramdisk(joined: &mut Vec<u8>, ramdisk: &[u8]) {
+    joined.extend_from_slice(ramdisk);
+    joined.resize(joined.len().next_multiple_of(4), 0);
+}
+
+/// A file's bytes, unpacked when they start with a compression magic (gzip, xz, zstd,
+/// bzip2, LZ4 legacy): how vmlinux files are often stored.
+pub(crate) fn read_decompressed(path: &Path) -> Result<Vec<u8>, KexecError> {
+    let read_err = |source| KexecError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(read_err)?;
+    match Compression::detect(&bytes) {
+        Some(compression) => decompress(compression, &bytes, Framing::File).map_err(|source| {
+            KexecError::Decompress {
+                path: path.to_path_buf(),
+                compression: compression.name(),
+                source,
+            }
+        }),
+        None => Ok(bytes),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

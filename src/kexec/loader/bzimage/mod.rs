@@ -1,0 +1,195 @@
+//! The bzImage loader: x86 boot protocol 2.06 or later with a 64-bit entry
+//! (Documentation/arch/x86/boot.rst, "64-bit boot protocol"). It places one segment,
+//! the protected-mode kernel, at the lowest `kernel_alignment`-aligned address at or
+//! above max(1 MiB, `pref_address`), reserving ALIGN(`init_size`, 4 KiB) so the
+//! decompressor has room in place; the kernel's 64-bit entry is that address + 0x200.
+//!
+//! The rest of the image (ramdisk below `initrd_addr_max`, or anywhere when
+//! XLF_CAN_BE_LOADED_ABOVE_4G says the kernel takes it above 4 GiB; the zero page with
+//! a copy of this file's setup header; the command line) is the Linux boot protocol's
+//! (`protocol/linux.rs`); the loader hands it what it read from the header.
+//!
+//! `header` reads the setup header into the one typed [`SetupHeader`].
+
+use serde::Serialize;
+
+pub(crate) mod header;
+
+use header::{BzImageError, SetupHeader, HEADER_BYTES};
+
+use crate::kexec::compression::{decompress, Compression, Framing};
+use crate::kexec::image::{
+    place_segment, ImageError, Parsed, Placement, SegmentData, SegmentRequest, SegmentRole,
+    LOW_LIMIT_BYTES, PAGE_BYTES,
+};
+use crate::kexec::memmap::MemRange;
+use crate::kexec::protocol::linux::LinuxKernel;
+use crate::kexec::protocol::KernelBoot;
+
+use super::{KernelLayout, Loader, LoaderError};
+
+/// The 64-bit entry point is this far into the protected-mode kernel.
+pub(crate) const ENTRY_64_OFFSET: u64 = 0x200;
+
+/// What `--info` and `--dry-run` show of a bzImage: the setup header, and with
+/// `describe`, what the compressed payload holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct BzImageInfo {
+    #[serde(flatten)]
+    pub header: SetupHeader,
+    /// What the compressed payload holds (`describe` only: the layout never needs it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<PayloadInfo>,
+}
+
+/// The compressed vmlinux inside a bzImage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct PayloadInfo {
+    pub compression: &'static str,
+    pub compressed_bytes: u64,
+    /// The vmlinux's ELF headers and Xen notes, when kboot can decompress it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmlinux: Option<super::elf::ElfInfo>,
+}
+
+/// No vmlinux is this big; a bound keeps a hostile header from exhausting memory.
+const MAX_VMLINUX_BYTES: u64 = 512 << 20;
+
+fn compression_of(payload: &[u8]) -> &'static str {
+    match payload {
+        [0x1f, 0x8b, ..] => "gzip",
+        [0x02, 0x21, 0x4c, 0x18, ..] => "lz4",
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => "xz",
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => "zstd",
+        [b'B', b'Z', b'h', ..] => "bzip2",
+        [0x5d, 0, 0, ..] => "lzma",
+        [0x89, b'L', b'Z', b'O', ..] => "lzo",
+        [0x7f, b'E', b'L', b'F', ..] => "none",
+        _ => "unknown",
+    }
+}
+
+/// The payload's compression and, for gzip, LZ4 or none, the vmlinux's headers.
+pub(crate) fn payload_info(kernel: &[u8], header: &SetupHeader) -> Option<PayloadInfo> {
+    let start =
+        (header.kernel_offset_bytes as usize).checked_add(header.payload_offset as usize)?;
+    let end = start.checked_add(header.payload_length as usize)?;
+    let payload = kernel.get(start..end)?;
+    let compression = compression_of(payload);
+    let unpack = |compression| {
+        let framing = Framing::Payload {
+            limit_bytes: MAX_VMLINUX_BYTES,
+        };
+        decompress(compression, payload, framing).ok()
+    };
+    let vmlinux = match compression {
+        "lz4" => unpack(Compression::Lz4Legacy),
+        "gzip" => unpack(Compression::Gzip),
+        "none" => Some(payload.to_vec()),
+        _ => None,
+    };
+    Some(PayloadInfo {
+        compression,
+        compressed_bytes: payload.len() as u64,
+        vmlinux: vmlinux.and_then(|bytes| super::elf::parse(&bytes).ok()),
+    })
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum BzImageLoadError {
+    #[error(transparent)]
+    Header(#[from] BzImageError),
+    #[error("kernel_alignment {0:#x} is not a power of two")]
+    BadAlignment(u32),
+    #[error(transparent)]
+    Layout(#[from] ImageError),
+}
+
+/// Parses and checks the header (magic, protocol, 64-bit entry, file length).
+pub(crate) fn parse(kernel: &[u8]) -> Result<SetupHeader, BzImageLoadError> {
+    let head = &kernel[..kernel.len().min(HEADER_BYTES)];
+    Ok(SetupHeader::parse(head, kernel.len() as u64)?)
+}
+
+pub(crate) struct BzImageLoader;
+
+impl Loader for BzImageLoader {
+    fn name(&self) -> &'static str {
+        "bzImage"
+    }
+
+    fn probe(&self, kernel: &[u8]) -> bool {
+        kernel.len() > 0x206 && &kernel[0x202..0x206] == b"HdrS"
+    }
+
+    fn describe(&self, kernel: &[u8]) -> Result<Parsed, LoaderError> {
+        let header = parse(kernel)?;
+        Ok(Parsed::BzImage(BzImageInfo {
+            header,
+            payload: payload_info(kernel, &header),
+        }))
+    }
+
+    fn layout(&self, kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, LoaderError> {
+        Ok(layout(kernel, memmap)?)
+    }
+}
+
+/// Places the protected-mode kernel and reads what the Linux boot protocol needs.
+pub(crate) fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, BzImageLoadError> {
+    let header = parse(kernel)?;
+    let kernel_alignment = u64::from(header.kernel_alignment);
+    if !kernel_alignment.is_power_of_two() {
+        return Err(BzImageLoadError::BadAlignment(header.kernel_alignment));
+    }
+
+    // A relocatable kernel goes at the first aligned spot at or above its preferred
+    // address; a fixed one only at that address.
+    let kernel_min = LOW_LIMIT_BYTES.max(header.pref_address);
+    let kernel_range = (header.kernel_offset_bytes as usize)..kernel.len();
+    let data_bytes = kernel_range.len() as u64;
+    let placement = Placement {
+        align: kernel_alignment,
+        min: kernel_min,
+        max_end: if header.relocatable {
+            u64::MAX
+        } else {
+            kernel_min
+                .checked_add(u64::from(header.init_size).max(data_bytes))
+                .and_then(|end| end.checked_add(PAGE_BYTES))
+                .ok_or(ImageError::Overflow("the kernel's end"))?
+        },
+        top_down: false,
+    };
+    let request = SegmentRequest {
+        role: SegmentRole::Kernel,
+        data: SegmentData::Kernel(kernel_range),
+        data_bytes,
+        memsz_bytes: u64::from(header.init_size),
+    };
+    let mut segment = place_segment(memmap, &[], request, placement)?;
+    segment.load_data_only(data_bytes)?;
+
+    let boot = LinuxKernel {
+        entry_64: segment.mem + ENTRY_64_OFFSET,
+        setup_header: kernel[..kernel.len().min(HEADER_BYTES)].to_vec(),
+        cmdline_max_bytes: Some(header.cmdline_size),
+        ramdisk_max_end: if header.ramdisk_may_be_above_4g() {
+            u64::MAX
+        } else {
+            u64::from(header.initrd_addr_max) + 1
+        },
+    };
+    Ok(KernelLayout {
+        segments: vec![segment],
+        boot: KernelBoot::Linux(boot),
+        parsed: Parsed::BzImage(BzImageInfo {
+            header,
+            payload: None,
+        }),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -1,0 +1,204 @@
+use super::*;
+use crate::kexec::arch::x86_64::zero_page as zp;
+use crate::kexec::image::DomImage;
+use crate::kexec::memmap::{MemRange, E820_RAM};
+
+fn note(name: &str, n_type: u32, desc: &[u8]) -> Vec<u8> {
+    let mut n = Vec::new();
+    n.extend_from_slice(&(name.len() as u32 + 1).to_le_bytes());
+    n.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+    n.extend_from_slice(&n_type.to_le_bytes());
+    n.extend_from_slice(name.as_bytes());
+    n.push(0);
+    n.resize(n.len().next_multiple_of(4), 0);
+    n.extend_from_slice(desc);
+    n.resize(n.len().next_multiple_of(4), 0);
+    n
+}
+
+/// An x86_64 ELF as a vmlinux is laid out: a text PT_LOAD at 16 MiB physical /
+/// 0xffffffff81000000 virtual, a second one at an unaligned physical address, and
+/// a PT_NOTE with Xen notes (guest OS, PV entry, PVH entry).
+pub(in crate::kexec::loader) fn vmlinux(machine: u16) -> Vec<u8> {
+    let notes = [
+        note("Xen", XEN_ELFNOTE_GUEST_OS, b"linux\0"),
+        note(
+            "Xen",
+            XEN_ELFNOTE_ENTRY,
+            &0xffff_ffff_8100_0040u64.to_le_bytes(),
+        ),
+        note(
+            "Xen",
+            XEN_ELFNOTE_PHYS32_ENTRY,
+            &0x100_0010u32.to_le_bytes(),
+        ),
+        note("GNU", 3, &[1, 2, 3, 4]),
+    ]
+    .concat();
+    let mut f = vec![0u8; 0x3100];
+    f[..4].copy_from_slice(b"\x7fELF");
+    f[4] = ELFCLASS64;
+    f[5] = 1; // little-endian
+    f[6] = 1; // EV_CURRENT
+    f[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    f[18..20].copy_from_slice(&machine.to_le_bytes());
+    f[20..24].copy_from_slice(&1u32.to_le_bytes());
+    f[24..32].copy_from_slice(&0x100_0000u64.to_le_bytes()); // e_entry
+    f[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+    f[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
+    f[54..56].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+    f[56..58].copy_from_slice(&3u16.to_le_bytes()); // e_phnum
+    let notes_at = 0x400usize;
+    let phdrs: [(u32, u64, u64, u64, u64, u64); 3] = [
+        (
+            PT_LOAD,
+            0x1000,
+            0xffff_ffff_8100_0000,
+            0x100_0000,
+            0x2000,
+            0x3000,
+        ),
+        (
+            PT_LOAD,
+            0x3000,
+            0xffff_ffff_8200_0800,
+            0x200_0800,
+            0x100,
+            0x100,
+        ),
+        (
+            PT_NOTE,
+            notes_at as u64,
+            0,
+            0,
+            notes.len() as u64,
+            notes.len() as u64,
+        ),
+    ];
+    for (i, (p_type, offset, vaddr, paddr, filesz, memsz)) in phdrs.iter().enumerate() {
+        let at = 64 + i * 56;
+        f[at..at + 4].copy_from_slice(&p_type.to_le_bytes());
+        f[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
+        f[at + 16..at + 24].copy_from_slice(&vaddr.to_le_bytes());
+        f[at + 24..at + 32].copy_from_slice(&paddr.to_le_bytes());
+        f[at + 32..at + 40].copy_from_slice(&filesz.to_le_bytes());
+        f[at + 40..at + 48].copy_from_slice(&memsz.to_le_bytes());
+        let align: u64 = if *p_type == PT_NOTE { 4 } else { 0x1000 };
+        f[at + 48..at + 56].copy_from_slice(&align.to_le_bytes());
+    }
+    f[notes_at..notes_at + notes.len()].copy_from_slice(&notes);
+    for (i, b) in f[0x1000..].iter_mut().enumerate() {
+        *b = (i % 253) as u8 | 1;
+    }
+    f
+}
+
+fn ram_1g() -> Vec<MemRange> {
+    vec![MemRange {
+        start: 0x10_0000,
+        end: 0x4000_0000,
+        e820_type: E820_RAM,
+    }]
+}
+
+#[test]
+fn an_elf_for_another_machine_is_refused_by_name() {
+    assert!(ElfLoader.probe(&vmlinux(EM_X86_64)));
+    assert!(
+        ElfLoader.probe(&vmlinux(183)),
+        "aarch64: probed, then named"
+    );
+    assert!(!ElfLoader.probe(b"\x7fELF"));
+    assert_eq!(parse(&vmlinux(183)), Err(ElfLoadError::WrongMachine(183)));
+    // Only the header: still named by its machine.
+    assert_eq!(
+        parse(&vmlinux(183)[..64]),
+        Err(ElfLoadError::WrongMachine(183))
+    );
+}
+
+#[test]
+fn xen_notes_are_read_and_tell_pv_and_pvh() {
+    let info = parse(&vmlinux(EM_X86_64)).unwrap();
+    assert_eq!(
+        info.xen.types,
+        [
+            XEN_ELFNOTE_GUEST_OS,
+            XEN_ELFNOTE_ENTRY,
+            XEN_ELFNOTE_PHYS32_ENTRY
+        ]
+    );
+    assert_eq!(info.xen.guest_os.as_deref(), Some("linux"));
+    assert_eq!(info.xen.entry, Some(0xffff_ffff_8100_0040));
+    assert_eq!(info.xen.phys32_entry, Some(0x100_0010));
+    assert!(info.xen_pv && info.xen_pvh);
+    assert_eq!(info.entry, 0x100_0000);
+}
+
+#[test]
+fn a_note_segment_goblin_cannot_walk_ends_the_walk() {
+    let mut kernel = vmlinux(EM_X86_64);
+    // PT_NOTE's p_align = 0x1000: goblin's note iterator errors (forever).
+    let at = 64 + 2 * 56 + 48;
+    kernel[at..at + 8].copy_from_slice(&0x1000u64.to_le_bytes());
+    let info = parse(&kernel).unwrap();
+    assert!(!info.xen_pvh);
+}
+
+#[test]
+fn pt_loads_go_at_their_physical_addresses() {
+    let kernel = vmlinux(EM_X86_64);
+    let mut image = DomImage::new(kernel.clone(), vec![9; 100], "ro".into(), ram_1g());
+    crate::kexec::build::build(&mut image).unwrap();
+    assert_eq!(image.loader, Some("ELF"));
+    let loads: Vec<_> = image
+        .segments
+        .iter()
+        .filter(|s| s.role == SegmentRole::Kernel)
+        .collect();
+    assert_eq!((loads[0].mem, loads[0].memsz), (0x100_0000, 0x3000));
+    assert_eq!(image.bytes(&loads[0].data), &kernel[0x1000..0x3000]);
+    // Unaligned: placed from the page start, the data after 0x800 zero bytes.
+    assert_eq!((loads[1].mem, loads[1].memsz), (0x200_0000, 0x1000));
+    let second = image.bytes(&loads[1].data);
+    assert_eq!(&second[..0x800], &[0u8; 0x800]);
+    assert_eq!(&second[0x800..], &kernel[0x3000..0x3100]);
+    assert_eq!(image.regs.rip, 0x100_0000);
+    let zero_page = image.bytes(&image.segment(SegmentRole::BootParams).unwrap().data);
+    assert_eq!(&zero_page[0x202..0x206], b"HdrS");
+    assert_eq!(
+        zero_page[zp::TYPE_OF_LOADER],
+        0xff,
+        "the kernel drops the initrd when 0"
+    );
+    assert_eq!(zp::read_u32(zero_page, zp::RAMDISK_SIZE), 100);
+    let ramdisk = image.segment(SegmentRole::Ramdisk).unwrap();
+    assert!(ramdisk.end() <= RAMDISK_MAX_END);
+}
+
+#[test]
+fn a_pt_load_outside_ram_or_the_file_is_refused() {
+    let mut kernel = vmlinux(EM_X86_64);
+    let mut image = DomImage::new(
+        kernel.clone(),
+        vec![],
+        String::new(),
+        vec![MemRange {
+            start: 0x10_0000,
+            end: 0x180_0000,
+            e820_type: E820_RAM,
+        }],
+    );
+    assert!(matches!(
+        crate::kexec::build::build(&mut image),
+        Err(crate::kexec::build::BuildError::Loader(LoaderError::Elf(
+            ElfLoadError::Layout(ImageError::NoRoom { .. })
+        )))
+    ));
+    // filesz of the first PT_LOAD past the end of the file
+    kernel[64 + 32..64 + 40].copy_from_slice(&0x10_0000u64.to_le_bytes());
+    assert!(matches!(
+        parse(&kernel),
+        Err(ElfLoadError::Truncated { index: 0, .. })
+    ));
+}

@@ -1,0 +1,64 @@
+use super::*;
+use crate::kexec::arch::x86_64::zero_page as zp;
+use crate::kexec::loader::elf::synthetic_header;
+use crate::kexec::memmap::{MemRange, E820_RAM};
+
+fn ram_1g() -> Vec<MemRange> {
+    vec![MemRange {
+        start: 0x10_0000,
+        end: 0x4000_0000,
+        e820_type: E820_RAM,
+    }]
+}
+
+fn kernel(cmdline_max_bytes: Option<u32>) -> LinuxKernel {
+    LinuxKernel {
+        entry_64: 0x100_0200,
+        setup_header: synthetic_header(),
+        cmdline_max_bytes,
+        ramdisk_max_end: 0x8000_0000,
+    }
+}
+
+#[test]
+fn configure_places_ramdisk_and_zero_page_and_hands_over_the_entry() {
+    let mut image = DomImage::new(vec![], vec![5; 0x1234], "quiet".into(), ram_1g());
+    let handoff = configure(&mut image, &kernel(Some(0x7ff))).unwrap();
+    let roles: Vec<SegmentRole> = image.segments.iter().map(|s| s.role).collect();
+    assert_eq!(roles, [SegmentRole::Ramdisk, SegmentRole::BootParams]);
+    let ramdisk = &image.segments[0];
+    assert_eq!(ramdisk.end(), 0x4000_0000, "top of RAM");
+    let params = &image.segments[1];
+    assert_eq!(params.mem, 0x10_0000);
+    assert_eq!(
+        handoff,
+        Handoff {
+            rip: 0x100_0200,
+            rsi: params.mem
+        }
+    );
+    let page = image.bytes(&params.data);
+    assert_eq!(zp::read_u32(page, zp::RAMDISK_IMAGE) as u64, ramdisk.mem);
+    assert_eq!(zp::read_u32(page, zp::RAMDISK_SIZE), 0x1234);
+    assert_eq!(
+        zp::read_u32(page, zp::CMD_LINE_PTR) as u64,
+        params.mem + 0x1000
+    );
+    assert_eq!(&page[0x1000..], b"quiet\0");
+}
+
+#[test]
+fn the_command_line_limit_is_the_kernels_and_only_when_it_gives_one() {
+    let too_long = "x".repeat(0x800);
+    let mut image = DomImage::new(vec![], vec![], too_long.clone(), ram_1g());
+    assert_eq!(
+        configure(&mut image, &kernel(Some(0x7ff))),
+        Err(LinuxBootError::CmdlineTooLong {
+            len: 0x800,
+            max: 0x7ff
+        })
+    );
+    assert!(image.segments.is_empty(), "refused before placing anything");
+    let mut image = DomImage::new(vec![], vec![], too_long, ram_1g());
+    assert!(configure(&mut image, &kernel(None)).is_ok());
+}

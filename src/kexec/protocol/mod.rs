@@ -1,0 +1,53 @@
+//! Boot protocols: how the next kernel is told about its memory, command line and
+//! ramdisk or modules. One module per protocol; a new *boot protocol* goes here.
+//!
+//! A protocol takes a loader's [`KernelLayout`](super::loader::KernelLayout) (the
+//! kernel's segments are placed already; [`KernelBoot`] carries what the protocol
+//! needs from the image) and the entry's command line and ramdisk, held by the
+//! `DomImage`. It places its own segments (boot parameters, ramdisk, modules), writes
+//! the boot parameters, and returns the [`Handoff`]: the CPU state the purgatory
+//! (added once, after the protocol, by `kexec/build.rs`) sets before it jumps.
+//!
+//! - `linux`: the Linux x86 boot protocol (Documentation/arch/x86/boot.rst): the zero
+//!   page with the setup header, e820 map and ACPI RSDP, the command line, the ramdisk.
+//!
+//! Multiboot (Xen) fits the same way: its loader returns `KernelBoot::Multiboot(...)`
+//! with the multiboot header it found; `multiboot.rs` places the modules (read as
+//! bytes by `files`, like ramdisks, from a `modules` list the `KexecPlan` gains) and
+//! the multiboot information; [`Handoff`] becomes an enum with a 32-bit variant
+//! (`eip`, `eax` = magic, `ebx` = information), and the purgatory (`build.rs`,
+//! `arch/x86_64/purgatory.rs`) a path that drops to 32-bit protected mode for it.
+
+pub(crate) mod linux;
+
+use super::image::DomImage;
+
+/// The boot protocol a kernel speaks, with what the protocol needs from its image.
+/// Loaders choose it; [`configure`] dispatches on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KernelBoot {
+    /// The Linux x86 64-bit boot protocol.
+    Linux(linux::LinuxKernel),
+}
+
+/// Where the purgatory jumps and what it hands over, in 64-bit long mode: `rip` the
+/// kernel's entry, `rsi` the boot parameters (the zero page for Linux).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Handoff {
+    pub rip: u64,
+    pub rsi: u64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum ProtocolError {
+    #[error(transparent)]
+    Linux(#[from] linux::LinuxBootError),
+}
+
+/// Adds the boot parameters `boot` calls for to `image`, whose kernel segments are
+/// placed.
+pub(crate) fn configure(image: &mut DomImage, boot: &KernelBoot) -> Result<Handoff, ProtocolError> {
+    match boot {
+        KernelBoot::Linux(kernel) => Ok(linux::configure(image, kernel)?),
+    }
+}
