@@ -16,6 +16,7 @@
 //! and archives.
 
 mod cli;
+mod compression;
 mod devices;
 mod init;
 mod kexec;

@@ -6,9 +6,9 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::compression::{decompress, Compression, Framing};
 use super::loader::bzimage::header::{SetupHeader, HEADER_BYTES};
 use super::{KexecError, KexecPlan};
+use crate::compression::{decompress_if_compressed, Compression};
 
 /// Reads the kernel's boot header and checks that the file is whole, so a truncated or
 /// foreign file is named before the kernel gives a bare errno. An ELF or gzip file
@@ -86,17 +86,17 @@ pub(crate) fn read_decompressed(path: &Path) -> Result<Vec<u8>, KexecError> {
         source,
     };
     let bytes = std::fs::read(path).map_err(read_err)?;
-    match Compression::detect(&bytes) {
-        Some(compression) => decompress(compression, &bytes, Framing::File).map_err(|source| {
-            KexecError::Decompress {
-                path: path.to_path_buf(),
-                compression: compression.name(),
-                source,
-            }
-        }),
-        None => Ok(bytes),
-    }
+    decompress_if_compressed(bytes, MAX_DECOMPRESSED_BYTES).map_err(|source| {
+        KexecError::Decompress {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
+
+/// Decompressed kernels larger than this are refused (Xen's builder caps at 1 GiB too):
+/// a corrupt header must not make PID 1 allocate without bound.
+const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

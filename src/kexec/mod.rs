@@ -22,7 +22,6 @@
 pub(crate) mod arch;
 pub(crate) mod auto;
 pub(crate) mod build;
-pub(crate) mod compression;
 pub(crate) mod files;
 pub(crate) mod firmware;
 pub(crate) mod image;
@@ -31,6 +30,7 @@ pub(crate) mod memmap;
 pub(crate) mod protocol;
 pub(crate) mod syscall;
 
+use crate::compression::DecompressError;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -40,12 +40,11 @@ use loader::bzimage::header::BzImageError;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum KexecError {
-    #[error("cannot unpack {path} ({compression}): {source}")]
+    #[error("cannot unpack {path}: {source}")]
     Decompress {
         path: PathBuf,
-        compression: &'static str,
         #[source]
-        source: io::Error,
+        source: DecompressError,
     },
     #[error("cannot read kernel {path}: {source}")]
     ReadKernel {

@@ -17,7 +17,7 @@ pub(crate) mod header;
 
 use header::{BzImageError, SetupHeader, HEADER_BYTES};
 
-use crate::kexec::compression::{decompress, Compression, Framing};
+use crate::compression::{decompress, Compression};
 use crate::kexec::image::{
     place_segment, ImageError, Parsed, Placement, SegmentData, SegmentRequest, SegmentRole,
     LOW_LIMIT_BYTES, PAGE_BYTES,
@@ -45,7 +45,7 @@ pub(crate) struct BzImageInfo {
 /// The compressed vmlinux inside a bzImage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct PayloadInfo {
-    pub compression: &'static str,
+    pub compression: PayloadFormat,
     pub compressed_bytes: u64,
     /// The vmlinux's ELF headers and Xen notes, when kboot can decompress it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,41 +55,56 @@ pub(crate) struct PayloadInfo {
 /// No vmlinux is this big; a bound keeps a hostile header from exhausting memory.
 const MAX_VMLINUX_BYTES: u64 = 512 << 20;
 
-fn compression_of(payload: &[u8]) -> &'static str {
-    match payload {
-        [0x1f, 0x8b, ..] => "gzip",
-        [0x02, 0x21, 0x4c, 0x18, ..] => "lz4",
-        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => "xz",
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => "zstd",
-        [b'B', b'Z', b'h', ..] => "bzip2",
-        [0x5d, 0, 0, ..] => "lzma",
-        [0x89, b'L', b'Z', b'O', ..] => "lzo",
-        [0x7f, b'E', b'L', b'F', ..] => "none",
-        _ => "unknown",
+/// What a bzImage's payload is: its compression, or a plain ELF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PayloadFormat {
+    Compressed(Compression),
+    /// An uncompressed vmlinux (`CONFIG_KERNEL_UNCOMPRESSED`).
+    Uncompressed,
+    Unknown,
+}
+
+impl PayloadFormat {
+    fn of(payload: &[u8]) -> PayloadFormat {
+        match Compression::detect(payload) {
+            Some(compression) => PayloadFormat::Compressed(compression),
+            None if payload.starts_with(b"\x7fELF") => PayloadFormat::Uncompressed,
+            None => PayloadFormat::Unknown,
+        }
+    }
+
+    /// As `--info` prints it: the compression's name, `none` or `unknown`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            PayloadFormat::Compressed(compression) => compression.name(),
+            PayloadFormat::Uncompressed => "none",
+            PayloadFormat::Unknown => "unknown",
+        }
     }
 }
 
-/// The payload's compression and, for gzip, LZ4 or none, the vmlinux's headers.
+impl Serialize for PayloadFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// The payload's format and, for gzip, LZ4 or none, the vmlinux's headers.
 pub(crate) fn payload_info(kernel: &[u8], header: &SetupHeader) -> Option<PayloadInfo> {
     let start =
         (header.kernel_offset_bytes as usize).checked_add(header.payload_offset as usize)?;
     let end = start.checked_add(header.payload_length as usize)?;
     let payload = kernel.get(start..end)?;
-    let compression = compression_of(payload);
-    let unpack = |compression| {
-        let framing = Framing::Payload {
-            limit_bytes: MAX_VMLINUX_BYTES,
-        };
-        decompress(compression, payload, framing).ok()
-    };
-    let vmlinux = match compression {
-        "lz4" => unpack(Compression::Lz4Legacy),
-        "gzip" => unpack(Compression::Gzip),
-        "none" => Some(payload.to_vec()),
+    let format = PayloadFormat::of(payload);
+    let vmlinux = match format {
+        PayloadFormat::Compressed(compression @ (Compression::Gzip | Compression::Lz4Legacy)) => {
+            decompress(compression, payload, MAX_VMLINUX_BYTES).ok()
+        }
+        PayloadFormat::Uncompressed => Some(payload.to_vec()),
         _ => None,
     };
     Some(PayloadInfo {
-        compression,
+        compression: format,
         compressed_bytes: payload.len() as u64,
         vmlinux: vmlinux.and_then(|bytes| super::elf::parse(&bytes).ok()),
     })

@@ -6,7 +6,6 @@ use super::*;
 use crate::kexec::arch::x86_64::purgatory;
 use crate::kexec::arch::x86_64::zero_page as zp;
 use crate::kexec::build::{build, BuildError};
-use crate::kexec::compression::LZ4_LEGACY_MAGIC;
 use crate::kexec::image::DomImage;
 use crate::kexec::image::FOUR_GIB;
 use crate::kexec::image::{Segment, MAX_SEGMENTS};
@@ -183,7 +182,7 @@ fn qemu_1g_layout_and_zero_page_field_by_field() {
 #[test]
 fn describe_reads_the_xen_notes_of_an_lz4_payload() {
     let vmlinux = crate::kexec::loader::elf::tests::vmlinux(62);
-    let mut payload = LZ4_LEGACY_MAGIC.to_vec();
+    let mut payload = vec![0x02, 0x21, 0x4c, 0x18]; // the LZ4 legacy magic
     for block in vmlinux.chunks(0x1000) {
         let packed = lz4_flex::block::compress(block);
         payload.extend_from_slice(&(packed.len() as u32).to_le_bytes());
@@ -205,7 +204,11 @@ fn describe_reads_the_xen_notes_of_an_lz4_payload() {
         panic!("not a bzImage description");
     };
     let payload = info.payload.unwrap();
-    assert_eq!(payload.compression, "lz4");
+    assert_eq!(
+        payload.compression,
+        PayloadFormat::Compressed(Compression::Lz4Legacy)
+    );
+    assert_eq!(payload.compression.name(), "lz4");
     let elf = payload.vmlinux.unwrap();
     assert!(elf.xen_pvh && elf.xen_pv);
     assert_eq!(elf.xen.phys32_entry, Some(0x100_0010));
@@ -216,7 +219,7 @@ fn describe_reads_the_xen_notes_of_an_lz4_payload() {
     let Parsed::BzImage(info) = BzImageLoader.describe(&kernel).unwrap() else {
         panic!("not a bzImage description");
     };
-    assert_eq!(info.payload.unwrap().compression, "xz");
+    assert_eq!(info.payload.unwrap().compression.name(), "xz");
 }
 
 #[test]
