@@ -1,5 +1,5 @@
 //! Finding and preparing block devices: partition tables, filesystem superblocks,
-//! md arrays, LVM volumes, kernel modules, mounts.
+//! md arrays, LVM volumes, mounts. (Kernel modules live in `crate::modules`.)
 
 pub(crate) mod blockdev;
 pub(crate) mod bytes;
@@ -7,8 +7,6 @@ pub(crate) mod dm;
 pub(crate) mod lvm;
 pub(crate) mod md;
 pub(crate) mod md_assemble;
-pub(crate) mod modload;
-pub(crate) mod modules;
 pub(crate) mod mount;
 pub(crate) mod partition;
 pub(crate) mod probe;

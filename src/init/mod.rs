@@ -20,12 +20,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::devices::blockdev::{self, BlockDevice};
-use crate::devices::modload::{self, KernelLoader};
-use crate::devices::modules::{ModuleIndex, ModulePath};
 use crate::devices::mount::{self, MountError};
 use crate::devices::probe::FsType;
 use crate::devices::spec::DeviceSpec;
 use crate::kexec::{self, KexecPlan};
+use crate::modules::load::{self as modload, KernelLoader};
+use crate::modules::{ModuleIndex, ModulePath};
 use crate::select::scan::{self, ScanRequest};
 use crate::select::{self, BootEntry};
 use cmdline::Cmdline;
@@ -594,7 +594,7 @@ fn load_named_module(
     Boot::report_modules(&report);
     // Only the module asked for counts: a soft dependency that does not fit this
     // machine (crc32c_intel without SSE 4.2) is no reason to fail.
-    let wanted = crate::devices::modules::normalize_name(name);
+    let wanted = crate::modules::normalize_name(name);
     match report.failed.iter().find(|f| f.module == wanted) {
         Some(failure) => Err(format!("{} not loaded: {}", failure.module, failure.error)),
         None => Ok(()),
