@@ -1,4 +1,4 @@
-//! The side-effect edge of md support: reading superblocks off real block devices and
+//! The side-effect edge of md support: finding the members among the block devices and
 //! asking the kernel to start a planned array, read-only, through sysfs.
 //!
 //! Sequence (drivers/md/md.c, Linux 6.1; the same attributes mdadm uses):
@@ -41,8 +41,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::blockdev::BlockDevice;
-use super::md::{choose_kernel_name, ArrayPlan, MdMember};
+use super::plan::{choose_kernel_name, ArrayPlan, MdMember};
+use crate::devices::blockdev::BlockDevice;
 
 /// A started array.
 #[derive(Debug, Clone, PartialEq, Eq)]
