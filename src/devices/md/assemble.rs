@@ -80,6 +80,14 @@ pub(crate) enum AssembleError {
         #[source]
         source: io::Error,
     },
+    #[error("md array {array} on {kernel_name}: cannot read {path}: {source}")]
+    DeviceNumberRead {
+        array: String,
+        kernel_name: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("md array {array} on {kernel_name}: cannot read {path}: {reason}")]
     DeviceNumber {
         array: String,
@@ -101,9 +109,9 @@ impl AssembleError {
     #[cfg(test)]
     pub(crate) fn errno(&self) -> Option<i32> {
         match self {
-            AssembleError::Sysfs { source, .. } | AssembleError::Link { source, .. } => {
-                source.raw_os_error()
-            }
+            AssembleError::Sysfs { source, .. }
+            | AssembleError::DeviceNumberRead { source, .. }
+            | AssembleError::Link { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -262,7 +270,12 @@ fn read_device_number(
         path: path.clone(),
         reason,
     };
-    let text = fs::read_to_string(&path).map_err(|e| error(e.to_string()))?;
+    let text = fs::read_to_string(&path).map_err(|source| AssembleError::DeviceNumberRead {
+        array: array.to_owned(),
+        kernel_name: kernel_name.to_owned(),
+        path: path.clone(),
+        source,
+    })?;
     let (major, minor) = text
         .trim()
         .split_once(':')
