@@ -102,7 +102,7 @@ impl Level {
     }
 
     /// How many members may be missing while the array still runs (raid10 depends
-    /// on which ones; see [`raid10_runnable`]).
+    /// on which ones; see `plan::raid10_runnable`).
     fn max_missing(self, raid_disks: u32) -> u32 {
         match self {
             Level::Linear | Level::Raid0 => 0,

@@ -3,13 +3,12 @@
 //! The format (lvm2 `lib/config/config.c`, `lib/format_text/import_vsn1.c`) is a tree:
 //! `name { ... }` sections and `key = value` settings, where a value is a string
 //! (`"..."`, with `\"` and `\\` escapes), an integer, or an array `[ v, v, ... ]` that
-//! may span lines; `#` starts a comment. [`ConfigTree`] parses that generically (with a
-//! `Display` that writes it back), and [`VolumeGroup`] reads the parts kboot needs to
-//! map logical volumes: PVs, LVs and their segments. See section 2 of
-//! `storage-formats.md`.
+//! may span lines; `#` starts a comment. See section 2 of `storage-formats.md`.
 //!
-//! `lexer` and `parser` read the text into a [`ConfigTree`] (`tree`), which
-//! `volume_group` turns into a [`VolumeGroup`].
+//! `lexer` and `parser` read the text generically into a
+//! [`ConfigTree`](tree::ConfigTree) (`tree`, whose `Display` writes it back), and
+//! `volume_group` reads the parts kboot needs to map logical volumes (PVs, LVs and
+//! their segments) into a [`VolumeGroup`].
 
 use thiserror::Error;
 
