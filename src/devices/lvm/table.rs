@@ -41,16 +41,32 @@ impl fmt::Display for DevNumber {
     }
 }
 
+/// Why a text is not a `MAJ:MIN` device number.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub(crate) enum DevNumberError {
+    #[error("{text:?} is not MAJ:MIN")]
+    NotMajMin { text: String },
+    #[error("bad major in {text:?}")]
+    BadMajor { text: String },
+    #[error("bad minor in {text:?}")]
+    BadMinor { text: String },
+}
+
 impl FromStr for DevNumber {
-    type Err = String;
+    type Err = DevNumberError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = || s.to_owned();
         let (major, minor) = s
             .split_once(':')
-            .ok_or_else(|| format!("{s:?} is not MAJ:MIN"))?;
+            .ok_or_else(|| DevNumberError::NotMajMin { text: text() })?;
         Ok(DevNumber {
-            major: major.parse().map_err(|_| format!("bad major in {s:?}"))?,
-            minor: minor.parse().map_err(|_| format!("bad minor in {s:?}"))?,
+            major: major
+                .parse()
+                .map_err(|_| DevNumberError::BadMajor { text: text() })?,
+            minor: minor
+                .parse()
+                .map_err(|_| DevNumberError::BadMinor { text: text() })?,
         })
     }
 }
@@ -140,7 +156,7 @@ impl FromStr for TableLine {
                 .get(i)
                 .ok_or_else(|| err(format!("missing field {}", i + 1)))?
                 .parse()
-                .map_err(err)
+                .map_err(|e: DevNumberError| err(e.to_string()))
         };
         let start_sector = number(0)?;
         let length_sectors = number(1)?;
