@@ -12,6 +12,9 @@
 //!   next kernel is told about its memory, command line and modules) is a new module
 //!   in `kexec/protocol/`; the one module that makes syscalls is `kexec/syscall.rs`.
 //!
+//! `modules` is kernel-module handling (depmod's tables, dependency order, loading):
+//! `init` uses it to load the drivers the devices and filesystems need.
+//!
 //! `cli` is the host-side tool over the same code; `mkinitramfs` writes initramfs lists
 //! and archives.
 
@@ -21,6 +24,7 @@ mod devices;
 mod init;
 mod kexec;
 mod mkinitramfs;
+mod modules;
 mod report;
 mod select;
 

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::lvm;
-use super::md::{self, MdSuperblock};
-use super::partition::{self, PartitionTable, TableKind};
-use super::probe::{self, FsInfo};
+use super::lvm::{self, label::LabelError};
+use super::md::{self, superblock::MdError, MdSuperblock};
+use super::partition::{self, PartitionError, PartitionTable, TableKind};
+use super::probe::{self, FsInfo, ProbeError};
 use super::spec::DeviceSpec;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct BlockDevice {
     /// Kernel name (`vda1`), or `IMAGE` / `IMAGE:N` for partitions of an image file.
     pub name: String,
@@ -41,8 +41,33 @@ pub(crate) struct BlockDevice {
     pub md: Option<MdSuperblock>,
     /// The PV uuid, when the device carries an LVM2 label.
     pub lvm_pv: Option<String>,
-    /// Why the superblock or partition table could not be read, if it could not.
+    /// Why the superblock or partition table could not be read, if it could not
+    /// (a [`DeviceProblem`], as text).
     pub problem: Option<String>,
+}
+
+/// Why one device could not be identified. The device is still listed, with this
+/// (as text) in [`BlockDevice::problem`]; listing the other devices goes on.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DeviceProblem {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("md member with a bad superblock: {0}")]
+    MdSuperblock(#[source] MdError),
+    #[error(transparent)]
+    Filesystem(#[from] ProbeError),
+    #[error("cannot read the first sectors: {0}")]
+    LvmLabelRead(#[source] io::Error),
+    #[error("LVM label: {0}")]
+    LvmLabel(#[source] LabelError),
+    #[error(transparent)]
+    PartitionTable(#[from] PartitionError),
+    #[error("partition of md member {parent}: ignored, use the array")]
+    PartitionOfMdMember { parent: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,62 +146,50 @@ fn parse_dev_number(text: &str) -> Option<(u32, u32)> {
     Some((maj.parse().ok()?, min.parse().ok()?))
 }
 
-fn probe_range(
-    file: &mut File,
-    offset_bytes: u64,
-    size_bytes: u64,
-) -> Result<Option<FsInfo>, String> {
-    let mut window = Window::new(file, offset_bytes, size_bytes);
-    probe::probe(&mut window, size_bytes).map_err(|e| e.to_string())
+/// What the device holds: an md member's superblock, else a filesystem, else an LVM
+/// label. A damaged md superblock still marks the device as a member (with the
+/// problem noted), so its contents are not mistaken for a filesystem of its own.
+fn identify_contents(file: &mut File, dev: &mut BlockDevice) {
+    if let Err(problem) = read_contents(file, dev) {
+        dev.problem = Some(problem.to_string());
+    }
 }
 
-/// What the device holds: an md member's superblock, else a filesystem. A damaged md
-/// superblock still marks the device as a member (with the problem noted), so its
-/// contents are not mistaken for a filesystem of its own.
-fn identify_contents(file: &mut File, dev: &mut BlockDevice) {
+fn read_contents(file: &mut File, dev: &mut BlockDevice) -> Result<(), DeviceProblem> {
     let mut window = Window::new(&mut *file, dev.offset_bytes, dev.size_bytes);
-    match md::read_superblock(&mut window, dev.size_bytes) {
-        Ok(Some(superblock)) => {
-            dev.md = Some(superblock);
-            return;
-        }
-        Ok(None) => {}
-        Err(e) => {
-            dev.problem = Some(format!("md member with a bad superblock: {e}"));
-            return;
-        }
+    if let Some(superblock) =
+        md::read_superblock(&mut window, dev.size_bytes).map_err(DeviceProblem::MdSuperblock)?
+    {
+        dev.md = Some(superblock);
+        return Ok(());
     }
-    match probe_range(file, dev.offset_bytes, dev.size_bytes) {
-        Ok(Some(fs)) => {
-            dev.fs = Some(fs);
-            return;
-        }
-        Ok(None) => {}
-        Err(e) => {
-            dev.problem = Some(e);
-            return;
-        }
+    let mut window = Window::new(&mut *file, dev.offset_bytes, dev.size_bytes);
+    if let Some(fs) = probe::probe(&mut window, dev.size_bytes)? {
+        dev.fs = Some(fs);
+        return Ok(());
     }
     let mut window = Window::new(&mut *file, dev.offset_bytes, dev.size_bytes);
     let head_len = dev.size_bytes.min(LVM_LABEL_SCAN_BYTES);
     let mut head = Vec::new();
-    if let Err(e) = (&mut window).take(head_len).read_to_end(&mut head) {
-        dev.problem = Some(format!("cannot read the first sectors: {e}"));
-        return;
+    (&mut window)
+        .take(head_len)
+        .read_to_end(&mut head)
+        .map_err(DeviceProblem::LvmLabelRead)?;
+    if let Some(header) = lvm::label::parse_label(&head).map_err(DeviceProblem::LvmLabel)? {
+        dev.lvm_pv = Some(header.uuid);
     }
-    match lvm::label::parse_label(&head) {
-        Ok(Some(header)) => dev.lvm_pv = Some(header.uuid),
-        Ok(None) => {}
-        Err(e) => dev.problem = Some(format!("LVM label: {e}")),
-    }
+    Ok(())
 }
 
 /// LVM2 writes its label in one of the first four sectors.
 const LVM_LABEL_SCAN_BYTES: u64 = 4 * 512;
 
-fn read_table_of(file: &mut File, size_bytes: u64) -> Result<Option<PartitionTable>, String> {
+fn read_table_of(
+    file: &mut File,
+    size_bytes: u64,
+) -> Result<Option<PartitionTable>, DeviceProblem> {
     let mut window = Window::new(file, 0, size_bytes);
-    partition::read_table(&mut window, size_bytes).map_err(|e| e.to_string())
+    Ok(partition::read_table(&mut window, size_bytes)?)
 }
 
 /// Kernel names that are never worth opening: empty RAM disks, unbound loops, and
@@ -223,19 +236,11 @@ pub(crate) fn scan(sys_root: &Path, dev_root: &Path) -> Result<Vec<BlockDevice>,
             number: read_trimmed(&dir.join("dev"))
                 .as_deref()
                 .and_then(parse_dev_number),
-            offset_bytes: 0,
             size_bytes: sectors.saturating_mul(512),
             parent,
             partition_number,
-            partuuid: None,
-            partlabel: None,
-            pttype: None,
-            ptuuid: None,
-            fs: None,
-            md: None,
-            lvm_pv: None,
-            problem: None,
             name,
+            ..BlockDevice::default()
         });
     }
     devices.sort_by(|a, b| a.name.cmp(&b.name));
@@ -251,8 +256,12 @@ fn identify(devices: &mut [BlockDevice]) {
     for dev in devices.iter_mut() {
         let mut file = match File::open(&dev.path) {
             Ok(f) => f,
-            Err(e) => {
-                dev.problem = Some(format!("cannot open {}: {e}", dev.path.display()));
+            Err(source) => {
+                let problem = DeviceProblem::Open {
+                    path: dev.path.clone(),
+                    source,
+                };
+                dev.problem = Some(problem.to_string());
                 continue;
             }
         };
@@ -272,7 +281,7 @@ fn identify(devices: &mut [BlockDevice]) {
                 tables.push((dev.name.clone(), table));
             }
             Ok(None) => {}
-            Err(e) => dev.problem = Some(e),
+            Err(problem) => dev.problem = Some(problem.to_string()),
         }
     }
     for dev in devices.iter_mut() {
@@ -285,9 +294,10 @@ fn identify(devices: &mut [BlockDevice]) {
             dev.fs = None;
             dev.lvm_pv = None;
             dev.md = None;
-            dev.problem = Some(format!(
-                "partition of md member {parent}: ignored, use the array"
-            ));
+            let problem = DeviceProblem::PartitionOfMdMember {
+                parent: parent.clone(),
+            };
+            dev.problem = Some(problem.to_string());
             continue;
         }
         let found = tables
@@ -314,19 +324,8 @@ pub(crate) fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevErr
     let mut whole = BlockDevice {
         name: name.clone(),
         path: path.to_path_buf(),
-        number: None,
-        offset_bytes: 0,
         size_bytes,
-        parent: None,
-        partition_number: None,
-        partuuid: None,
-        partlabel: None,
-        pttype: None,
-        ptuuid: None,
-        fs: None,
-        md: None,
-        lvm_pv: None,
-        problem: None,
+        ..BlockDevice::default()
     };
     let table = match read_table_of(&mut file, size_bytes) {
         Ok(t) => {
@@ -335,8 +334,8 @@ pub(crate) fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevErr
             }
             t
         }
-        Err(e) => {
-            whole.problem = Some(e);
+        Err(problem) => {
+            whole.problem = Some(problem.to_string());
             None
         }
     };
@@ -346,19 +345,13 @@ pub(crate) fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevErr
         let mut dev = BlockDevice {
             name: format!("{name}:{}", p.number),
             path: path.to_path_buf(),
-            number: None,
             offset_bytes: p.start_bytes,
             size_bytes: p.size_bytes,
             parent: Some(name.clone()),
             partition_number: Some(p.number),
             partuuid: Some(p.partuuid.clone()),
             partlabel: p.partlabel.clone(),
-            pttype: None,
-            ptuuid: None,
-            fs: None,
-            md: None,
-            lvm_pv: None,
-            problem: None,
+            ..BlockDevice::default()
         };
         identify_contents(&mut file, &mut dev);
         devices.push(dev);

@@ -5,7 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use sys_mount::{Mount, MountFlags, UnmountFlags};
+use sys_mount::{Mount, MountBuilder, MountFlags, UnmountFlags};
 
 use super::probe::{FsInfo, FsType};
 
@@ -74,6 +74,26 @@ pub(crate) fn options(
         .join(",")
 }
 
+/// Creates the mount point `target` and a mount of `fstype` with `flags` and the
+/// `data` options (none when empty).
+fn prepare_mount<'a>(
+    target: &Path,
+    fstype: &'a str,
+    flags: MountFlags,
+    data: &'a str,
+) -> Result<MountBuilder<'a>, MountError> {
+    fs::create_dir_all(target).map_err(|source| MountError::MountPoint {
+        path: target.to_path_buf(),
+        source,
+    })?;
+    let builder = Mount::builder().fstype(fstype).flags(flags);
+    Ok(if data.is_empty() {
+        builder
+    } else {
+        builder.data(data)
+    })
+}
+
 /// Mounts `device` read-only at `target` as `fstype` with `data` options.
 pub(crate) fn mount_readonly(
     device: &Path,
@@ -81,14 +101,7 @@ pub(crate) fn mount_readonly(
     fstype: &str,
     data: &str,
 ) -> Result<(), MountError> {
-    fs::create_dir_all(target).map_err(|source| MountError::MountPoint {
-        path: target.to_path_buf(),
-        source,
-    })?;
-    let mut builder = Mount::builder().fstype(fstype).flags(MountFlags::RDONLY);
-    if !data.is_empty() {
-        builder = builder.data(data);
-    }
+    let builder = prepare_mount(target, fstype, MountFlags::RDONLY, data)?;
     builder
         .mount(device, target)
         .map(drop)
@@ -126,14 +139,7 @@ pub(crate) fn mount_kernel_fs(
     flags: MountFlags,
     data: &str,
 ) -> Result<(), MountError> {
-    fs::create_dir_all(target).map_err(|source| MountError::MountPoint {
-        path: target.to_path_buf(),
-        source,
-    })?;
-    let mut builder = Mount::builder().fstype(fstype).flags(flags);
-    if !data.is_empty() {
-        builder = builder.data(data);
-    }
+    let builder = prepare_mount(target, fstype, flags, data)?;
     match builder.mount(fstype, target) {
         Ok(_) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Ok(()),

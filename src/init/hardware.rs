@@ -6,8 +6,8 @@ use crate::report::Chain;
 use std::collections::BTreeSet;
 
 use crate::devices::blockdev::{self, BlockDevice};
-use crate::devices::modload::{self, KernelLoader, ModloadError};
-use crate::devices::modules::{ModuleIndex, ModulePath, ModulesError};
+use crate::modules::load::{self as modload, KernelLoader, ModloadError};
+use crate::modules::{ModuleIndex, ModulePath, ModulesError};
 
 use super::attempt::BootError;
 use super::storage::Pass;
@@ -157,7 +157,7 @@ fn load_named_module(
     Boot::report_modules(&report);
     // Only the module asked for counts: a soft dependency that does not fit this
     // machine (crc32c_intel without SSE 4.2) is no reason to fail.
-    let wanted = crate::devices::modules::normalize_name(name);
+    let wanted = crate::modules::normalize_name(name);
     match report.failed.into_iter().find(|f| f.module == wanted) {
         Some(failure) => Err(ModuleLoadError::NotLoaded {
             module: failure.module,

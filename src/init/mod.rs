@@ -27,7 +27,7 @@ use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use crate::devices::modules::ModuleIndex;
+use crate::modules::ModuleIndex;
 use attempt::Attempt;
 use cmdline::Cmdline;
 use storage::Storage;

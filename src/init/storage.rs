@@ -15,8 +15,8 @@ use crate::devices::dm::{self, ControlFile, DeviceMapper};
 use crate::devices::lvm::label::{self, LabelError, PhysicalVolume};
 use crate::devices::lvm::table::{self, DevNumber, Wanted};
 use crate::devices::lvm::{self as lvm};
+use crate::devices::md::assemble as md_assemble;
 use crate::devices::md::{self, MdFilter};
-use crate::devices::md_assemble;
 use crate::devices::spec::DeviceSpec;
 
 use super::cmdline::Cmdline;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::devices::modules::{normalize_name, ModuleIndex, ModulePath, ModulesError};
+use crate::modules::{normalize_name, ModuleIndex, ModulePath, ModulesError};
 use list::{Entry, ImagePath, InitramfsSpec, ListError};
 
 /// Drivers for the disks, RAID/LVM layers and filesystems kboot has to read to find

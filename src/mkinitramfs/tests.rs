@@ -2,7 +2,7 @@
 //! gen_init_cpio (compiled from /usr/src/linux-source-6.1.tar.xz, which CI installs).
 
 use super::*;
-use crate::devices::modules::fake_modules::write_fake_tree;
+use crate::modules::fake_modules::write_fake_tree;
 use std::process::Command;
 use std::sync::OnceLock;
 

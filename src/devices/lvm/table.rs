@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
+use super::metadata::volume_group::Segment;
 use super::metadata::{LogicalVolume, SegmentKind, VolumeGroup};
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -40,16 +41,32 @@ impl fmt::Display for DevNumber {
     }
 }
 
+/// Why a text is not a `MAJ:MIN` device number.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub(crate) enum DevNumberError {
+    #[error("{text:?} is not MAJ:MIN")]
+    NotMajMin { text: String },
+    #[error("bad major in {text:?}")]
+    BadMajor { text: String },
+    #[error("bad minor in {text:?}")]
+    BadMinor { text: String },
+}
+
 impl FromStr for DevNumber {
-    type Err = String;
+    type Err = DevNumberError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = || s.to_owned();
         let (major, minor) = s
             .split_once(':')
-            .ok_or_else(|| format!("{s:?} is not MAJ:MIN"))?;
+            .ok_or_else(|| DevNumberError::NotMajMin { text: text() })?;
         Ok(DevNumber {
-            major: major.parse().map_err(|_| format!("bad major in {s:?}"))?,
-            minor: minor.parse().map_err(|_| format!("bad minor in {s:?}"))?,
+            major: major
+                .parse()
+                .map_err(|_| DevNumberError::BadMajor { text: text() })?,
+            minor: minor
+                .parse()
+                .map_err(|_| DevNumberError::BadMinor { text: text() })?,
         })
     }
 }
@@ -139,7 +156,7 @@ impl FromStr for TableLine {
                 .get(i)
                 .ok_or_else(|| err(format!("missing field {}", i + 1)))?
                 .parse()
-                .map_err(err)
+                .map_err(|e: DevNumberError| err(e.to_string()))
         };
         let start_sector = number(0)?;
         let length_sectors = number(1)?;
@@ -360,19 +377,49 @@ pub(crate) fn lv_table(
     lv: &LogicalVolume,
     present: &HashMap<String, DevNumber>,
 ) -> Result<DmTable, TableError> {
-    let invalid = |what: String| TableError::Invalid {
-        vg: vg.name.clone(),
-        lv: lv.name.clone(),
-        what,
-    };
+    let mapping = LvMapping { vg, lv, present };
     let mut lines = Vec::new();
     let mut next_extent = 0u64;
     for seg in &lv.segments {
-        let overflow = || TableError::Overflow {
-            vg: vg.name.clone(),
-            lv: lv.name.clone(),
+        lines.push(mapping.segment_line(seg, next_extent)?);
+        next_extent = seg
+            .start_extent
+            .checked_add(seg.extent_count)
+            .ok_or_else(|| mapping.overflow(seg))?;
+    }
+    if lines.is_empty() {
+        return Err(mapping.invalid("LV has no segments".into()));
+    }
+    Ok(DmTable { lines })
+}
+
+/// One LV being mapped onto the PVs present.
+struct LvMapping<'a> {
+    vg: &'a VolumeGroup,
+    lv: &'a LogicalVolume,
+    present: &'a HashMap<String, DevNumber>,
+}
+
+impl LvMapping<'_> {
+    fn invalid(&self, what: String) -> TableError {
+        TableError::Invalid {
+            vg: self.vg.name.clone(),
+            lv: self.lv.name.clone(),
+            what,
+        }
+    }
+
+    fn overflow(&self, seg: &Segment) -> TableError {
+        TableError::Overflow {
+            vg: self.vg.name.clone(),
+            lv: self.lv.name.clone(),
             extent: seg.start_extent,
-        };
+        }
+    }
+
+    /// The table line for one segment, which must start at `next_extent` (right
+    /// after the previous one): `linear` for one stripe, else `striped`.
+    fn segment_line(&self, seg: &Segment, next_extent: u64) -> Result<TableLine, TableError> {
         let (stripe_size_sectors, stripes) = match &seg.kind {
             SegmentKind::Striped {
                 stripe_size_sectors,
@@ -380,61 +427,30 @@ pub(crate) fn lv_table(
             } => (stripe_size_sectors, stripes),
             SegmentKind::Other { type_name } => {
                 let base = type_name.split('+').next().unwrap_or(type_name);
-                return Err(invalid(format!(
+                return Err(self.invalid(format!(
                     "{base} LVs are not supported (segment type {type_name:?})"
                 )));
             }
         };
         if seg.start_extent != next_extent {
-            return Err(invalid(format!(
+            return Err(self.invalid(format!(
                 "segment at extent {} leaves a gap or overlaps (expected {next_extent})",
                 seg.start_extent
             )));
         }
         if seg.extent_count == 0 {
-            return Err(invalid(format!(
-                "empty segment at extent {}",
-                seg.start_extent
-            )));
+            return Err(self.invalid(format!("empty segment at extent {}", seg.start_extent)));
         }
-        let stripe_count = stripes.len() as u64;
-        if seg.extent_count % stripe_count != 0 {
-            return Err(invalid(format!(
-                "{} extents do not divide into {stripe_count} stripes",
-                seg.extent_count
-            )));
-        }
-        let area_extents = seg.extent_count / stripe_count;
-        let mut devices = Vec::with_capacity(stripes.len());
-        for (pv_name, pe) in stripes {
-            let pv = vg
-                .pv(pv_name)
-                .ok_or_else(|| invalid(format!("segment names unknown PV {pv_name}")))?;
-            let device = present
-                .get(&pv.id)
-                .copied()
-                .ok_or_else(|| invalid(format!("PV {} ({pv_name}) missing", pv.id)))?;
-            let end = pe.checked_add(area_extents).ok_or_else(overflow)?;
-            if end > pv.pe_count {
-                return Err(invalid(format!(
-                    "extents {pe}..{end} are past the end of {pv_name} ({} extents)",
-                    pv.pe_count
-                )));
-            }
-            let offset = pe
-                .checked_mul(vg.extent_size_sectors)
-                .and_then(|o| o.checked_add(pv.pe_start_sectors))
-                .ok_or_else(overflow)?;
-            devices.push((device, offset));
-        }
+        let devices = self.stripe_devices(seg, stripes)?;
+        let extent_size_sectors = self.vg.extent_size_sectors;
         let start_sector = seg
             .start_extent
-            .checked_mul(vg.extent_size_sectors)
-            .ok_or_else(overflow)?;
+            .checked_mul(extent_size_sectors)
+            .ok_or_else(|| self.overflow(seg))?;
         let length_sectors = seg
             .extent_count
-            .checked_mul(vg.extent_size_sectors)
-            .ok_or_else(overflow)?;
+            .checked_mul(extent_size_sectors)
+            .ok_or_else(|| self.overflow(seg))?;
         let target = if devices.len() == 1 {
             let (device, offset_sectors) = devices[0];
             Target::Linear {
@@ -444,26 +460,62 @@ pub(crate) fn lv_table(
         } else {
             let chunk_sectors = stripe_size_sectors
                 .filter(|&s| s > 0)
-                .ok_or_else(|| invalid("striped segment without stripe_size".into()))?;
+                .ok_or_else(|| self.invalid("striped segment without stripe_size".into()))?;
             Target::Striped {
                 chunk_sectors,
                 stripes: devices,
             }
         };
-        lines.push(TableLine {
+        Ok(TableLine {
             start_sector,
             length_sectors,
             target,
-        });
-        next_extent = seg
-            .start_extent
-            .checked_add(seg.extent_count)
-            .ok_or_else(overflow)?;
+        })
     }
-    if lines.is_empty() {
-        return Err(invalid("LV has no segments".into()));
+
+    /// Each stripe's device and the sector its area starts at: the segment's extents
+    /// split evenly over the stripes, each area inside its PV.
+    fn stripe_devices(
+        &self,
+        seg: &Segment,
+        stripes: &[(String, u64)],
+    ) -> Result<Vec<(DevNumber, u64)>, TableError> {
+        let stripe_count = stripes.len() as u64;
+        if !seg.extent_count.is_multiple_of(stripe_count) {
+            return Err(self.invalid(format!(
+                "{} extents do not divide into {stripe_count} stripes",
+                seg.extent_count
+            )));
+        }
+        let area_extents = seg.extent_count / stripe_count;
+        let mut devices = Vec::with_capacity(stripes.len());
+        for (pv_name, pe) in stripes {
+            let pv = self
+                .vg
+                .pv(pv_name)
+                .ok_or_else(|| self.invalid(format!("segment names unknown PV {pv_name}")))?;
+            let device = self
+                .present
+                .get(&pv.id)
+                .copied()
+                .ok_or_else(|| self.invalid(format!("PV {} ({pv_name}) missing", pv.id)))?;
+            let end = pe
+                .checked_add(area_extents)
+                .ok_or_else(|| self.overflow(seg))?;
+            if end > pv.pe_count {
+                return Err(self.invalid(format!(
+                    "extents {pe}..{end} are past the end of {pv_name} ({} extents)",
+                    pv.pe_count
+                )));
+            }
+            let offset = pe
+                .checked_mul(self.vg.extent_size_sectors)
+                .and_then(|o| o.checked_add(pv.pe_start_sectors))
+                .ok_or_else(|| self.overflow(seg))?;
+            devices.push((device, offset));
+        }
+        Ok(devices)
     }
-    Ok(DmTable { lines })
 }
 
 /// Decides which LVs to activate and computes their tables. An LV that touches a

@@ -1,3 +1,5 @@
+use super::tree::{ConfigTree, Value};
+use super::volume_group::{PvRef, Segment};
 use super::*;
 use crate::devices::lvm::label::tests::{sample_pv, sample_pv_on_md};
 use crate::devices::test_samples::{build_log, env, vg_backup_text, DISK_BYTES};

@@ -1,6 +1,7 @@
 use super::super::label::tests::{sample_pv, sample_pv_on_md};
 use super::super::metadata::tests::SAMPLE;
-use super::super::metadata::{Segment, VolumeGroup};
+use super::super::metadata::volume_group::Segment;
+use super::super::metadata::VolumeGroup;
 use super::super::volume_groups;
 use super::*;
 use crate::devices::test_samples::{

@@ -1,5 +1,5 @@
 use super::*;
-use crate::devices::modules::ModuleTables;
+use crate::modules::index::ModuleTables;
 
 fn fixture_sys() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modload-sys")

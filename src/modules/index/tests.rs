@@ -1,4 +1,5 @@
 use super::*;
+use crate::modules::fake_modules;
 
 const DEP: &str = "\
 kernel/drivers/md/raid1.ko: kernel/drivers/md/md-mod.ko
@@ -38,68 +39,6 @@ fn index() -> ModuleIndex {
 
 fn names(modules: &[ModulePath]) -> Vec<&str> {
     modules.iter().map(|m| m.name.as_str()).collect()
-}
-
-#[test]
-fn module_names_come_from_file_names_with_dashes_folded() {
-    assert_eq!(
-        module_name_from_path(Path::new("kernel/drivers/md/dm-mod.ko.xz")).as_deref(),
-        Some("dm_mod")
-    );
-    assert_eq!(
-        module_name_from_path(Path::new("a/b.ko.zst")).as_deref(),
-        Some("b")
-    );
-    assert_eq!(
-        module_name_from_path(Path::new("a/b.ko.gz")).as_deref(),
-        Some("b")
-    );
-    assert_eq!(module_name_from_path(Path::new("a/b.o")), None);
-    assert_eq!(module_name_from_path(Path::new("a/.ko")), None);
-}
-
-#[test]
-fn table_lines_round_trip() {
-    for line in [
-        "kernel/a/b.ko: kernel/c.ko kernel/d.ko",
-        "kernel/a/b.ko:",
-        "alias pci:v*d*sv*sd*bc01sc08i02* nvme",
-        "softdep btrfs pre: crypto-crc32c sha256 post: xor",
-        "softdep x post: y",
-    ] {
-        let shown = if line.starts_with("alias") {
-            line.parse::<AliasLine>().unwrap().to_string()
-        } else if line.starts_with("softdep") {
-            line.parse::<SoftdepLine>().unwrap().to_string()
-        } else {
-            line.parse::<DepLine>().unwrap().to_string()
-        };
-        assert_eq!(shown, line);
-    }
-}
-
-#[test]
-fn softdep_names_before_pre_or_post_are_ignored_like_kmod() {
-    let line: SoftdepLine = "softdep cifs gcm".parse().unwrap();
-    assert_eq!(line.softdep, Softdep::default());
-    let line: SoftdepLine = "softdep x junk pre: a".parse().unwrap();
-    assert_eq!(line.softdep.pre, ["a"]);
-}
-
-#[test]
-fn bad_dep_line_is_an_error_with_its_line_number() {
-    let error = parse_modules_dep("a.ko:\nno colon here\n").unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ModulesError::BadLine {
-                file: "modules.dep",
-                line_number: 2,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
 }
 
 #[test]
@@ -162,27 +101,6 @@ fn resolve_reports_a_cycle_by_its_members() {
 }
 
 #[test]
-fn fnmatch_follows_fnmatch_rules() {
-    assert!(fnmatch(
-        "pci:v00001AF4d*sv*",
-        "pci:v00001AF4d00001001sv00001AF4"
-    ));
-    assert!(fnmatch("a?c", "abc"));
-    assert!(!fnmatch("a?c", "ac"));
-    assert!(fnmatch("*", ""));
-    assert!(fnmatch("a*b*c", "a/x/b/y/c"));
-    assert!(!fnmatch("a*b*c", "a/x/b/y/d"));
-    assert!(fnmatch("x[0-9A-F]y", "xBy"));
-    assert!(!fnmatch("x[!0-9]y", "x5y"));
-    assert!(fnmatch("x[^0-9]y", "xay"));
-    assert!(fnmatch("x[]]y", "x]y"));
-    assert!(fnmatch("a\\*", "a*"));
-    assert!(!fnmatch("a\\*", "ab"));
-    assert!(fnmatch("a[b", "a[b"));
-    assert!(!fnmatch("abc", "abcd"));
-}
-
-#[test]
 fn aliases_matching_finds_modules_for_a_modalias() {
     let index = index();
     assert_eq!(
@@ -194,41 +112,6 @@ fn aliases_matching_finds_modules_for_a_modalias() {
         ["virtio_blk"]
     );
     assert!(index.aliases_matching("pci:v00008086d00001234").is_empty());
-}
-
-#[test]
-fn modinfo_section_fields_are_split_on_nul() {
-    let info = parse_modinfo_section(
-        b"license=GPL\0depends=md-mod,,libcrc32c\0alias=md-raid1\0alias=md-level-1\0\
-              softdep=pre: crc32c\0softdep=post: xor\0name=raid1\0\0\0",
-    );
-    assert_eq!(info.name.as_deref(), Some("raid1"));
-    assert_eq!(info.depends, ["md_mod", "libcrc32c"]);
-    assert_eq!(info.aliases, ["md-raid1", "md-level-1"]);
-    assert_eq!(info.softdep.pre, ["crc32c"]);
-    assert_eq!(info.softdep.post, ["xor"]);
-}
-
-#[test]
-fn read_modinfo_finds_the_section_in_an_elf_made_by_cc() {
-    let dir = tempfile::tempdir().unwrap();
-    fake_modules::write_fake_module(
-        dir.path(),
-        "x.ko",
-        &["alias=fs-x", "depends=a-b,c", "softdep=pre: d", "name=x"],
-    );
-    let path = dir.path().join("x.ko");
-    let info = read_modinfo(&path, &std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(info.name.as_deref(), Some("x"));
-    assert_eq!(info.depends, ["a_b", "c"]);
-    assert_eq!(info.aliases, ["fs-x"]);
-    assert_eq!(info.softdep.pre, ["d"]);
-}
-
-#[test]
-fn read_modinfo_rejects_a_non_elf_file() {
-    let error = read_modinfo(Path::new("x.ko"), b"not an elf file at all").unwrap_err();
-    assert!(matches!(error, ModulesError::Elf { .. }), "{error:?}");
 }
 
 #[test]

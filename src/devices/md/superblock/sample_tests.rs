@@ -6,9 +6,11 @@
 
 use super::*;
 use crate::devices::blockdev::Window;
+use crate::devices::md::plan::{plan_arrays, LeftOut, MdMember};
 use crate::devices::test_samples::{
     env, env_u64, env_value, SampledDisk, DISK_BYTES, PARTITION_BYTES,
 };
+use std::path::PathBuf;
 
 /// Member `n` (1-based) of a set's array, as kboot finds it: the whole disk for
 /// 0.90, partition 1 for 1.2.

@@ -15,7 +15,8 @@ use nix::errno::Errno;
 use nix::kmod::{finit_module, init_module, ModuleInitFlags};
 use thiserror::Error;
 
-use super::modules::{read_module_bytes, Compression, ModuleIndex, ModulePath, ModulesError};
+use super::file::{read_module_bytes, Compression};
+use super::{ModuleIndex, ModulePath, ModulesError};
 
 #[derive(Debug, Error)]
 pub(crate) enum ModloadError {

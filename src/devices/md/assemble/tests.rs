@@ -1,5 +1,6 @@
 use super::*;
-use crate::devices::md::{Level, MetadataVersion, PlannedMember};
+use crate::devices::md::plan::PlannedMember;
+use crate::devices::md::{Level, MetadataVersion};
 
 fn plan() -> ArrayPlan {
     ArrayPlan {

@@ -1,4 +1,4 @@
-//! The side-effect edge of md support: reading superblocks off real block devices and
+//! The side-effect edge of md support: finding the members among the block devices and
 //! asking the kernel to start a planned array, read-only, through sysfs.
 //!
 //! Sequence (drivers/md/md.c, Linux 6.1; the same attributes mdadm uses):
@@ -41,8 +41,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::blockdev::BlockDevice;
-use super::md::{choose_kernel_name, ArrayPlan, MdMember};
+use super::plan::{choose_kernel_name, ArrayPlan, MdMember};
+use crate::devices::blockdev::BlockDevice;
 
 /// A started array.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +80,14 @@ pub(crate) enum AssembleError {
         #[source]
         source: io::Error,
     },
+    #[error("md array {array} on {kernel_name}: cannot read {path}: {source}")]
+    DeviceNumberRead {
+        array: String,
+        kernel_name: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("md array {array} on {kernel_name}: cannot read {path}: {reason}")]
     DeviceNumber {
         array: String,
@@ -101,9 +109,9 @@ impl AssembleError {
     #[cfg(test)]
     pub(crate) fn errno(&self) -> Option<i32> {
         match self {
-            AssembleError::Sysfs { source, .. } | AssembleError::Link { source, .. } => {
-                source.raw_os_error()
-            }
+            AssembleError::Sysfs { source, .. }
+            | AssembleError::DeviceNumberRead { source, .. }
+            | AssembleError::Link { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -262,7 +270,12 @@ fn read_device_number(
         path: path.clone(),
         reason,
     };
-    let text = fs::read_to_string(&path).map_err(|e| error(e.to_string()))?;
+    let text = fs::read_to_string(&path).map_err(|source| AssembleError::DeviceNumberRead {
+        array: array.to_owned(),
+        kernel_name: kernel_name.to_owned(),
+        path: path.clone(),
+        source,
+    })?;
     let (major, minor) = text
         .trim()
         .split_once(':')
