@@ -1,10 +1,10 @@
 //! Module files: the module name a file name stands for, how the file is compressed
 //! (judged by its name, as kmod does), and reading the ELF bytes out of it.
 
-use std::io::Read;
 use std::path::Path;
 
 use super::{normalize_name, ModulesError};
+use crate::compression::decompress_if_compressed;
 
 /// File name suffixes of module files, longest first so `.ko.xz` is not cut as `.ko`.
 const MODULE_SUFFIXES: [&str; 4] = [".ko.xz", ".ko.zst", ".ko.gz", ".ko"];
@@ -19,64 +19,32 @@ pub(crate) fn module_name_from_path(path: &Path) -> Option<String> {
         .map(normalize_name)
 }
 
-/// How a module file is compressed, judged by its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Compression {
-    None,
-    Gzip,
-    Xz,
-    Zstd,
+/// Modules unpack to far less than this; a bound keeps a corrupt file from making PID 1
+/// allocate without limit.
+const MAX_MODULE_BYTES: u64 = 256 << 20;
+
+/// Whether the file is compressed (`.ko.gz`, `.ko.xz`, `.ko.zst`), judged by its name as
+/// kmod does: such a file goes to `init_module` unpacked, a plain `.ko` to
+/// `finit_module` as it is.
+pub(crate) fn is_compressed(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| !name.ends_with(".ko"))
 }
 
-impl Compression {
-    pub(crate) fn from_path(path: &Path) -> Compression {
-        let name = path.to_string_lossy();
-        if name.ends_with(".ko.gz") {
-            Compression::Gzip
-        } else if name.ends_with(".ko.xz") {
-            Compression::Xz
-        } else if name.ends_with(".ko.zst") {
-            Compression::Zstd
-        } else {
-            Compression::None
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Compression::None => "uncompressed",
-            Compression::Gzip => "gzip",
-            Compression::Xz => "xz",
-            Compression::Zstd => "zstd",
-        }
-    }
-}
-
-/// The ELF bytes of a module file, gunzipped if needed.
+/// The ELF bytes of a module file, unpacked by the crate's one decompressor when the
+/// file starts with a compression magic (gzip, xz, zstd: what distributions ship).
 pub(crate) fn read_module_bytes(path: &Path) -> Result<Vec<u8>, ModulesError> {
-    let read_error = |source| ModulesError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ModulesError::Read {
         path: path.to_path_buf(),
         source,
-    };
-    match Compression::from_path(path) {
-        Compression::None => std::fs::read(path).map_err(read_error),
-        Compression::Gzip => {
-            let file = std::fs::File::open(path).map_err(read_error)?;
-            let mut bytes = Vec::new();
-            flate2::read::GzDecoder::new(file)
-                .read_to_end(&mut bytes)
-                .map_err(read_error)?;
-            Ok(bytes)
-        }
-        compression @ (Compression::Xz | Compression::Zstd) => {
-            Err(ModulesError::CompressedModinfo {
-                path: path.to_path_buf(),
-                compression: compression.name(),
-            })
-        }
-    }
+    })?;
+    decompress_if_compressed(bytes, MAX_MODULE_BYTES).map_err(|source| ModulesError::Decompress {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests;
+pub(crate) mod tests;

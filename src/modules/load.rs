@@ -15,7 +15,7 @@ use nix::errno::Errno;
 use nix::kmod::{finit_module, init_module, ModuleInitFlags};
 use thiserror::Error;
 
-use super::file::{read_module_bytes, Compression};
+use super::file::{is_compressed, read_module_bytes};
 use super::{ModuleIndex, ModulePath, ModulesError};
 
 #[derive(Debug, Error)]
@@ -40,13 +40,6 @@ pub(crate) enum ModloadError {
         path: PathBuf,
         errno: Errno,
     },
-    #[error(
-        "{path}: loading {compression} compressed modules is not supported; use .ko or .ko.gz"
-    )]
-    UnsupportedCompression {
-        path: PathBuf,
-        compression: &'static str,
-    },
     #[error("not loaded because its dependency {dependency} failed to load")]
     DependencyFailed { dependency: String },
 }
@@ -64,39 +57,27 @@ pub(crate) struct KernelLoader;
 impl ModuleLoader for KernelLoader {
     fn load(&mut self, path: &Path) -> Result<(), ModloadError> {
         let no_params: &CStr = c"";
-        match Compression::from_path(path) {
-            Compression::None => {
-                let file = std::fs::File::open(path).map_err(|source| ModloadError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                finit_module(&file, no_params, ModuleInitFlags::empty()).map_err(|errno| {
-                    ModloadError::Syscall {
-                        syscall: "finit_module",
-                        path: path.to_path_buf(),
-                        errno,
-                    }
-                })
-            }
-            // Kernels only decompress in finit_module since 6.4 and only the format
-            // they were built for; gunzipping here works on every kernel.
-            Compression::Gzip => {
-                let image = read_module_bytes(path)?;
-                init_module(&image, no_params).map_err(|errno| ModloadError::Syscall {
-                    syscall: "init_module",
+        if !is_compressed(path) {
+            let file = std::fs::File::open(path).map_err(|source| ModloadError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            return finit_module(&file, no_params, ModuleInitFlags::empty()).map_err(|errno| {
+                ModloadError::Syscall {
+                    syscall: "finit_module",
                     path: path.to_path_buf(),
                     errno,
-                })
-            }
-            Compression::Xz => Err(ModloadError::UnsupportedCompression {
-                path: path.to_path_buf(),
-                compression: "xz",
-            }),
-            Compression::Zstd => Err(ModloadError::UnsupportedCompression {
-                path: path.to_path_buf(),
-                compression: "zstd",
-            }),
+                }
+            });
         }
+        // Kernels only decompress in finit_module since 6.4, and only the format they
+        // were built for; unpacking here works for gzip, xz and zstd on every kernel.
+        let image = read_module_bytes(path)?;
+        init_module(&image, no_params).map_err(|errno| ModloadError::Syscall {
+            syscall: "init_module",
+            path: path.to_path_buf(),
+            errno,
+        })
     }
 }
 

@@ -77,12 +77,11 @@ pub(crate) enum ModulesError {
         offset_bytes: u64,
         size_bytes: u64,
     },
-    #[error(
-        "{path}: cannot read .modinfo of a {compression} compressed module; run depmod to create modules.dep"
-    )]
-    CompressedModinfo {
+    #[error("cannot unpack module {path}: {source}")]
+    Decompress {
         path: PathBuf,
-        compression: &'static str,
+        #[source]
+        source: crate::compression::DecompressError,
     },
     #[error(
         "module {name} not found in {dir} (not in modules.dep, modules.builtin or modules.alias)"

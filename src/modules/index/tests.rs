@@ -142,6 +142,32 @@ fn load_without_modules_dep_scans_modinfo() {
     assert!(index.is_builtin("ext4"));
 }
 
+/// Fedora and Ubuntu ship `.ko.xz` and `.ko.zst`: without modules.dep, their
+/// `.modinfo` is read through the one decompressor.
+#[test]
+fn load_without_modules_dep_scans_xz_and_zstd_compressed_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_modules::write_fake_tree(dir.path());
+    let raid1 = dir.path().join("kernel/drivers/md/raid1.ko");
+    crate::modules::file::tests::compress_module(&raid1, "xz");
+    let md_mod = dir.path().join("kernel/drivers/md/md-mod.ko");
+    crate::modules::file::tests::compress_module(&md_mod, "zstd");
+    let index = ModuleIndex::load(dir.path()).unwrap();
+    let resolved = index.resolve(&["md-raid1"]).unwrap();
+    assert_eq!(names(&resolved), ["md_mod", "raid1"]);
+    let files: Vec<String> = resolved
+        .iter()
+        .map(|m| m.relative_path.display().to_string())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "kernel/drivers/md/md-mod.ko.zst",
+            "kernel/drivers/md/raid1.ko.xz"
+        ]
+    );
+}
+
 #[test]
 fn load_with_modules_dep_uses_the_tables() {
     let dir = tempfile::tempdir().unwrap();
