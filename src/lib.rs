@@ -21,6 +21,7 @@
 mod cli;
 mod compression;
 mod devices;
+mod fnmatch;
 mod init;
 mod kexec;
 mod mkinitramfs;

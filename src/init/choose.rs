@@ -1,6 +1,6 @@
 //! The default entry: what `kboot.default=` names, and how long the menu waits.
 
-use crate::select::bls::glob_matches;
+use crate::fnmatch::fnmatch;
 use crate::select::BootEntry;
 
 /// Default seconds to wait when there is a choice and `kboot.timeout=` is not given.
@@ -31,7 +31,7 @@ pub(crate) fn default_index(entries: &[BootEntry], wanted: Option<&str>) -> Opti
         .or_else(|| {
             entries
                 .iter()
-                .position(|e| names(e).iter().any(|n| glob_matches(wanted, n)))
+                .position(|e| names(e).iter().any(|n| fnmatch(wanted, n)))
         })
 }
 

@@ -9,13 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::file::{module_name_from_path, read_module_bytes};
-use super::fnmatch::fnmatch;
 use super::modinfo::read_modinfo;
 use super::tables::{
     parse_builtin_modinfo_aliases, parse_modules_alias, parse_modules_builtin, parse_modules_dep,
     parse_modules_softdep, AliasLine, DepLine, Softdep, SoftdepLine,
 };
 use super::{normalize_name, ModulesError};
+use crate::fnmatch::fnmatch;
 
 /// One module that has to be loaded: its normalised name and its file, relative to the
 /// `lib/modules/VERSION` directory of the index that resolved it.

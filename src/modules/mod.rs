@@ -14,7 +14,6 @@
 //!
 //! - `tables`: one line of each depmod table, parsed and written back (pure).
 //! - `modinfo`: the `.modinfo` section of one module file (pure).
-//! - `fnmatch`: the glob matcher kmod uses for aliases (pure).
 //! - `file`: module file names, their compression, and reading their bytes.
 //! - `index`: every module of one tree, and resolving names into a load order; only
 //!   [`ModuleIndex::load`] reads files.
@@ -25,7 +24,6 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub(crate) mod file;
-pub(crate) mod fnmatch;
 pub(crate) mod index;
 pub(crate) mod load;
 pub(crate) mod modinfo;

@@ -227,34 +227,6 @@ fn both(a: &Option<String>, b: &Option<String>, cmp: impl Fn(&str, &str) -> Orde
     }
 }
 
-/// `fnmatch`-style matching with `*` and `?`, as `loader.conf`'s `default` uses.
-pub(crate) fn glob_matches(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            Some(c) if *c == '?' || *c == t[ti] => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 /// Replaces `$name` and `${name}` with grubenv values, as GRUB's `blscfg` does when it
 /// turns an entry into a menu entry (older Fedora wrote `options $kernelopts`, and
 /// `tuned` still adds `$tuned_params`/`$tuned_initrd`). An unknown name expands to

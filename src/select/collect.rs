@@ -157,7 +157,7 @@ fn listed_bls_then_grub(
         if let Some(glob) = &conf.default {
             listed.default_at = bls_entries
                 .iter()
-                .position(|n| bls::glob_matches(glob, &n.id));
+                .position(|n| crate::fnmatch::fnmatch(glob, &n.id));
         }
         listed.config = Config {
             default: conf.default.map(DefaultSpec::BlsGlob),

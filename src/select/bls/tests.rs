@@ -76,17 +76,6 @@ fn spec_sort_order() {
 }
 
 #[test]
-fn globs() {
-    assert!(glob_matches("fedora-*", "fedora-6.5"));
-    assert!(glob_matches("*6.5.6*", "abc-6.5.6-300.fc39"));
-    assert!(glob_matches("a?c", "abc"));
-    assert!(!glob_matches("a?c", "abbc"));
-    assert!(!glob_matches("fedora-*", "debian-6.1"));
-    assert!(glob_matches("exact", "exact"));
-    assert!(!glob_matches("@saved", "fedora"));
-}
-
-#[test]
 fn grubenv_variables_expand_and_unknown_ones_vanish() {
     let env = |name: &str| (name == "kernelopts").then(|| "root=/dev/vda ro".to_string());
     assert_eq!(

@@ -1,4 +1,7 @@
-//! The glob matcher kmod uses for `modules.alias`: fnmatch(3) without flags.
+//! The crate's one glob matcher, fnmatch(3) without flags: kmod matches
+//! `modules.alias` patterns with it, and systemd-boot matches `loader.conf`'s
+//! `default` against entry ids with it. Bytes, not characters: `?` matches one byte
+//! (ids and modaliases are ASCII).
 
 /// fnmatch(3) with no flags, as kmod matches aliases: `*`, `?`, `[...]` with ranges and
 /// `!`/`^` negation, and `\` escaping the next character. `*` also matches `/`.

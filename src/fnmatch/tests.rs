@@ -20,3 +20,15 @@ fn fnmatch_follows_fnmatch_rules() {
     assert!(fnmatch("a[b", "a[b"));
     assert!(!fnmatch("abc", "abcd"));
 }
+
+/// loader.conf `default` patterns as systemd-boot matches them against entry ids.
+#[test]
+fn loader_conf_default_globs_match_entry_ids() {
+    assert!(fnmatch("fedora-*", "fedora-6.5"));
+    assert!(fnmatch("*6.5.6*", "abc-6.5.6-300.fc39"));
+    assert!(fnmatch("a?c", "abc"));
+    assert!(!fnmatch("a?c", "abbc"));
+    assert!(!fnmatch("fedora-*", "debian-6.1"));
+    assert!(fnmatch("exact", "exact"));
+    assert!(!fnmatch("@saved", "fedora"));
+}
