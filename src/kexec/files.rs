@@ -3,7 +3,7 @@
 //! opens the same files itself, in `syscall`.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::loader::bzimage::header::{SetupHeader, HEADER_BYTES};
@@ -22,7 +22,7 @@ pub(crate) fn check_kernel(path: &Path) -> Result<Option<SetupHeader>, KexecErro
     let mut file = File::open(path).map_err(read_err)?;
     let file_len = file.metadata().map_err(read_err)?.len();
     let mut head = Vec::with_capacity(HEADER_BYTES);
-    file.by_ref()
+    Read::by_ref(&mut file)
         .take(HEADER_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(read_err)?;
@@ -45,11 +45,12 @@ pub(crate) fn read_files(plan: &KexecPlan) -> Result<(Vec<u8>, Vec<u8>), KexecEr
     let kernel = read_decompressed(&plan.kernel)?;
     let mut ramdisk = Vec::new();
     for path in &plan.ramdisks {
-        let bytes = std::fs::read(path).map_err(|source| KexecError::ReadFile {
+        let read_error = |source| KexecError::ReadFile {
             path: path.clone(),
             source,
-        })?;
-        append_ramdisk(&mut ramdisk, &bytes);
+        };
+        let mut file = File::open(path).map_err(read_error)?;
+        append_ramdisk(&mut ramdisk, &mut file).map_err(read_error)?;
     }
     Ok((kernel, ramdisk))
 }
@@ -71,11 +72,14 @@ fn prefetch<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) {
     }
 }
 
-/// Joins ramdisks as GRUB does: each padded to 4 bytes (the kernel unpacks
-/// concatenated archives, compressed or not).
-pub(crate) fn append_ramdisk(joined: &mut Vec<u8>, ramdisk: &[u8]) {
-    joined.extend_from_slice(ramdisk);
-    joined.resize(joined.len().next_multiple_of(4), 0);
+/// Joins ramdisks as GRUB does: appends one to `joined`, padded to 4 bytes (the
+/// kernel unpacks concatenated archives, compressed or not). Both ways in use it: the
+/// image builder into memory, `kexec_file_load` into a memfd.
+pub(crate) fn append_ramdisk(joined: &mut impl Write, ramdisk: &mut impl Read) -> io::Result<u64> {
+    let copied = io::copy(ramdisk, joined)?;
+    let pad = copied.next_multiple_of(4) - copied;
+    joined.write_all(&[0u8; 3][..pad as usize])?;
+    Ok(copied + pad)
 }
 
 /// A file's bytes, unpacked when they start with a compression magic (gzip, xz, zstd,

@@ -6,7 +6,7 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -172,11 +172,7 @@ fn initrd_file(initrds: &[PathBuf]) -> Result<Option<File>, SyscallError> {
     .map_err(|errno| joined(io::Error::from(errno)))?;
     let mut joined_file = File::from(fd);
     for path in initrds {
-        let copied = io::copy(&mut open(path)?, &mut joined_file).map_err(joined)?;
-        let pad = (4 - copied % 4) % 4;
-        joined_file
-            .write_all(&[0u8; 3][..pad as usize])
-            .map_err(joined)?;
+        super::files::append_ramdisk(&mut joined_file, &mut open(path)?).map_err(joined)?;
     }
     joined_file.seek(SeekFrom::Start(0)).map_err(joined)?;
     Ok(Some(joined_file))

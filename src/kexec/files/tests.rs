@@ -61,7 +61,8 @@ fn an_xz_kernel_is_read_unpacked_and_a_cut_one_named() {
 #[test]
 fn ramdisks_join_padded_to_four_bytes() {
     let mut joined = Vec::new();
-    append_ramdisk(&mut joined, b"abcde");
-    append_ramdisk(&mut joined, b"xy");
-    assert_eq!(joined, b"abcde\0\0\0xy\0\0");
+    assert_eq!(append_ramdisk(&mut joined, &mut &b"abcde"[..]).unwrap(), 8);
+    assert_eq!(append_ramdisk(&mut joined, &mut &b"xy"[..]).unwrap(), 4);
+    assert_eq!(append_ramdisk(&mut joined, &mut &b"four"[..]).unwrap(), 4);
+    assert_eq!(joined, b"abcde\0\0\0xy\0\0four");
 }
