@@ -238,7 +238,7 @@ impl Storage {
     /// Assembles one planned array. Returns whether it started.
     fn start_array(&mut self, plan: &md::ArrayPlan, pass: &mut Pass<'_>) -> bool {
         // md_assemble takes its module loader with a message as the error.
-        let mut load_module = |name: &str| (pass.load_module)(name).map_err(|e| e.to_string());
+        let mut load_module = |name: &str| (pass.load_module)(name).map_err(Into::into);
         match md_assemble::assemble(plan, pass.sys_root, pass.dev_root, &mut load_module) {
             Ok(array) => {
                 let names: Vec<&str> = plan.members.iter().map(|m| m.device.as_str()).collect();

@@ -61,11 +61,12 @@ pub(crate) struct AssembledArray {
 
 #[derive(Debug, Error)]
 pub(crate) enum AssembleError {
-    #[error("md array {array}: cannot load kernel module {module}: {reason}")]
+    #[error("md array {array}: cannot load kernel module {module}: {source}")]
     Module {
         array: String,
         module: String,
-        reason: String,
+        #[source]
+        source: ModuleLoadFailure,
     },
     #[error("md array {array}: no free md device number (md0 to md127 are all in use)")]
     NoFreeName { array: String },
@@ -139,23 +140,27 @@ fn write_attr(path: &Path, value: &str) -> io::Result<()> {
     fs::write(path, value)
 }
 
+/// Why the caller's module loader failed: its own error, kept whole (devices knows no
+/// module loader).
+pub(crate) type ModuleLoadFailure = Box<dyn std::error::Error + Send + Sync>;
+
 /// Starts `plan` read-only. `load_module` loads a module by name (with its
 /// dependencies); it is only called for modules not already in `sys_root/module`.
 pub(crate) fn assemble(
     plan: &ArrayPlan,
     sys_root: &Path,
     dev_root: &Path,
-    load_module: &mut dyn FnMut(&str) -> Result<(), String>,
+    load_module: &mut dyn FnMut(&str) -> Result<(), ModuleLoadFailure>,
 ) -> Result<AssembledArray, AssembleError> {
     let array = plan.display_name();
     for module in ["md_mod", plan.level.module()] {
         if sys_root.join("module").join(module).exists() {
             continue;
         }
-        load_module(module).map_err(|reason| AssembleError::Module {
+        load_module(module).map_err(|source| AssembleError::Module {
             array: array.clone(),
             module: module.to_owned(),
-            reason,
+            source,
         })?;
     }
 

@@ -127,7 +127,7 @@ fn missing_module_is_loaded_and_its_failure_names_the_array() {
     let mut asked = Vec::new();
     let mut load = |module: &str| {
         asked.push(module.to_owned());
-        Err(format!("{module} not found in modules.dep"))
+        Err(format!("{module} not found in modules.dep").into())
     };
     let error = assemble(&plan(), sys.path(), dev.path(), &mut load).unwrap_err();
     assert_eq!(asked, ["md_mod"]);
