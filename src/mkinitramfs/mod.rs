@@ -236,6 +236,17 @@ pub(crate) fn add_modules(
         .ok_or_else(|| MkinitramfsError::NoVersion {
             dir: dir.to_path_buf(),
         })?;
+    let selection = select_modules(index, extra_modules)?;
+    add_module_tree(spec, index, &selection, version, gen_dir)?;
+    Ok(selection)
+}
+
+/// The default driver set (those the tree has) and `extra_modules`, with their
+/// dependencies in load order.
+fn select_modules(
+    index: &ModuleIndex,
+    extra_modules: &[String],
+) -> Result<ModuleSelection, MkinitramfsError> {
     let mut selection = ModuleSelection::default();
     let mut wanted: Vec<&str> = Vec::new();
     for name in DEFAULT_MODULES {
@@ -264,7 +275,19 @@ pub(crate) fn add_modules(
             },
             source,
         })?;
+    Ok(selection)
+}
 
+/// Puts the selected module files under `/lib/modules/VERSION` in the image, with the
+/// tables copied as they are and the dependency tables generated for the selection.
+fn add_module_tree(
+    spec: &mut InitramfsSpec,
+    index: &ModuleIndex,
+    selection: &ModuleSelection,
+    version: &str,
+    gen_dir: &Path,
+) -> Result<(), MkinitramfsError> {
+    let dir = index.dir();
     let spec_error = |path: &str| {
         let path = path.to_string();
         move |source| MkinitramfsError::Spec { path, source }
@@ -317,7 +340,7 @@ pub(crate) fn add_modules(
         )
         .map_err(spec_error(image_path.as_str()))?;
     }
-    Ok(selection)
+    Ok(())
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, MkinitramfsError> {
