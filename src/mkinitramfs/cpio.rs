@@ -72,6 +72,22 @@ struct Header {
     rdev_minor: u32,
 }
 
+impl Header {
+    /// A member of type `type_bits` (`S_IF*`) owned as `owner` says, one link, no
+    /// device number.
+    fn new(type_bits: u32, owner: Ownership, size_bytes: u64) -> Header {
+        Header {
+            mode: type_bits | owner.mode_bits,
+            uid: owner.uid,
+            gid: owner.gid,
+            nlink: 1,
+            size_bytes,
+            rdev_major: 0,
+            rdev_minor: 0,
+        }
+    }
+}
+
 /// Streams members into `out`. Call [`CpioWriter::finish`] to write the trailer.
 pub(crate) struct CpioWriter<W: Write> {
     out: W,
@@ -89,14 +105,10 @@ impl<W: Write> CpioWriter<W> {
     }
 
     pub(crate) fn dir(&mut self, name: &str, owner: Ownership) -> Result<(), CpioError> {
+        // A directory's links: its entry and its own ".".
         let header = Header {
-            mode: S_IFDIR | owner.mode_bits,
-            uid: owner.uid,
-            gid: owner.gid,
             nlink: 2,
-            size_bytes: 0,
-            rdev_major: 0,
-            rdev_minor: 0,
+            ..Header::new(S_IFDIR, owner, 0)
         };
         self.member(name, &header, &mut std::io::empty(), None)
     }
@@ -111,15 +123,7 @@ impl<W: Write> CpioWriter<W> {
         contents: &mut impl Read,
         source: PathBuf,
     ) -> Result<(), CpioError> {
-        let header = Header {
-            mode: S_IFREG | owner.mode_bits,
-            uid: owner.uid,
-            gid: owner.gid,
-            nlink: 1,
-            size_bytes,
-            rdev_major: 0,
-            rdev_minor: 0,
-        };
+        let header = Header::new(S_IFREG, owner, size_bytes);
         self.member(name, &header, contents, Some(source))
     }
 
@@ -129,15 +133,7 @@ impl<W: Write> CpioWriter<W> {
         target: &str,
         owner: Ownership,
     ) -> Result<(), CpioError> {
-        let header = Header {
-            mode: S_IFLNK | owner.mode_bits,
-            uid: owner.uid,
-            gid: owner.gid,
-            nlink: 1,
-            size_bytes: target.len() as u64,
-            rdev_major: 0,
-            rdev_minor: 0,
-        };
+        let header = Header::new(S_IFLNK, owner, target.len() as u64);
         self.member(name, &header, &mut target.as_bytes(), None)
     }
 
@@ -154,13 +150,9 @@ impl<W: Write> CpioWriter<W> {
             NodeKind::Block => S_IFBLK,
         };
         let header = Header {
-            mode: type_bits | owner.mode_bits,
-            uid: owner.uid,
-            gid: owner.gid,
-            nlink: 1,
-            size_bytes: 0,
             rdev_major: major,
             rdev_minor: minor,
+            ..Header::new(type_bits, owner, 0)
         };
         self.member(name, &header, &mut std::io::empty(), None)
     }
