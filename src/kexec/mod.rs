@@ -11,10 +11,10 @@
 //!   modules) into boot parameters and says how to enter the kernel;
 //! - `build.rs` runs loader, then protocol, then adds the purgatory (once, for all);
 //!   `image::DomImage` holds the image being built; `arch/x86_64/` has the zero page
-//!   bytes and the purgatory; `compression` unpacks compressed kernels.
+//!   bytes and the purgatory; the crate's `compression` unpacks compressed kernels.
 //!
 //! Pure (bytes in, values out; unit-tested without root): `build`, `loader/`,
-//! `protocol/`, `arch/`, `image`, `compression`, and the parsers of `memmap` and
+//! `protocol/`, `arch/`, `image`, `auto` (over the trait), and the parsers of `memmap` and
 //! `firmware`. The edges: `files` reads the kernel and ramdisk files (the one place
 //! that does); `memmap::read` and `firmware` read `/sys` and `/proc` under a root path;
 //! `syscall` alone talks to the kernel, behind the `KexecSyscalls` trait.
