@@ -18,6 +18,7 @@
 //! `cli` is the host-side tool over the same code; `mkinitramfs` writes initramfs lists
 //! and archives.
 
+mod bytes;
 mod cli;
 mod compression;
 mod devices;

@@ -6,7 +6,7 @@ use std::io::{Read, Seek};
 use thiserror::Error;
 
 use super::{Disk, Partition, PartitionError, PartitionTable, TableKind};
-use crate::devices::bytes::{field, le32, le64};
+use crate::bytes::{field, le32, le64};
 
 /// Why one GPT header (with its entry array) was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -3,7 +3,7 @@
 use std::io::{Read, Seek};
 
 use super::{is_c_space, label_string, non_empty, Device, FsInfo, FsType, ProbeError};
-use crate::devices::bytes::field;
+use crate::bytes::field;
 
 const ISO_SECTOR_BYTES: usize = 2048;
 /// The volume descriptor set starts at sector 16, after the system area.

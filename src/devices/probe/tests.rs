@@ -1,7 +1,7 @@
 use super::*;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::SeekFrom;
+use std::io::{self, SeekFrom};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -147,14 +147,15 @@ impl Seek for FailingDevice {
 
 #[test]
 fn read_error_is_reported_with_offset() {
+    const HEAD_LEN_BYTES_U64: u64 = HEAD_LEN_BYTES as u64;
     let error = probe(&mut FailingDevice, 1 << 20).unwrap_err();
     assert!(matches!(
         error,
-        ProbeError::Read {
+        ProbeError::Read(RegionReadError {
             offset_bytes: 0,
-            len_bytes: HEAD_LEN_BYTES,
+            len_bytes: HEAD_LEN_BYTES_U64,
             ..
-        }
+        })
     ));
 }
 
@@ -164,10 +165,10 @@ fn device_shorter_than_its_claimed_size_is_a_read_error() {
     let error = probe(&mut short, 1 << 20).unwrap_err();
     assert!(matches!(
         error,
-        ProbeError::Read {
+        ProbeError::Read(RegionReadError {
             offset_bytes: 0,
             ..
-        }
+        })
     ));
 }
 

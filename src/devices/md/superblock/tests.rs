@@ -1,6 +1,6 @@
 use super::*;
 use crate::devices::md::MdMember;
-use std::io::Cursor;
+use std::io::{self, Cursor};
 use std::path::{Path, PathBuf};
 
 const UUID_BYTES: [u8; 16] = [
@@ -390,11 +390,11 @@ fn device_shorter_than_its_size_is_a_read_error() {
     let image = V1Builder::new(MetadataVersion::V1_0).image();
     let truncated = &image[..image.len() - 8192];
     match read_superblock(&mut Cursor::new(truncated), image.len() as u64) {
-        Err(MdError::Read {
+        Err(MdError::Read(RegionReadError {
             offset_bytes,
             len_bytes: 4096,
             source,
-        }) => {
+        })) => {
             assert_eq!(offset_bytes, image.len() as u64 - 16 * 512);
             assert_eq!(source.kind(), io::ErrorKind::UnexpectedEof);
         }

@@ -25,3 +25,16 @@ fn regions_past_the_end_are_absent() {
     // The stated size is larger than what the device really holds: an IO error.
     assert!(read_region(&mut dev, 200, 150, 10).is_err());
 }
+
+#[test]
+fn a_failed_read_names_the_region_and_the_cause() {
+    let mut dev = Cursor::new(vec![0u8; 100]);
+    let error = read_vec_at(&mut dev, 96, 8).unwrap_err();
+    assert_eq!(error.offset_bytes, 96);
+    assert_eq!(error.len_bytes, 8);
+    assert_eq!(error.source.kind(), std::io::ErrorKind::UnexpectedEof);
+    assert_eq!(
+        error.to_string(),
+        format!("cannot read 8 bytes at offset 96: {}", error.source)
+    );
+}
