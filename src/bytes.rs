@@ -122,6 +122,52 @@ pub(crate) fn be32(buf: &[u8], at: usize) -> u32 {
     array(buf, at).map_or(0, u32::from_be_bytes)
 }
 
+/// Native-endian u32 at `at` (kernel ioctl structures); 0 when out of range.
+pub(crate) fn ne32(buf: &[u8], at: usize) -> u32 {
+    array(buf, at).map_or(0, u32::from_ne_bytes)
+}
+
+/// Native-endian u64 at `at` (kernel ioctl structures); 0 when out of range.
+pub(crate) fn ne64(buf: &[u8], at: usize) -> u64 {
+    array(buf, at).map_or(0, u64::from_ne_bytes)
+}
+
+/// Writes `bytes` at `at`; a write out of range is left out, as a read out of range
+/// reads 0 (every caller writes a fixed layout into a buffer sized for it).
+fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
+    if let Some(slot) = at
+        .checked_add(bytes.len())
+        .and_then(|end| buf.get_mut(at..end))
+    {
+        slot.copy_from_slice(bytes);
+    }
+}
+
+/// Writes a little-endian u16 at `at`.
+pub(crate) fn put_le16(buf: &mut [u8], at: usize, value: u16) {
+    put(buf, at, &value.to_le_bytes());
+}
+
+/// Writes a little-endian u32 at `at`.
+pub(crate) fn put_le32(buf: &mut [u8], at: usize, value: u32) {
+    put(buf, at, &value.to_le_bytes());
+}
+
+/// Writes a little-endian u64 at `at`.
+pub(crate) fn put_le64(buf: &mut [u8], at: usize, value: u64) {
+    put(buf, at, &value.to_le_bytes());
+}
+
+/// Writes a native-endian u32 at `at` (kernel ioctl structures).
+pub(crate) fn put_ne32(buf: &mut [u8], at: usize, value: u32) {
+    put(buf, at, &value.to_ne_bytes());
+}
+
+/// Writes a native-endian u64 at `at` (kernel ioctl structures).
+pub(crate) fn put_ne64(buf: &mut [u8], at: usize, value: u64) {
+    put(buf, at, &value.to_ne_bytes());
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

@@ -38,3 +38,21 @@ fn a_failed_read_names_the_region_and_the_cause() {
         format!("cannot read 8 bytes at offset 96: {}", error.source)
     );
 }
+
+#[test]
+fn writers_round_trip_and_leave_out_of_range_writes_out() {
+    let mut buf = [0u8; 16];
+    put_le16(&mut buf, 0, 0x0201);
+    put_le32(&mut buf, 2, 0x0605_0403);
+    put_le64(&mut buf, 8, 0x0f0e_0d0c_0b0a_0908);
+    assert_eq!(buf[..6], [1, 2, 3, 4, 5, 6]);
+    assert_eq!(le64(&buf, 8), 0x0f0e_0d0c_0b0a_0908);
+    put_ne32(&mut buf, 4, 0xdead_beef);
+    assert_eq!(ne32(&buf, 4), 0xdead_beef);
+    put_ne64(&mut buf, 8, 7);
+    assert_eq!(ne64(&buf, 8), 7);
+    let before = buf;
+    put_le32(&mut buf, 14, u32::MAX);
+    put_le64(&mut buf, usize::MAX, u64::MAX);
+    assert_eq!(buf, before, "writes past the end change nothing");
+}

@@ -3,6 +3,7 @@ use super::header::{
     PREF_ADDRESS, RELOCATABLE_KERNEL,
 };
 use super::*;
+use crate::bytes::le32;
 use crate::kexec::arch::x86_64::purgatory;
 use crate::kexec::arch::x86_64::zero_page as zp;
 use crate::kexec::build::{build, BuildError};
@@ -153,17 +154,13 @@ fn qemu_1g_layout_and_zero_page_field_by_field() {
     }
     assert_eq!(zp[header_end], 0, "nothing copied past the header");
     assert_eq!(zp[zp::SENTINEL], 0);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_IMAGE) as u64, r.mem);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_SIZE), 0x1_2345);
-    assert_eq!(zp::read_u32(zp, 0x0c0), 0, "ext_ramdisk_image");
-    assert_eq!(zp::read_u32(zp, zp::CMD_LINE_PTR) as u64, p.mem + 0x1000);
-    assert_eq!(zp::read_u32(zp, 0x0c8), 0, "ext_cmd_line_ptr");
-    assert_eq!(zp::read_u32(zp, zp::HARDWARE_SUBARCH), 0);
-    assert_eq!(
-        zp::read_u32(zp, zp::ACPI_RSDP_ADDR),
-        0,
-        "BIOS: the kernel scans"
-    );
+    assert_eq!(le32(zp, zp::RAMDISK_IMAGE) as u64, r.mem);
+    assert_eq!(le32(zp, zp::RAMDISK_SIZE), 0x1_2345);
+    assert_eq!(le32(zp, 0x0c0), 0, "ext_ramdisk_image");
+    assert_eq!(le32(zp, zp::CMD_LINE_PTR) as u64, p.mem + 0x1000);
+    assert_eq!(le32(zp, 0x0c8), 0, "ext_cmd_line_ptr");
+    assert_eq!(le32(zp, zp::HARDWARE_SUBARCH), 0);
+    assert_eq!(le32(zp, zp::ACPI_RSDP_ADDR), 0, "BIOS: the kernel scans");
     assert_eq!(&zp[0x1000..0x1000 + CMDLINE.len()], CMDLINE.as_bytes());
     assert_eq!(zp[0x1000 + CMDLINE.len()], 0);
     assert_eq!(zp::e820_count(zp), 6);
@@ -282,14 +279,14 @@ fn ramdisk_stays_below_initrd_addr_max_unless_the_kernel_takes_it_above_4g() {
     let below = lay_out(bzimage(0x01), 0x1000, map.clone());
     let r = seg(&below, SegmentRole::Ramdisk);
     assert_eq!(r.end(), 0x8000_0000, "initrd_addr_max 0x7fffffff");
-    assert_eq!(zp::read_u32(zero_page(&below), 0x0c0), 0);
+    assert_eq!(le32(zero_page(&below), 0x0c0), 0);
 
     let above = lay_out(bzimage(0x03), 0x1000, map);
     let r = seg(&above, SegmentRole::Ramdisk);
     assert_eq!(r.mem, 0x1_ffff_f000);
     let zp = zero_page(&above);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_IMAGE), 0xffff_f000);
-    assert_eq!(zp::read_u32(zp, 0x0c0), 1, "ext_ramdisk_image");
+    assert_eq!(le32(zp, zp::RAMDISK_IMAGE), 0xffff_f000);
+    assert_eq!(le32(zp, 0x0c0), 1, "ext_ramdisk_image");
     let boot_params = seg(&above, SegmentRole::BootParams);
     assert!(boot_params.end() <= FOUR_GIB);
 }
@@ -320,8 +317,8 @@ fn no_ramdisk_means_no_ramdisk_segment_and_zero_fields() {
     assert!(image.segment(SegmentRole::Ramdisk).is_none());
     assert_eq!(image.segments.len(), 3);
     let zp = zero_page(&image);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_IMAGE), 0);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_SIZE), 0);
+    assert_eq!(le32(zp, zp::RAMDISK_IMAGE), 0);
+    assert_eq!(le32(zp, zp::RAMDISK_SIZE), 0);
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::bytes::le32;
 use crate::kexec::arch::x86_64::zero_page as zp;
 use crate::kexec::image::DomImage;
 use crate::kexec::memmap::{MemRange, E820_RAM};
@@ -171,7 +172,7 @@ fn pt_loads_go_at_their_physical_addresses() {
         0xff,
         "the kernel drops the initrd when 0"
     );
-    assert_eq!(zp::read_u32(zero_page, zp::RAMDISK_SIZE), 100);
+    assert_eq!(le32(zero_page, zp::RAMDISK_SIZE), 100);
     let ramdisk = image.segment(SegmentRole::Ramdisk).unwrap();
     assert!(ramdisk.end() <= RAMDISK_MAX_END);
 }
