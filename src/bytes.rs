@@ -117,6 +117,11 @@ pub(crate) fn le64(buf: &[u8], at: usize) -> u64 {
     array(buf, at).map_or(0, u64::from_le_bytes)
 }
 
+/// Big-endian u16 at `at`; 0 when out of range.
+pub(crate) fn be16(buf: &[u8], at: usize) -> u16 {
+    array(buf, at).map_or(0, u16::from_be_bytes)
+}
+
 /// Big-endian u32 at `at`; 0 when out of range.
 pub(crate) fn be32(buf: &[u8], at: usize) -> u32 {
     array(buf, at).map_or(0, u32::from_be_bytes)

@@ -6,6 +6,7 @@ fn fields_read_both_endians_and_never_panic() {
     let buf = [1u8, 2, 3, 4, 5, 6, 7, 8];
     assert_eq!(le16(&buf, 0), 0x0201);
     assert_eq!(le32(&buf, 4), 0x0807_0605);
+    assert_eq!(be16(&buf, 0), 0x0102);
     assert_eq!(be32(&buf, 0), 0x0102_0304);
     assert_eq!(le64(&buf, 0), 0x0807_0605_0403_0201);
     assert_eq!(le32(&buf, 6), 0, "runs past the end");
