@@ -3,7 +3,7 @@ use super::header::{
     PREF_ADDRESS, RELOCATABLE_KERNEL,
 };
 use super::*;
-use crate::bytes::le32;
+use crate::bytes::{le32, put_le16, put_le32, put_le64};
 use crate::kexec::arch::x86_64::purgatory;
 use crate::kexec::arch::x86_64::zero_page as zp;
 use crate::kexec::build::{build, BuildError};
@@ -28,22 +28,22 @@ const JUMP_LEN: u8 = 0x6a;
 fn bzimage(xloadflags: u16) -> Vec<u8> {
     let mut k = vec![0u8; KERNEL_OFFSET + PAYLOAD_BYTES];
     k[0x1f1] = SETUP_SECTS;
-    k[0x1f4..0x1f8].copy_from_slice(&((PAYLOAD_BYTES / 16) as u32).to_le_bytes());
-    k[0x1fe..0x200].copy_from_slice(&0xaa55u16.to_le_bytes());
+    put_le32(&mut k, 0x1f4, (PAYLOAD_BYTES / 16) as u32);
+    put_le16(&mut k, 0x1fe, 0xaa55u16);
     k[0x200] = 0xeb;
     k[0x201] = JUMP_LEN;
     k[0x202..0x206].copy_from_slice(b"HdrS");
-    k[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
+    put_le16(&mut k, 0x206, 0x020fu16);
     k[0x211] = 0x01;
-    k[0x214..0x218].copy_from_slice(&0x10_0000u32.to_le_bytes());
-    k[INITRD_ADDR_MAX..INITRD_ADDR_MAX + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
-    k[KERNEL_ALIGNMENT..KERNEL_ALIGNMENT + 4].copy_from_slice(&ALIGN.to_le_bytes());
+    put_le32(&mut k, 0x214, 0x10_0000u32);
+    put_le32(&mut k, INITRD_ADDR_MAX, 0x7fff_ffffu32);
+    put_le32(&mut k, KERNEL_ALIGNMENT, ALIGN);
     k[RELOCATABLE_KERNEL] = 1;
     k[0x235] = 0x15;
-    k[0x236..0x238].copy_from_slice(&xloadflags.to_le_bytes());
-    k[CMDLINE_SIZE..CMDLINE_SIZE + 4].copy_from_slice(&0x7ffu32.to_le_bytes());
-    k[PREF_ADDRESS..PREF_ADDRESS + 8].copy_from_slice(&PREF.to_le_bytes());
-    k[INIT_SIZE..INIT_SIZE + 4].copy_from_slice(&INIT_SIZE_BYTES.to_le_bytes());
+    put_le16(&mut k, 0x236, xloadflags);
+    put_le32(&mut k, CMDLINE_SIZE, 0x7ffu32);
+    put_le64(&mut k, PREF_ADDRESS, PREF);
+    put_le32(&mut k, INIT_SIZE, INIT_SIZE_BYTES);
     // A recognisable byte just past the header: must not reach the zero page.
     k[0x202 + JUMP_LEN as usize] = 0x5a;
     for (i, b) in k[KERNEL_OFFSET..].iter_mut().enumerate() {
@@ -192,7 +192,7 @@ fn describe_reads_the_xen_notes_of_an_lz4_payload() {
     kernel.extend_from_slice(&payload);
     let syssize = ((kernel.len() - KERNEL_OFFSET) / 16 + 1) as u32;
     kernel.resize(KERNEL_OFFSET + syssize as usize * 16, 0);
-    kernel[0x1f4..0x1f8].copy_from_slice(&syssize.to_le_bytes());
+    put_le32(&mut kernel, 0x1f4, syssize);
     kernel[PAYLOAD_OFFSET..PAYLOAD_OFFSET + 4]
         .copy_from_slice(&(payload_offset as u32).to_le_bytes());
     kernel[PAYLOAD_LENGTH..PAYLOAD_LENGTH + 4]
