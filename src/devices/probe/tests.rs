@@ -185,3 +185,12 @@ fn unknown_fs_type_name_is_an_error() {
     let error = "ntfs".parse::<FsType>().unwrap_err();
     assert!(matches!(error, ProbeError::UnknownFsType { ref name } if name == "ntfs"));
 }
+
+#[test]
+fn a_read_error_reaches_the_report_once_with_its_cause() {
+    let error = probe(&mut FailingDevice, 1 << 20).unwrap_err();
+    assert_eq!(
+        crate::report::report(&error),
+        "cannot read 4096 bytes at offset 0: medium error"
+    );
+}
