@@ -15,9 +15,14 @@
 //! `modules` is kernel-module handling (depmod's tables, dependency order, loading):
 //! `init` uses it to load the drivers the devices and filesystems need.
 //!
+//! `bytes` is what every binary parser and builder shares: little/big-endian fields
+//! that cannot panic, their writers, and bounded device reads with the one
+//! `RegionReadError`.
+//!
 //! `cli` is the host-side tool over the same code; `mkinitramfs` writes initramfs lists
 //! and archives.
 
+mod bytes;
 mod cli;
 mod compression;
 mod devices;

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use nix::sys::stat::{makedev, mknod, Mode, SFlag};
 use thiserror::Error;
 
+use crate::bytes::{ne32, ne64, put_ne32, put_ne64};
+
 use super::lvm::table::{DevNumber, DmTable, LvActivation};
 
 /// `sizeof(struct dm_ioctl)`.
@@ -192,26 +194,6 @@ impl DmRequest {
     }
 }
 
-fn put_u32(buf: &mut [u8], at: usize, v: u32) {
-    buf[at..at + 4].copy_from_slice(&v.to_ne_bytes());
-}
-
-fn put_u64(buf: &mut [u8], at: usize, v: u64) {
-    buf[at..at + 8].copy_from_slice(&v.to_ne_bytes());
-}
-
-fn get_u32(buf: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&buf[at..at + 4]);
-    u32::from_ne_bytes(b)
-}
-
-fn get_u64(buf: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&buf[at..at + 8]);
-    u64::from_ne_bytes(b)
-}
-
 /// The target specs of a table: for each line a 40-byte `dm_target_spec` (start,
 /// length, status 0, `next` = distance to the next spec, type name), then the
 /// parameters, NUL-terminated and padded to 8 bytes.
@@ -228,9 +210,9 @@ pub(crate) fn encode_targets(table: &DmTable) -> Result<Vec<u8>, DmError> {
                 params: params.clone(),
             })?;
         let mut spec = [0u8; DM_TARGET_SPEC_BYTES];
-        put_u64(&mut spec, 0, line.start_sector);
-        put_u64(&mut spec, 8, line.length_sectors);
-        put_u32(&mut spec, 20, next);
+        put_ne64(&mut spec, 0, line.start_sector);
+        put_ne64(&mut spec, 8, line.length_sectors);
+        put_ne32(&mut spec, 20, next);
         let type_name = line.target.type_name().as_bytes();
         // Type names are our own short constants ("linear", "striped").
         spec[24..24 + type_name.len().min(DM_MAX_TYPE_NAME - 1)]
@@ -247,14 +229,14 @@ pub(crate) fn encode_targets(table: &DmTable) -> Result<Vec<u8>, DmError> {
 pub(crate) fn build_request(request: &DmRequest, target_count: u32, data: &[u8]) -> Vec<u8> {
     let mut buf = vec![0u8; DM_IOCTL_HEADER_BYTES + data.len()];
     for (i, v) in DM_INTERFACE_VERSION.iter().enumerate() {
-        put_u32(&mut buf, i * 4, *v);
+        put_ne32(&mut buf, i * 4, *v);
     }
     // A request bigger than 4 GiB cannot be built from an LV table; saturate anyway.
     let data_size = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-    put_u32(&mut buf, 12, data_size);
-    put_u32(&mut buf, 16, DM_IOCTL_HEADER_BYTES as u32);
-    put_u32(&mut buf, 20, target_count);
-    put_u32(&mut buf, 28, request.flags);
+    put_ne32(&mut buf, 12, data_size);
+    put_ne32(&mut buf, 16, DM_IOCTL_HEADER_BYTES as u32);
+    put_ne32(&mut buf, 20, target_count);
+    put_ne32(&mut buf, 28, request.flags);
     if let Some(name) = &request.name {
         buf[NAME_OFFSET..NAME_OFFSET + name.0.len()].copy_from_slice(name.0.as_bytes());
     }
@@ -280,11 +262,11 @@ pub(crate) fn parse_reply(buf: &[u8]) -> Option<DmReply> {
         return None;
     }
     Some(DmReply {
-        version: [get_u32(buf, 0), get_u32(buf, 4), get_u32(buf, 8)],
-        target_count: get_u32(buf, 20),
-        open_count: get_u32(buf, 24) as i32,
-        flags: get_u32(buf, 28),
-        dev: decode_dev(get_u64(buf, 40)),
+        version: [ne32(buf, 0), ne32(buf, 4), ne32(buf, 8)],
+        target_count: ne32(buf, 20),
+        open_count: ne32(buf, 24) as i32,
+        flags: ne32(buf, 28),
+        dev: decode_dev(ne64(buf, 40)),
     })
 }
 

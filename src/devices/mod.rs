@@ -12,7 +12,6 @@
 //! - `mount`: the mount(2) edge.
 
 pub(crate) mod blockdev;
-pub(crate) mod bytes;
 pub(crate) mod dm;
 pub(crate) mod lvm;
 pub(crate) mod md;

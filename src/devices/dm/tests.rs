@@ -29,12 +29,12 @@ fn request_header_layout() {
         &[0xaa; 16],
     );
     assert_eq!(buf.len(), 312 + 16);
-    assert_eq!(get_u32(&buf, 0), 4);
-    assert_eq!(get_u32(&buf, 4), 0);
-    assert_eq!(get_u32(&buf, 12), 328, "data_size covers header and data");
-    assert_eq!(get_u32(&buf, 16), 312, "data_start");
-    assert_eq!(get_u32(&buf, 20), 2, "target_count");
-    assert_eq!(get_u32(&buf, 28), 1, "flags");
+    assert_eq!(ne32(&buf, 0), 4);
+    assert_eq!(ne32(&buf, 4), 0);
+    assert_eq!(ne32(&buf, 12), 328, "data_size covers header and data");
+    assert_eq!(ne32(&buf, 16), 312, "data_start");
+    assert_eq!(ne32(&buf, 20), 2, "target_count");
+    assert_eq!(ne32(&buf, 28), 1, "flags");
     assert_eq!(&buf[48..60], b"sys--vg-root");
     assert_eq!(buf[60], 0);
     assert_eq!(&buf[176..183], b"LVM-abc");
@@ -46,20 +46,20 @@ fn request_header_layout() {
 fn target_specs_are_padded_to_8_and_chained_by_next() {
     let data = encode_targets(&table()).unwrap();
     // "7:0 2048" + NUL = 9 bytes -> 16.
-    assert_eq!(get_u64(&data, 0), 0);
-    assert_eq!(get_u64(&data, 8), 8192);
-    assert_eq!(get_u32(&data, 16), 0, "status");
-    assert_eq!(get_u32(&data, 20), 56, "next");
+    assert_eq!(ne64(&data, 0), 0);
+    assert_eq!(ne64(&data, 8), 8192);
+    assert_eq!(ne32(&data, 16), 0, "status");
+    assert_eq!(ne32(&data, 20), 56, "next");
     assert_eq!(&data[24..31], b"linear\0");
     assert_eq!(&data[40..49], b"7:0 2048\0");
     let second = &data[56..];
-    assert_eq!(get_u64(second, 0), 8192);
-    assert_eq!(get_u64(second, 8), 16384);
+    assert_eq!(ne64(second, 0), 8192);
+    assert_eq!(ne64(second, 8), 16384);
     assert_eq!(&second[24..32], b"striped\0");
     let params = b"2 128 7:0 10240 259:1 2048";
     assert_eq!(&second[40..40 + params.len()], params);
     let padded = (params.len() + 1).next_multiple_of(8);
-    assert_eq!(get_u32(second, 20) as usize, 40 + padded);
+    assert_eq!(ne32(second, 20) as usize, 40 + padded);
     assert_eq!(data.len(), 56 + 40 + padded);
     assert_eq!(data.len() % 8, 0);
 }
@@ -108,12 +108,12 @@ impl DmControl for Recorder {
     fn ioctl(&mut self, command: DmCommand, buf: &mut [u8]) -> io::Result<()> {
         let name_end = buf[48..176].iter().position(|&b| b == 0).unwrap();
         let name = String::from_utf8(buf[48..48 + name_end].to_vec()).unwrap();
-        self.calls.push((command, name, get_u32(buf, 28)));
+        self.calls.push((command, name, ne32(buf, 28)));
         if self.fail == Some(command) {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
-        put_u32(buf, 4, 47);
-        put_u64(
+        put_ne32(buf, 4, 47);
+        put_ne64(
             buf,
             40,
             encode_dev(DevNumber {
@@ -197,7 +197,7 @@ fn wrong_interface_major_is_refused() {
     struct Five;
     impl DmControl for Five {
         fn ioctl(&mut self, _: DmCommand, buf: &mut [u8]) -> io::Result<()> {
-            put_u32(buf, 0, 5);
+            put_ne32(buf, 0, 5);
             Ok(())
         }
     }

@@ -6,8 +6,8 @@
 //! `format-text.c`; see section 2 of `storage-formats.md`. Only the label sector, the
 //! 512-byte mda headers and the metadata texts are read.
 
-use crate::devices::bytes::{le32, le64};
-use std::io::{self, Read, Seek, SeekFrom};
+use crate::bytes::{le32, le64, read_vec_at, RegionReadError};
+use std::io::{Read, Seek};
 
 use thiserror::Error;
 
@@ -30,13 +30,8 @@ pub(crate) const INITIAL_CRC: u32 = 0xf597_a6cf;
 
 #[derive(Debug, Error)]
 pub(crate) enum LabelError {
-    #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
-    Read {
-        offset_bytes: u64,
-        len_bytes: u64,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] RegionReadError),
     #[error(
         "LVM label at offset {offset_bytes}: checksum {found:#010x}, expected {expected:#010x}"
     )]
@@ -166,28 +161,6 @@ pub(crate) fn format_lvm_uuid(raw: &[u8]) -> String {
         at += len;
     }
     out
-}
-
-fn read_at<R: Read + Seek>(
-    dev: &mut R,
-    offset_bytes: u64,
-    len_bytes: u64,
-) -> Result<Vec<u8>, LabelError> {
-    let err = |source| LabelError::Read {
-        offset_bytes,
-        len_bytes,
-        source,
-    };
-    let len = usize::try_from(len_bytes).map_err(|_| {
-        err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "length too large",
-        ))
-    })?;
-    dev.seek(SeekFrom::Start(offset_bytes)).map_err(err)?;
-    let mut buf = vec![0u8; len];
-    dev.read_exact(&mut buf).map_err(err)?;
-    Ok(buf)
 }
 
 /// The parsed label sector, before any metadata area is read.
@@ -366,7 +339,7 @@ fn read_metadata<R: Read + Seek>(
     dev: &mut R,
     area: DiskArea,
 ) -> Result<Option<MetadataCopy>, LabelError> {
-    let header = read_at(dev, area.offset_bytes, MDA_HEADER_BYTES)?;
+    let header = read_vec_at(dev, area.offset_bytes, MDA_HEADER_BYTES)?;
     let Some(location) = parse_mda_header(&header, area)? else {
         return Ok(None);
     };
@@ -377,7 +350,7 @@ fn read_metadata<R: Read + Seek>(
     let mut text = Vec::new();
     for (relative, len) in text_ranges(location, area.size_bytes) {
         if len > 0 {
-            text.extend(read_at(dev, area.offset_bytes + relative, len)?);
+            text.extend(read_vec_at(dev, area.offset_bytes + relative, len)?);
         }
     }
     let found = calc_crc(INITIAL_CRC, &text);
@@ -420,7 +393,7 @@ pub(crate) fn read_pv<R: Read + Seek>(
     size_bytes: u64,
 ) -> Result<Option<PhysicalVolume>, LabelError> {
     let head_len = (LABEL_SCAN_SECTORS * SECTOR_BYTES).min(size_bytes - size_bytes % SECTOR_BYTES);
-    let head = read_at(dev, 0, head_len)?;
+    let head = read_vec_at(dev, 0, head_len)?;
     let Some(header) = parse_label(&head)? else {
         return Ok(None);
     };

@@ -8,12 +8,12 @@
 //! Only one 4 KiB block is read per candidate location: this runs on the boot path
 //! for every block device.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
 use thiserror::Error;
 
 use super::{Level, MetadataVersion, Role};
-use crate::devices::bytes::{le16, le32, le64};
+use crate::bytes::{le16, le32, le64, read_exact_at, RegionReadError};
 
 /// `MD_SB_MAGIC`, the first word of every native md superblock.
 pub(crate) const MD_MAGIC: u32 = 0xa92b_4efc;
@@ -47,13 +47,8 @@ pub(crate) mod feature {
 /// device the superblock was found.
 #[derive(Debug, Error)]
 pub(crate) enum MdError {
-    #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
-    Read {
-        offset_bytes: u64,
-        len_bytes: usize,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] RegionReadError),
     #[error(
         "md {version} superblock at offset {offset_bytes} has a bad checksum \
          (stored {stored:#010x}, computed {computed:#010x}); member left out"
@@ -178,13 +173,7 @@ fn read_block<R: Read + Seek>(
     offset_bytes: u64,
 ) -> Result<[u8; SUPERBLOCK_BLOCK_BYTES], MdError> {
     let mut block = [0u8; SUPERBLOCK_BLOCK_BYTES];
-    dev.seek(SeekFrom::Start(offset_bytes))
-        .and_then(|_| dev.read_exact(&mut block))
-        .map_err(|source| MdError::Read {
-            offset_bytes,
-            len_bytes: SUPERBLOCK_BLOCK_BYTES,
-            source,
-        })?;
+    read_exact_at(dev, offset_bytes, &mut block)?;
     Ok(block)
 }
 

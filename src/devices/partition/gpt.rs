@@ -6,7 +6,7 @@ use std::io::{Read, Seek};
 use thiserror::Error;
 
 use super::{Disk, Partition, PartitionError, PartitionTable, TableKind};
-use crate::devices::bytes::{field, le32, le64};
+use crate::bytes::{field, le16, le32, le64};
 
 /// Why one GPT header (with its entry array) was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -282,7 +282,7 @@ fn gpt_partition(
 fn gpt_name(bytes: &[u8]) -> Option<String> {
     let units: Vec<u16> = bytes
         .chunks_exact(2)
-        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .map(|pair| le16(pair, 0))
         .take_while(|&unit| unit != 0)
         .collect();
     let name = String::from_utf16_lossy(&units);

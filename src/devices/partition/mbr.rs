@@ -4,7 +4,7 @@
 use std::io::{Read, Seek};
 
 use super::{Disk, Partition, PartitionError, PartitionTable, TableKind};
-use crate::devices::bytes::{field, le32};
+use crate::bytes::{field, le32};
 
 /// The MBR and EBRs are always 512 bytes at the start of their sector (the kernel
 /// reads them the same way on 4 KiB-sector disks, with LBAs in 512-byte units only

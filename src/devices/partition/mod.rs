@@ -14,9 +14,11 @@
 //! `mbr` reads the MBR and its EBR chains, `gpt` the GUID partition table behind a
 //! protective MBR.
 
-use std::io::{self, Read, Seek};
+use std::io::{Read, Seek};
 
 use thiserror::Error;
+
+use crate::bytes::{RegionReadError, SizedDevice};
 
 mod gpt;
 mod mbr;
@@ -26,13 +28,8 @@ pub(crate) use gpt::GptDefect;
 /// Errors from reading a partition table.
 #[derive(Debug, Error)]
 pub(crate) enum PartitionError {
-    #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
-    Read {
-        offset_bytes: u64,
-        len_bytes: usize,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] RegionReadError),
     #[error(
         "protective MBR announces GPT but no header is valid \
          (primary: {primary}; backup: {backup})"
@@ -112,28 +109,7 @@ pub(crate) fn read_table<R: Read + Seek>(
 }
 
 /// The disk with its size, so every read can first check it fits.
-struct Disk<'a, R> {
-    dev: &'a mut R,
-    size_bytes: u64,
-}
-
-impl<R: Read + Seek> Disk<'_, R> {
-    /// `len_bytes` bytes at `offset_bytes`, or `None` when the region runs past the
-    /// end of the disk.
-    fn read_at(
-        &mut self,
-        offset_bytes: u64,
-        len_bytes: usize,
-    ) -> Result<Option<Vec<u8>>, PartitionError> {
-        super::bytes::read_region(self.dev, self.size_bytes, offset_bytes, len_bytes).map_err(
-            |source| PartitionError::Read {
-                offset_bytes,
-                len_bytes,
-                source,
-            },
-        )
-    }
-}
+type Disk<'a, R> = SizedDevice<'a, R>;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

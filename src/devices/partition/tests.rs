@@ -200,11 +200,11 @@ fn read_error_is_reported_with_offset() {
     let error = read_table(&mut short, 1 << 20).unwrap_err();
     assert!(matches!(
         error,
-        PartitionError::Read {
+        PartitionError::Read(RegionReadError {
             offset_bytes: 0,
             len_bytes: 512,
             ..
-        }
+        })
     ));
 }
 

@@ -3,7 +3,7 @@
 use std::io::{Read, Seek};
 
 use super::{label_string, uuid_string, Device, FsInfo, FsType, ProbeError};
-use crate::devices::bytes::field;
+use crate::bytes::field;
 
 const BTRFS_SB_OFFSET_BYTES: u64 = 64 * 1024;
 

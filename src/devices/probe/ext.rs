@@ -2,7 +2,7 @@
 //! them apart.
 
 use super::{label_string, uuid_string, FsInfo, FsType};
-use crate::devices::bytes::{field, le16, le32};
+use crate::bytes::{field, le16, le32};
 
 const EXT_SB_OFFSET_BYTES: usize = 1024;
 const EXT_MAGIC: u16 = 0xEF53;

@@ -3,7 +3,7 @@
 use std::io::{Read, Seek};
 
 use super::{is_c_space, label_string, non_empty, Device, FsInfo, FsType, ProbeError};
-use crate::devices::bytes::field;
+use crate::bytes::{be16, field};
 
 const ISO_SECTOR_BYTES: usize = 2048;
 /// The volume descriptor set starts at sector 16, after the system area.
@@ -89,10 +89,7 @@ fn iso_date_uuid(date: &[u8]) -> Option<String> {
 }
 
 fn utf16be_units(bytes: &[u8]) -> Vec<u16> {
-    bytes
-        .chunks_exact(2)
-        .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
-        .collect()
+    bytes.chunks_exact(2).map(|pair| be16(pair, 0)).collect()
 }
 
 /// Joliet holds at most 16 UTF-16 characters, the primary descriptor 32 of a

@@ -16,10 +16,12 @@
 //! runs on the boot path for every block device.
 
 use std::fmt;
-use std::io::{self, Read, Seek};
+use std::io::{Read, Seek};
 use std::str::FromStr;
 
 use thiserror::Error;
+
+use crate::bytes::{RegionReadError, SizedDevice};
 
 mod btrfs;
 mod ext;
@@ -31,13 +33,8 @@ mod xfs;
 /// Errors from probing a device.
 #[derive(Debug, Error)]
 pub(crate) enum ProbeError {
-    #[error("cannot read {len_bytes} bytes at offset {offset_bytes}")]
-    Read {
-        offset_bytes: u64,
-        len_bytes: usize,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] RegionReadError),
     #[error(
         "unknown filesystem type {name:?} \
          (known: ext2, ext3, ext4, xfs, btrfs, vfat, iso9660, swap)"
@@ -172,28 +169,7 @@ pub(crate) fn probe<R: Read + Seek>(
 const HEAD_LEN_BYTES: usize = 4096;
 
 /// The device with its size, so every read can first check it fits.
-struct Device<'a, R> {
-    dev: &'a mut R,
-    size_bytes: u64,
-}
-
-impl<R: Read + Seek> Device<'_, R> {
-    /// `len_bytes` bytes at `offset_bytes`, or `None` when the region runs past the
-    /// end of the device.
-    fn read_at(
-        &mut self,
-        offset_bytes: u64,
-        len_bytes: usize,
-    ) -> Result<Option<Vec<u8>>, ProbeError> {
-        super::bytes::read_region(self.dev, self.size_bytes, offset_bytes, len_bytes).map_err(
-            |source| ProbeError::Read {
-                offset_bytes,
-                len_bytes,
-                source,
-            },
-        )
-    }
-}
+type Device<'a, R> = SizedDevice<'a, R>;
 
 /// A 16-byte UUID as `blkid` prints it: lowercase, hyphenated; `None` when all zero
 /// (blkid does not report empty UUIDs).

@@ -4,7 +4,7 @@
 use std::io::{Read, Seek};
 
 use super::{label_string, uuid_string, Device, FsInfo, FsType, ProbeError};
-use crate::devices::bytes::field;
+use crate::bytes::field;
 
 /// Page sizes a swap area may have been made for; the signature ends its first page.
 const SWAP_PAGE_SIZES_BYTES: [u64; 5] = [4096, 8192, 16384, 32768, 65536];

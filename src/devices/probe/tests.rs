@@ -1,7 +1,7 @@
 use super::*;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::SeekFrom;
+use std::io::{self, SeekFrom};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -147,14 +147,15 @@ impl Seek for FailingDevice {
 
 #[test]
 fn read_error_is_reported_with_offset() {
+    const HEAD_LEN_BYTES_U64: u64 = HEAD_LEN_BYTES as u64;
     let error = probe(&mut FailingDevice, 1 << 20).unwrap_err();
     assert!(matches!(
         error,
-        ProbeError::Read {
+        ProbeError::Read(RegionReadError {
             offset_bytes: 0,
-            len_bytes: HEAD_LEN_BYTES,
+            len_bytes: HEAD_LEN_BYTES_U64,
             ..
-        }
+        })
     ));
 }
 
@@ -164,10 +165,10 @@ fn device_shorter_than_its_claimed_size_is_a_read_error() {
     let error = probe(&mut short, 1 << 20).unwrap_err();
     assert!(matches!(
         error,
-        ProbeError::Read {
+        ProbeError::Read(RegionReadError {
             offset_bytes: 0,
             ..
-        }
+        })
     ));
 }
 
@@ -183,4 +184,13 @@ fn fs_type_names_round_trip() {
 fn unknown_fs_type_name_is_an_error() {
     let error = "ntfs".parse::<FsType>().unwrap_err();
     assert!(matches!(error, ProbeError::UnknownFsType { ref name } if name == "ntfs"));
+}
+
+#[test]
+fn a_read_error_reaches_the_report_once_with_its_cause() {
+    let error = probe(&mut FailingDevice, 1 << 20).unwrap_err();
+    assert_eq!(
+        crate::report::report(&error),
+        "cannot read 4096 bytes at offset 0: medium error"
+    );
 }

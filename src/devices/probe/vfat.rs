@@ -4,7 +4,7 @@
 use std::io::{Read, Seek};
 
 use super::{label_string, Device, FsInfo, FsType, ProbeError};
-use crate::devices::bytes::{field, le16, le32};
+use crate::bytes::{field, le16, le32};
 
 const FAT_DIR_ENTRY_BYTES: usize = 32;
 const FAT_ATTR_VOLUME_ID: u8 = 0x08;

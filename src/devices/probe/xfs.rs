@@ -1,7 +1,7 @@
 //! XFS (`xfs_sb`, big-endian).
 
 use super::{label_string, uuid_string, FsInfo, FsType};
-use crate::devices::bytes::{be32, field};
+use crate::bytes::{be32, field};
 
 pub(super) fn parse_xfs(head: &[u8]) -> Option<FsInfo> {
     if field(head, 0, 4) != b"XFSB" {

@@ -2,6 +2,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::bytes::{put_le16, put_le32, put_le64};
 use crate::kexec::syscall::{LoadSegment, SyscallError};
 use crate::kexec::{memmap, KexecMethod};
 
@@ -72,18 +73,18 @@ impl KexecSyscalls for Recording {
 fn bzimage() -> Vec<u8> {
     let mut k = vec![0u8; 4 * 512 + 0x3000];
     k[0x1f1] = 3;
-    k[0x1f4..0x1f8].copy_from_slice(&(0x3000u32 / 16).to_le_bytes());
-    k[0x1fe..0x200].copy_from_slice(&0xaa55u16.to_le_bytes());
+    put_le32(&mut k, 0x1f4, 0x3000u32 / 16);
+    put_le16(&mut k, 0x1fe, 0xaa55u16);
     k[0x200..0x202].copy_from_slice(&[0xeb, 0x6a]);
     k[0x202..0x206].copy_from_slice(b"HdrS");
-    k[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
-    k[0x22c..0x230].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
-    k[0x230..0x234].copy_from_slice(&0x20_0000u32.to_le_bytes());
+    put_le16(&mut k, 0x206, 0x020fu16);
+    put_le32(&mut k, 0x22c, 0x7fff_ffffu32);
+    put_le32(&mut k, 0x230, 0x20_0000u32);
     k[0x234] = 1;
-    k[0x236..0x238].copy_from_slice(&0x7fu16.to_le_bytes());
-    k[0x238..0x23c].copy_from_slice(&0x7ffu32.to_le_bytes());
-    k[0x258..0x260].copy_from_slice(&0x100_0000u64.to_le_bytes());
-    k[0x260..0x264].copy_from_slice(&0x2_0100u32.to_le_bytes());
+    put_le16(&mut k, 0x236, 0x7fu16);
+    put_le32(&mut k, 0x238, 0x7ffu32);
+    put_le64(&mut k, 0x258, 0x100_0000u64);
+    put_le32(&mut k, 0x260, 0x2_0100u32);
     k
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::bytes::{put_le32, put_le64};
 use crate::devices::blockdev::Window;
 use crate::devices::test_samples::{env_u64, env_value, sample, SampledDisk, DISK_BYTES};
 use std::io::Cursor;
@@ -43,21 +44,21 @@ pub(crate) fn label_sector(
 ) -> Vec<u8> {
     let mut s = vec![0u8; 512];
     s[0..8].copy_from_slice(LABEL_ID);
-    s[8..16].copy_from_slice(&1u64.to_le_bytes());
-    s[20..24].copy_from_slice(&32u32.to_le_bytes());
+    put_le64(&mut s, 8, 1u64);
+    put_le32(&mut s, 20, 32u32);
     s[24..32].copy_from_slice(LABEL_TYPE);
     s[32..64].copy_from_slice(uuid);
-    s[64..72].copy_from_slice(&size.to_le_bytes());
+    put_le64(&mut s, 64, size);
     let mut at = 72;
     for list in [data, mdas] {
         for &(o, l) in list.iter().chain(&[(0, 0)]) {
-            s[at..at + 8].copy_from_slice(&o.to_le_bytes());
-            s[at + 8..at + 16].copy_from_slice(&l.to_le_bytes());
+            put_le64(&mut s, at, o);
+            put_le64(&mut s, at + 8, l);
             at += 16;
         }
     }
     let crc = calc_crc(INITIAL_CRC, &s[20..]);
-    s[16..20].copy_from_slice(&crc.to_le_bytes());
+    put_le32(&mut s, 16, crc);
     s
 }
 
@@ -65,14 +66,14 @@ fn write_mda(img: &mut [u8], area: (u64, u64), text_at: u64, text: &[u8]) {
     let (start, size) = area;
     let mut h = vec![0u8; 512];
     h[4..20].copy_from_slice(MDA_MAGIC);
-    h[20..24].copy_from_slice(&1u32.to_le_bytes());
-    h[24..32].copy_from_slice(&start.to_le_bytes());
-    h[32..40].copy_from_slice(&size.to_le_bytes());
-    h[40..48].copy_from_slice(&text_at.to_le_bytes());
-    h[48..56].copy_from_slice(&(text.len() as u64).to_le_bytes());
-    h[56..60].copy_from_slice(&calc_crc(INITIAL_CRC, text).to_le_bytes());
+    put_le32(&mut h, 20, 1u32);
+    put_le64(&mut h, 24, start);
+    put_le64(&mut h, 32, size);
+    put_le64(&mut h, 40, text_at);
+    put_le64(&mut h, 48, text.len() as u64);
+    put_le32(&mut h, 56, calc_crc(INITIAL_CRC, text));
     let crc = calc_crc(INITIAL_CRC, &h[4..]);
-    h[0..4].copy_from_slice(&crc.to_le_bytes());
+    put_le32(&mut h, 0, crc);
     img[start as usize..start as usize + 512].copy_from_slice(&h);
     // Lay the text into the circular buffer.
     let mut pos = text_at;
@@ -212,7 +213,7 @@ fn bad_magic_and_bad_text_checksum_are_typed() {
     let mut img = two_mda_image();
     img[4096 + 5] = b'X';
     let crc = calc_crc(INITIAL_CRC, &img[4096 + 4..4096 + 512]);
-    img[4096..4100].copy_from_slice(&crc.to_le_bytes());
+    put_le32(&mut img, 4096, crc);
     img[(32 << 10) + 1024 + 10] ^= 1;
     let err = read_pv(&mut Cursor::new(&img), img.len() as u64).unwrap_err();
     assert!(
@@ -300,7 +301,7 @@ fn ignored_and_empty_metadata_areas_give_no_copies() {
     for start in [4096usize, 32 << 10] {
         img[start + 60] = 1; // flags: IGNORED
         let crc = calc_crc(INITIAL_CRC, &img[start + 4..start + 512]);
-        img[start..start + 4].copy_from_slice(&crc.to_le_bytes());
+        put_le32(&mut img, start, crc);
     }
     let pv = read_pv(&mut Cursor::new(&img), img.len() as u64)
         .unwrap()

@@ -1,6 +1,7 @@
 use super::*;
+use crate::bytes::{put_le16, put_le32, put_le64};
 use crate::devices::md::MdMember;
-use std::io::Cursor;
+use std::io::{self, Cursor};
 use std::path::{Path, PathBuf};
 
 const UUID_BYTES: [u8; 16] = [
@@ -68,37 +69,33 @@ impl V1Builder {
 
     pub(crate) fn block(&self) -> [u8; 4096] {
         let mut b = [0u8; 4096];
-        let put32 =
-            |b: &mut [u8; 4096], at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-        let put64 =
-            |b: &mut [u8; 4096], at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
-        put32(&mut b, 0, MD_MAGIC);
-        put32(&mut b, 4, 1);
-        put32(&mut b, 8, self.feature_map);
+        put_le32(&mut b, 0, MD_MAGIC);
+        put_le32(&mut b, 4, 1);
+        put_le32(&mut b, 8, self.feature_map);
         b[16..32].copy_from_slice(&UUID_BYTES);
         b[32..32 + self.name.len()].copy_from_slice(self.name.as_bytes());
-        put64(&mut b, 64, 1_700_000_000);
-        put32(&mut b, 72, self.level as u32);
-        put32(&mut b, 76, self.layout);
-        put64(&mut b, 80, self.data_size_sectors());
-        put32(&mut b, 88, self.chunk_sectors);
-        put32(&mut b, 92, self.raid_disks);
-        put64(&mut b, 128, self.data_offset_sectors);
-        put64(&mut b, 136, self.data_size_sectors());
-        put64(&mut b, 144, self.super_sector());
-        put64(&mut b, 152, self.recovery_offset);
-        put32(&mut b, 160, self.dev_number);
+        put_le64(&mut b, 64, 1_700_000_000);
+        put_le32(&mut b, 72, self.level as u32);
+        put_le32(&mut b, 76, self.layout);
+        put_le64(&mut b, 80, self.data_size_sectors());
+        put_le32(&mut b, 88, self.chunk_sectors);
+        put_le32(&mut b, 92, self.raid_disks);
+        put_le64(&mut b, 128, self.data_offset_sectors);
+        put_le64(&mut b, 136, self.data_size_sectors());
+        put_le64(&mut b, 144, self.super_sector());
+        put_le64(&mut b, 152, self.recovery_offset);
+        put_le32(&mut b, 160, self.dev_number);
         b[168..184].copy_from_slice(&[0x11; 16]);
-        put64(&mut b, 192, 1_700_000_100);
-        put64(&mut b, 200, self.events);
-        put64(&mut b, 208, self.resync_offset);
-        put32(&mut b, 220, self.roles.len() as u32);
+        put_le64(&mut b, 192, 1_700_000_100);
+        put_le64(&mut b, 200, self.events);
+        put_le64(&mut b, 208, self.resync_offset);
+        put_le32(&mut b, 220, self.roles.len() as u32);
         for (n, role) in self.roles.iter().enumerate() {
-            b[256 + 2 * n..258 + 2 * n].copy_from_slice(&role.to_le_bytes());
+            put_le16(&mut b, 256 + 2 * n, *role);
         }
         let len = 256 + 2 * self.roles.len();
         let csum = fold_checksum(&b[..len], 216);
-        put32(&mut b, 216, csum);
+        put_le32(&mut b, 216, csum);
         b
     }
 
@@ -152,7 +149,7 @@ impl V090Builder {
 
     pub(crate) fn block(&self) -> [u8; 4096] {
         let mut b = [0u8; 4096];
-        let mut put = |n: usize, v: u32| b[n * 4..n * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        let mut put = |n: usize, v: u32| put_le32(&mut b, n * 4, v);
         put(0, MD_MAGIC);
         put(1, 0);
         put(2, self.minor_version);
@@ -390,11 +387,11 @@ fn device_shorter_than_its_size_is_a_read_error() {
     let image = V1Builder::new(MetadataVersion::V1_0).image();
     let truncated = &image[..image.len() - 8192];
     match read_superblock(&mut Cursor::new(truncated), image.len() as u64) {
-        Err(MdError::Read {
+        Err(MdError::Read(RegionReadError {
             offset_bytes,
             len_bytes: 4096,
             source,
-        }) => {
+        })) => {
             assert_eq!(offset_bytes, image.len() as u64 - 16 * 512);
             assert_eq!(source.kind(), io::ErrorKind::UnexpectedEof);
         }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::bytes::{put_le16, put_le32, put_le64};
 use crate::devices::partition::mbr::MBR_TYPE_GPT_PROTECTIVE;
 use crate::devices::partition::read_table;
 use crate::devices::partition::tests::{
@@ -98,8 +99,8 @@ fn build_gpt(
     let mut disk = vec![0u8; sector_size_bytes * disk_sectors];
     // Protective MBR.
     disk[0x1BE + 4] = MBR_TYPE_GPT_PROTECTIVE;
-    disk[0x1BE + 8..0x1BE + 12].copy_from_slice(&1u32.to_le_bytes());
-    disk[0x1BE + 12..0x1BE + 16].copy_from_slice(&u32::MAX.to_le_bytes());
+    put_le32(&mut disk, 0x1BE + 8, 1u32);
+    put_le32(&mut disk, 0x1BE + 12, u32::MAX);
     disk[510] = 0x55;
     disk[511] = 0xAA;
     let mut entries = vec![0u8; 128 * 128];
@@ -107,8 +108,8 @@ fn build_gpt(
         let entry = &mut entries[i * 128..(i + 1) * 128];
         entry[0] = 0xAF; // any non-zero type GUID
         entry[16] = u8::try_from(i).unwrap() + 1;
-        entry[32..40].copy_from_slice(&first_lba.to_le_bytes());
-        entry[40..48].copy_from_slice(&last_lba.to_le_bytes());
+        put_le64(entry, 32, first_lba);
+        put_le64(entry, 40, last_lba);
         entry[56] = b'p';
     }
     let entries_sectors = entries.len().div_ceil(sector_size_bytes);
@@ -119,20 +120,20 @@ fn build_gpt(
     ] {
         let mut header = vec![0u8; 92];
         header[..8].copy_from_slice(GPT_SIGNATURE);
-        header[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
-        header[12..16].copy_from_slice(&92u32.to_le_bytes());
-        header[24..32].copy_from_slice(&my_lba.to_le_bytes());
-        header[32..40].copy_from_slice(&alternate_lba.to_le_bytes());
-        header[40..48].copy_from_slice(&(2 + entries_sectors as u64).to_le_bytes());
-        header[48..56].copy_from_slice(&(last_lba - 1 - entries_sectors as u64).to_le_bytes());
+        put_le32(&mut header, 8, 0x0001_0000u32);
+        put_le32(&mut header, 12, 92u32);
+        put_le64(&mut header, 24, my_lba);
+        put_le64(&mut header, 32, alternate_lba);
+        put_le64(&mut header, 40, 2 + entries_sectors as u64);
+        put_le64(&mut header, 48, last_lba - 1 - entries_sectors as u64);
         header[56] = 0x42;
-        header[72..80].copy_from_slice(&entries_lba.to_le_bytes());
-        header[80..84].copy_from_slice(&128u32.to_le_bytes());
-        header[84..88].copy_from_slice(&128u32.to_le_bytes());
-        header[88..92].copy_from_slice(&crc32(&entries).to_le_bytes());
+        put_le64(&mut header, 72, entries_lba);
+        put_le32(&mut header, 80, 128u32);
+        put_le32(&mut header, 84, 128u32);
+        put_le32(&mut header, 88, crc32(&entries));
         edit(&mut header);
         let crc = crc32(&header);
-        header[16..20].copy_from_slice(&crc.to_le_bytes());
+        put_le32(&mut header, 16, crc);
         let at = my_lba as usize * sector_size_bytes;
         disk[at..at + 92].copy_from_slice(&header);
         let at = entries_lba as usize * sector_size_bytes;
@@ -180,7 +181,7 @@ fn gpt_entries_past_the_disk_are_skipped() {
 #[test]
 fn gpt_with_huge_entry_count_is_rejected_without_allocating() {
     let disk = build_gpt(512, 2048, &[(40, 99)], |header| {
-        header[80..84].copy_from_slice(&u32::MAX.to_le_bytes());
+        put_le32(header, 80, u32::MAX);
     });
     let error = read_bytes(disk).unwrap_err();
     assert!(matches!(
@@ -198,7 +199,7 @@ fn gpt_with_huge_entry_count_is_rejected_without_allocating() {
 #[test]
 fn gpt_with_odd_entry_size_is_rejected() {
     let disk = build_gpt(512, 2048, &[(40, 99)], |header| {
-        header[84..88].copy_from_slice(&129u32.to_le_bytes());
+        put_le32(header, 84, 129u32);
     });
     assert!(matches!(
         read_bytes(disk).unwrap_err(),
@@ -212,7 +213,7 @@ fn gpt_with_odd_entry_size_is_rejected() {
 #[test]
 fn gpt_header_claiming_another_lba_is_rejected() {
     let disk = build_gpt(512, 2048, &[(40, 99)], |header| {
-        header[24..32].copy_from_slice(&7u64.to_le_bytes());
+        put_le64(header, 24, 7u64);
     });
     assert!(matches!(
         read_bytes(disk).unwrap_err(),
@@ -229,7 +230,7 @@ fn gpt_header_claiming_another_lba_is_rejected() {
 #[test]
 fn gpt_header_with_oversized_header_size_is_rejected() {
     let disk = build_gpt(512, 2048, &[(40, 99)], |header| {
-        header[12..16].copy_from_slice(&600u32.to_le_bytes());
+        put_le32(header, 12, 600u32);
     });
     assert!(matches!(
         read_bytes(disk).unwrap_err(),
@@ -243,7 +244,7 @@ fn gpt_header_with_oversized_header_size_is_rejected() {
 #[test]
 fn gpt_entry_array_past_the_disk_is_rejected() {
     let disk = build_gpt(512, 2048, &[(40, 99)], |header| {
-        header[72..80].copy_from_slice(&u64::MAX.to_le_bytes());
+        put_le64(header, 72, u64::MAX);
     });
     assert!(matches!(
         read_bytes(disk).unwrap_err(),
@@ -258,7 +259,7 @@ fn gpt_entry_array_past_the_disk_is_rejected() {
 fn gpt_name_decodes_utf16_and_trims_like_blkid() {
     let mut raw = [0u8; GPT_NAME_BYTES];
     for (i, unit) in "café ".encode_utf16().enumerate() {
-        raw[2 * i..2 * i + 2].copy_from_slice(&unit.to_le_bytes());
+        put_le16(&mut raw, 2 * i, unit);
     }
     assert_eq!(gpt_name(&raw).as_deref(), Some("café"));
     assert_eq!(gpt_name(&[0u8; GPT_NAME_BYTES]), None);

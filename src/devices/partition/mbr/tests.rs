@@ -1,4 +1,5 @@
 use super::*;
+use crate::bytes::put_le32;
 use crate::devices::partition::tests::read_bytes;
 
 /// An MBR with one extended partition at `extended_lba` of `extended_sectors`.
@@ -77,8 +78,8 @@ pub(crate) fn write_mbr_entry(
 ) {
     let at = MBR_ENTRIES_AT + slot * MBR_ENTRY_BYTES;
     sector[at + 4] = type_code;
-    sector[at + 8..at + 12].copy_from_slice(&start.to_le_bytes());
-    sector[at + 12..at + 16].copy_from_slice(&size.to_le_bytes());
+    put_le32(sector, at + 8, start);
+    put_le32(sector, at + 12, size);
     sector[510] = 0x55;
     sector[511] = 0xAA;
 }

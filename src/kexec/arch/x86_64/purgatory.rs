@@ -31,6 +31,8 @@
 //! it in place, inside kboot, against the reference vectors and the `xxhash-rust` crate.
 #![allow(unsafe_code)]
 
+use crate::bytes::put_le64;
+
 /// Parameter block at the start of the blob (all little-endian u64).
 pub(crate) const PARAM_RIP: usize = 0x00;
 pub(crate) const PARAM_RSI: usize = 0x08;
@@ -394,11 +396,7 @@ pub(crate) fn patched(
         });
     }
     let mut bytes = blob().to_vec();
-    let mut put = |at: usize, value: u64| {
-        if let Some(slot) = bytes.get_mut(at..at + 8) {
-            slot.copy_from_slice(&value.to_le_bytes());
-        }
-    };
+    let mut put = |at: usize, value: u64| put_le64(&mut bytes, at, value);
     put(PARAM_RIP, rip);
     put(PARAM_RSI, rsi);
     put(PARAM_RSP, rsp);

@@ -3,6 +3,9 @@
 //! is a pure function from the bzImage's first bytes and the layout to the page.
 //! The rules are those of Documentation/arch/x86/boot.rst.
 
+#[cfg(test)]
+use crate::bytes::{le32, le64};
+use crate::bytes::{put_le32, put_le64};
 use crate::kexec::memmap::MemRange;
 
 pub(crate) const ZERO_PAGE_BYTES: usize = 4096;
@@ -70,14 +73,6 @@ pub(crate) enum ZeroPageError {
     TooManyE820 { count: usize },
 }
 
-fn put_u32(page: &mut [u8], at: usize, value: u32) {
-    page[at..at + 4].copy_from_slice(&value.to_le_bytes());
-}
-
-fn put_u64(page: &mut [u8], at: usize, value: u64) {
-    page[at..at + 8].copy_from_slice(&value.to_le_bytes());
-}
-
 fn low32(value: u64) -> u32 {
     (value & 0xffff_ffff) as u32
 }
@@ -113,22 +108,22 @@ pub(crate) fn build(
     // 64-bit entry skips; LOADED_HIGH is the one flag that describes our layout.
     page[LOADFLAGS] |= LOADED_HIGH;
 
-    put_u32(&mut page, RAMDISK_IMAGE, low32(fields.ramdisk_addr));
-    put_u32(&mut page, RAMDISK_SIZE, low32(fields.ramdisk_bytes));
-    put_u32(&mut page, EXT_RAMDISK_IMAGE, high32(fields.ramdisk_addr));
-    put_u32(&mut page, EXT_RAMDISK_SIZE, high32(fields.ramdisk_bytes));
-    put_u32(&mut page, CMD_LINE_PTR, low32(fields.cmdline_addr));
-    put_u32(&mut page, EXT_CMD_LINE_PTR, high32(fields.cmdline_addr));
-    put_u32(&mut page, HARDWARE_SUBARCH, 0);
-    put_u64(&mut page, ACPI_RSDP_ADDR, fields.acpi_rsdp_addr);
+    put_le32(&mut page, RAMDISK_IMAGE, low32(fields.ramdisk_addr));
+    put_le32(&mut page, RAMDISK_SIZE, low32(fields.ramdisk_bytes));
+    put_le32(&mut page, EXT_RAMDISK_IMAGE, high32(fields.ramdisk_addr));
+    put_le32(&mut page, EXT_RAMDISK_SIZE, high32(fields.ramdisk_bytes));
+    put_le32(&mut page, CMD_LINE_PTR, low32(fields.cmdline_addr));
+    put_le32(&mut page, EXT_CMD_LINE_PTR, high32(fields.cmdline_addr));
+    put_le32(&mut page, HARDWARE_SUBARCH, 0);
+    put_le64(&mut page, ACPI_RSDP_ADDR, fields.acpi_rsdp_addr);
 
     // Bounded above by E820_MAX_ENTRIES (128), so it fits the u8.
     page[E820_ENTRIES] = fields.memmap.len() as u8;
     for (index, range) in fields.memmap.iter().enumerate() {
         let at = E820_TABLE + index * E820_ENTRY_BYTES;
-        put_u64(&mut page, at, range.start);
-        put_u64(&mut page, at + 8, range.size_bytes());
-        put_u32(&mut page, at + 16, range.e820_type);
+        put_le64(&mut page, at, range.start);
+        put_le64(&mut page, at + 8, range.size_bytes());
+        put_le32(&mut page, at + 16, range.e820_type);
     }
     Ok(page)
 }
@@ -138,26 +133,10 @@ pub(crate) fn build(
 pub(crate) fn e820_entry(page: &[u8], index: usize) -> Option<(u64, u64, u32)> {
     let at = E820_TABLE + index * E820_ENTRY_BYTES;
     let entry = page.get(at..at + E820_ENTRY_BYTES)?;
-    let u64_at = |o: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&entry[o..o + 8]);
-        u64::from_le_bytes(b)
-    };
-    let mut t = [0u8; 4];
-    t.copy_from_slice(&entry[16..20]);
-    Some((u64_at(0), u64_at(8), u32::from_le_bytes(t)))
+    Some((le64(entry, 0), le64(entry, 8), le32(entry, 16)))
 }
 
 #[cfg(test)]
 pub(crate) fn e820_count(page: &[u8]) -> usize {
     page.get(E820_ENTRIES).map_or(0, |&n| usize::from(n))
-}
-
-#[cfg(test)]
-pub(crate) fn read_u32(page: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    if let Some(src) = page.get(at..at + 4) {
-        b.copy_from_slice(src);
-    }
-    u32::from_le_bytes(b)
 }

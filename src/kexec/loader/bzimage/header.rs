@@ -7,6 +7,8 @@
 
 use serde::Serialize;
 
+use crate::bytes::{le16, le32, le64};
+
 /// The header lies in the first two sectors; reading this much always covers it.
 pub(crate) const HEADER_BYTES: usize = 1024;
 
@@ -77,10 +79,10 @@ impl SetupHeader {
         if head.len() < XLOADFLAGS + 2 {
             return Err(BzImageError::TooShort { len: file_len });
         }
-        if u16_at(head, BOOT_FLAG) != 0xaa55 || &head[HEADER_MAGIC..HEADER_MAGIC + 4] != b"HdrS" {
+        if le16(head, BOOT_FLAG) != 0xaa55 || &head[HEADER_MAGIC..HEADER_MAGIC + 4] != b"HdrS" {
             return Err(BzImageError::BadMagic);
         }
-        let protocol_version = u16_at(head, VERSION);
+        let protocol_version = le16(head, VERSION);
         if protocol_version < MIN_VERSION {
             let [minor, major] = protocol_version.to_le_bytes();
             return Err(BzImageError::OldProtocol { major, minor });
@@ -91,7 +93,7 @@ impl SetupHeader {
             n => n,
         };
         let kernel_offset_bytes = (u64::from(setup_sects) + 1) * SECTOR_BYTES;
-        let payload_bytes = u64::from(u32_at(head, SYSSIZE)) * 16;
+        let payload_bytes = u64::from(le32(head, SYSSIZE)) * 16;
         let expected = kernel_offset_bytes + payload_bytes;
         if file_len < expected {
             return Err(BzImageError::Truncated {
@@ -108,17 +110,17 @@ impl SetupHeader {
             protocol_version,
             setup_sects,
             loadflags: head[LOADFLAGS],
-            xloadflags: u16_at(head, XLOADFLAGS),
+            xloadflags: le16(head, XLOADFLAGS),
             kernel_offset_bytes,
-            initrd_addr_max: u32_at(head, INITRD_ADDR_MAX),
-            kernel_alignment: u32_at(head, KERNEL_ALIGNMENT),
+            initrd_addr_max: le32(head, INITRD_ADDR_MAX),
+            kernel_alignment: le32(head, KERNEL_ALIGNMENT),
             relocatable: head[RELOCATABLE_KERNEL] != 0,
-            cmdline_size: u32_at(head, CMDLINE_SIZE),
-            pref_address: if newer { u64_at(head, PREF_ADDRESS) } else { 0 },
-            init_size: if newer { u32_at(head, INIT_SIZE) } else { 0 },
+            cmdline_size: le32(head, CMDLINE_SIZE),
+            pref_address: if newer { le64(head, PREF_ADDRESS) } else { 0 },
+            init_size: if newer { le32(head, INIT_SIZE) } else { 0 },
             payload_bytes,
-            payload_offset: u32_at(head, PAYLOAD_OFFSET),
-            payload_length: u32_at(head, PAYLOAD_LENGTH),
+            payload_offset: le32(head, PAYLOAD_OFFSET),
+            payload_length: le32(head, PAYLOAD_LENGTH),
         };
         if !header.has_64bit_entry() {
             return Err(BzImageError::No64BitEntry);
@@ -139,20 +141,6 @@ pub(crate) enum BzImageError {
     Truncated { expected: u64, len: u64 },
     #[error("no 64-bit entry point (xloadflags bit 0 clear): a 32-bit kernel")]
     No64BitEntry,
-}
-
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut v = [0u8; 8];
-    v.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(v)
 }
 
 #[cfg(test)]

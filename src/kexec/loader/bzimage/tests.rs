@@ -3,6 +3,7 @@ use super::header::{
     PREF_ADDRESS, RELOCATABLE_KERNEL,
 };
 use super::*;
+use crate::bytes::{le32, put_le16, put_le32, put_le64};
 use crate::kexec::arch::x86_64::purgatory;
 use crate::kexec::arch::x86_64::zero_page as zp;
 use crate::kexec::build::{build, BuildError};
@@ -27,22 +28,22 @@ const JUMP_LEN: u8 = 0x6a;
 fn bzimage(xloadflags: u16) -> Vec<u8> {
     let mut k = vec![0u8; KERNEL_OFFSET + PAYLOAD_BYTES];
     k[0x1f1] = SETUP_SECTS;
-    k[0x1f4..0x1f8].copy_from_slice(&((PAYLOAD_BYTES / 16) as u32).to_le_bytes());
-    k[0x1fe..0x200].copy_from_slice(&0xaa55u16.to_le_bytes());
+    put_le32(&mut k, 0x1f4, (PAYLOAD_BYTES / 16) as u32);
+    put_le16(&mut k, 0x1fe, 0xaa55u16);
     k[0x200] = 0xeb;
     k[0x201] = JUMP_LEN;
     k[0x202..0x206].copy_from_slice(b"HdrS");
-    k[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
+    put_le16(&mut k, 0x206, 0x020fu16);
     k[0x211] = 0x01;
-    k[0x214..0x218].copy_from_slice(&0x10_0000u32.to_le_bytes());
-    k[INITRD_ADDR_MAX..INITRD_ADDR_MAX + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
-    k[KERNEL_ALIGNMENT..KERNEL_ALIGNMENT + 4].copy_from_slice(&ALIGN.to_le_bytes());
+    put_le32(&mut k, 0x214, 0x10_0000u32);
+    put_le32(&mut k, INITRD_ADDR_MAX, 0x7fff_ffffu32);
+    put_le32(&mut k, KERNEL_ALIGNMENT, ALIGN);
     k[RELOCATABLE_KERNEL] = 1;
     k[0x235] = 0x15;
-    k[0x236..0x238].copy_from_slice(&xloadflags.to_le_bytes());
-    k[CMDLINE_SIZE..CMDLINE_SIZE + 4].copy_from_slice(&0x7ffu32.to_le_bytes());
-    k[PREF_ADDRESS..PREF_ADDRESS + 8].copy_from_slice(&PREF.to_le_bytes());
-    k[INIT_SIZE..INIT_SIZE + 4].copy_from_slice(&INIT_SIZE_BYTES.to_le_bytes());
+    put_le16(&mut k, 0x236, xloadflags);
+    put_le32(&mut k, CMDLINE_SIZE, 0x7ffu32);
+    put_le64(&mut k, PREF_ADDRESS, PREF);
+    put_le32(&mut k, INIT_SIZE, INIT_SIZE_BYTES);
     // A recognisable byte just past the header: must not reach the zero page.
     k[0x202 + JUMP_LEN as usize] = 0x5a;
     for (i, b) in k[KERNEL_OFFSET..].iter_mut().enumerate() {
@@ -153,17 +154,13 @@ fn qemu_1g_layout_and_zero_page_field_by_field() {
     }
     assert_eq!(zp[header_end], 0, "nothing copied past the header");
     assert_eq!(zp[zp::SENTINEL], 0);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_IMAGE) as u64, r.mem);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_SIZE), 0x1_2345);
-    assert_eq!(zp::read_u32(zp, 0x0c0), 0, "ext_ramdisk_image");
-    assert_eq!(zp::read_u32(zp, zp::CMD_LINE_PTR) as u64, p.mem + 0x1000);
-    assert_eq!(zp::read_u32(zp, 0x0c8), 0, "ext_cmd_line_ptr");
-    assert_eq!(zp::read_u32(zp, zp::HARDWARE_SUBARCH), 0);
-    assert_eq!(
-        zp::read_u32(zp, zp::ACPI_RSDP_ADDR),
-        0,
-        "BIOS: the kernel scans"
-    );
+    assert_eq!(le32(zp, zp::RAMDISK_IMAGE) as u64, r.mem);
+    assert_eq!(le32(zp, zp::RAMDISK_SIZE), 0x1_2345);
+    assert_eq!(le32(zp, 0x0c0), 0, "ext_ramdisk_image");
+    assert_eq!(le32(zp, zp::CMD_LINE_PTR) as u64, p.mem + 0x1000);
+    assert_eq!(le32(zp, 0x0c8), 0, "ext_cmd_line_ptr");
+    assert_eq!(le32(zp, zp::HARDWARE_SUBARCH), 0);
+    assert_eq!(le32(zp, zp::ACPI_RSDP_ADDR), 0, "BIOS: the kernel scans");
     assert_eq!(&zp[0x1000..0x1000 + CMDLINE.len()], CMDLINE.as_bytes());
     assert_eq!(zp[0x1000 + CMDLINE.len()], 0);
     assert_eq!(zp::e820_count(zp), 6);
@@ -195,7 +192,7 @@ fn describe_reads_the_xen_notes_of_an_lz4_payload() {
     kernel.extend_from_slice(&payload);
     let syssize = ((kernel.len() - KERNEL_OFFSET) / 16 + 1) as u32;
     kernel.resize(KERNEL_OFFSET + syssize as usize * 16, 0);
-    kernel[0x1f4..0x1f8].copy_from_slice(&syssize.to_le_bytes());
+    put_le32(&mut kernel, 0x1f4, syssize);
     kernel[PAYLOAD_OFFSET..PAYLOAD_OFFSET + 4]
         .copy_from_slice(&(payload_offset as u32).to_le_bytes());
     kernel[PAYLOAD_LENGTH..PAYLOAD_LENGTH + 4]
@@ -282,14 +279,14 @@ fn ramdisk_stays_below_initrd_addr_max_unless_the_kernel_takes_it_above_4g() {
     let below = lay_out(bzimage(0x01), 0x1000, map.clone());
     let r = seg(&below, SegmentRole::Ramdisk);
     assert_eq!(r.end(), 0x8000_0000, "initrd_addr_max 0x7fffffff");
-    assert_eq!(zp::read_u32(zero_page(&below), 0x0c0), 0);
+    assert_eq!(le32(zero_page(&below), 0x0c0), 0);
 
     let above = lay_out(bzimage(0x03), 0x1000, map);
     let r = seg(&above, SegmentRole::Ramdisk);
     assert_eq!(r.mem, 0x1_ffff_f000);
     let zp = zero_page(&above);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_IMAGE), 0xffff_f000);
-    assert_eq!(zp::read_u32(zp, 0x0c0), 1, "ext_ramdisk_image");
+    assert_eq!(le32(zp, zp::RAMDISK_IMAGE), 0xffff_f000);
+    assert_eq!(le32(zp, 0x0c0), 1, "ext_ramdisk_image");
     let boot_params = seg(&above, SegmentRole::BootParams);
     assert!(boot_params.end() <= FOUR_GIB);
 }
@@ -320,8 +317,8 @@ fn no_ramdisk_means_no_ramdisk_segment_and_zero_fields() {
     assert!(image.segment(SegmentRole::Ramdisk).is_none());
     assert_eq!(image.segments.len(), 3);
     let zp = zero_page(&image);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_IMAGE), 0);
-    assert_eq!(zp::read_u32(zp, zp::RAMDISK_SIZE), 0);
+    assert_eq!(le32(zp, zp::RAMDISK_IMAGE), 0);
+    assert_eq!(le32(zp, zp::RAMDISK_SIZE), 0);
 }
 
 #[test]

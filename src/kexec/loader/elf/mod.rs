@@ -13,6 +13,7 @@ use goblin::elf::program_header::{PT_LOAD, PT_NOTE};
 use goblin::elf::Elf;
 use serde::Serialize;
 
+use crate::bytes::{le16, le32, le64, put_le16, put_le32};
 use crate::kexec::image::{
     align_up, place_segment, ImageError, Parsed, Placement, Segment, SegmentData, SegmentRequest,
     SegmentRole, PAGE_BYTES,
@@ -115,8 +116,8 @@ fn text(desc: &[u8]) -> String {
 
 fn le_u64(desc: &[u8]) -> Option<u64> {
     match desc.len() {
-        4 => Some(u64::from(u32::from_le_bytes(desc.try_into().ok()?))),
-        8 => Some(u64::from_le_bytes(desc.try_into().ok()?)),
+        4 => Some(u64::from(le32(desc, 0))),
+        8 => Some(le64(desc, 0)),
         _ => None,
     }
 }
@@ -152,8 +153,8 @@ fn xen_notes(elf: &Elf<'_>, bytes: &[u8]) -> XenNotes {
 pub(crate) fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
     // The machine first, from the raw header: a kernel for another architecture is
     // named as such even when the rest of the file is more than goblin takes.
-    if let Some(machine) = bytes.get(18..20) {
-        let machine = u16::from_le_bytes([machine[0], machine[1]]);
+    if bytes.len() >= 20 {
+        let machine = le16(bytes, 18);
         if bytes.starts_with(b"\x7fELF") && machine != EM_X86_64 {
             return Err(ElfLoadError::WrongMachine(machine));
         }
@@ -223,15 +224,15 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
 /// (boot flag, "HdrS", protocol 2.15, the limits every 64-bit kernel has).
 pub(crate) fn synthetic_header() -> Vec<u8> {
     let mut h = vec![0u8; 0x290];
-    h[0x1fe..0x200].copy_from_slice(&0xaa55u16.to_le_bytes());
+    put_le16(&mut h, 0x1fe, 0xaa55);
     h[0x200] = 0xeb;
     h[0x201] = 0x6a;
     h[0x202..0x206].copy_from_slice(b"HdrS");
-    h[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
-    h[0x22c..0x230].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
-    h[0x230..0x234].copy_from_slice(&0x20_0000u32.to_le_bytes());
-    h[0x236..0x238].copy_from_slice(&1u16.to_le_bytes());
-    h[0x238..0x23c].copy_from_slice(&0x7ffu32.to_le_bytes());
+    put_le16(&mut h, 0x206, 0x020f);
+    put_le32(&mut h, 0x22c, 0x7fff_ffff);
+    put_le32(&mut h, 0x230, 0x20_0000);
+    put_le16(&mut h, 0x236, 1);
+    put_le32(&mut h, 0x238, 0x7ff);
     h
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::bytes::{le32, put_le16, put_le32, put_le64};
 use crate::kexec::arch::x86_64::zero_page as zp;
 use crate::kexec::image::DomImage;
 use crate::kexec::memmap::{MemRange, E820_RAM};
@@ -40,14 +41,14 @@ pub(in crate::kexec::loader) fn vmlinux(machine: u16) -> Vec<u8> {
     f[4] = ELFCLASS64;
     f[5] = 1; // little-endian
     f[6] = 1; // EV_CURRENT
-    f[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-    f[18..20].copy_from_slice(&machine.to_le_bytes());
-    f[20..24].copy_from_slice(&1u32.to_le_bytes());
-    f[24..32].copy_from_slice(&0x100_0000u64.to_le_bytes()); // e_entry
-    f[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
-    f[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
-    f[54..56].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
-    f[56..58].copy_from_slice(&3u16.to_le_bytes()); // e_phnum
+    put_le16(&mut f, 16, 2u16); // ET_EXEC
+    put_le16(&mut f, 18, machine);
+    put_le32(&mut f, 20, 1u32);
+    put_le64(&mut f, 24, 0x100_0000u64); // e_entry
+    put_le64(&mut f, 32, 64u64); // e_phoff
+    put_le16(&mut f, 52, 64u16); // e_ehsize
+    put_le16(&mut f, 54, 56u16); // e_phentsize
+    put_le16(&mut f, 56, 3u16); // e_phnum
     let notes_at = 0x400usize;
     let phdrs: [(u32, u64, u64, u64, u64, u64); 3] = [
         (
@@ -75,16 +76,16 @@ pub(in crate::kexec::loader) fn vmlinux(machine: u16) -> Vec<u8> {
             notes.len() as u64,
         ),
     ];
-    for (i, (p_type, offset, vaddr, paddr, filesz, memsz)) in phdrs.iter().enumerate() {
+    for (i, &(p_type, offset, vaddr, paddr, filesz, memsz)) in phdrs.iter().enumerate() {
         let at = 64 + i * 56;
-        f[at..at + 4].copy_from_slice(&p_type.to_le_bytes());
-        f[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
-        f[at + 16..at + 24].copy_from_slice(&vaddr.to_le_bytes());
-        f[at + 24..at + 32].copy_from_slice(&paddr.to_le_bytes());
-        f[at + 32..at + 40].copy_from_slice(&filesz.to_le_bytes());
-        f[at + 40..at + 48].copy_from_slice(&memsz.to_le_bytes());
-        let align: u64 = if *p_type == PT_NOTE { 4 } else { 0x1000 };
-        f[at + 48..at + 56].copy_from_slice(&align.to_le_bytes());
+        put_le32(&mut f, at, p_type);
+        put_le64(&mut f, at + 8, offset);
+        put_le64(&mut f, at + 16, vaddr);
+        put_le64(&mut f, at + 24, paddr);
+        put_le64(&mut f, at + 32, filesz);
+        put_le64(&mut f, at + 40, memsz);
+        let align: u64 = if p_type == PT_NOTE { 4 } else { 0x1000 };
+        put_le64(&mut f, at + 48, align);
     }
     f[notes_at..notes_at + notes.len()].copy_from_slice(&notes);
     for (i, b) in f[0x1000..].iter_mut().enumerate() {
@@ -140,7 +141,7 @@ fn a_note_segment_goblin_cannot_walk_ends_the_walk() {
     let mut kernel = vmlinux(EM_X86_64);
     // PT_NOTE's p_align = 0x1000: goblin's note iterator errors (forever).
     let at = 64 + 2 * 56 + 48;
-    kernel[at..at + 8].copy_from_slice(&0x1000u64.to_le_bytes());
+    put_le64(&mut kernel, at, 0x1000u64);
     let info = parse(&kernel).unwrap();
     assert!(!info.xen_pvh);
 }
@@ -171,7 +172,7 @@ fn pt_loads_go_at_their_physical_addresses() {
         0xff,
         "the kernel drops the initrd when 0"
     );
-    assert_eq!(zp::read_u32(zero_page, zp::RAMDISK_SIZE), 100);
+    assert_eq!(le32(zero_page, zp::RAMDISK_SIZE), 100);
     let ramdisk = image.segment(SegmentRole::Ramdisk).unwrap();
     assert!(ramdisk.end() <= RAMDISK_MAX_END);
 }
@@ -196,7 +197,7 @@ fn a_pt_load_outside_ram_or_the_file_is_refused() {
         )))
     ));
     // filesz of the first PT_LOAD past the end of the file
-    kernel[64 + 32..64 + 40].copy_from_slice(&0x10_0000u64.to_le_bytes());
+    put_le64(&mut kernel, 64 + 32, 0x10_0000u64);
     assert!(matches!(
         parse(&kernel),
         Err(ElfLoadError::Truncated { index: 0, .. })

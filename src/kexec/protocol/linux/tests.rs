@@ -1,4 +1,5 @@
 use super::*;
+use crate::bytes::le32;
 use crate::kexec::arch::x86_64::zero_page as zp;
 use crate::kexec::loader::elf::synthetic_header;
 use crate::kexec::memmap::{MemRange, E820_RAM};
@@ -38,12 +39,9 @@ fn configure_places_ramdisk_and_zero_page_and_hands_over_the_entry() {
         }
     );
     let page = image.bytes(&params.data);
-    assert_eq!(zp::read_u32(page, zp::RAMDISK_IMAGE) as u64, ramdisk.mem);
-    assert_eq!(zp::read_u32(page, zp::RAMDISK_SIZE), 0x1234);
-    assert_eq!(
-        zp::read_u32(page, zp::CMD_LINE_PTR) as u64,
-        params.mem + 0x1000
-    );
+    assert_eq!(le32(page, zp::RAMDISK_IMAGE) as u64, ramdisk.mem);
+    assert_eq!(le32(page, zp::RAMDISK_SIZE), 0x1234);
+    assert_eq!(le32(page, zp::CMD_LINE_PTR) as u64, params.mem + 0x1000);
     assert_eq!(&page[0x1000..], b"quiet\0");
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::bytes::le64;
 
 extern "sysv64" {
     fn kboot_purgatory_xxh64(data: *const u8, len: u64) -> u64;
@@ -76,7 +77,7 @@ fn patched_fills_the_parameter_block_only() {
         ]
     );
     let bytes = patched(0x100_0200, 0x10_0000, 0x20_0000, &check).unwrap();
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let word = |at: usize| le64(&bytes, at);
     assert_eq!(word(PARAM_RIP), 0x100_0200);
     assert_eq!(word(PARAM_RSI), 0x10_0000);
     assert_eq!(word(PARAM_RSP), 0x20_0000);

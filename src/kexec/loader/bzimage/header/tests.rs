@@ -1,16 +1,17 @@
 use super::*;
+use crate::bytes::{put_le16, put_le32};
 
 /// A header as a 64-bit kernel with protocol 2.15, 27 setup sectors and a 1 MiB
 /// payload would carry.
 fn good_head() -> Vec<u8> {
     let mut h = vec![0u8; HEADER_BYTES];
     h[SETUP_SECTS] = 27;
-    h[SYSSIZE..SYSSIZE + 4].copy_from_slice(&(0x10_0000u32 / 16).to_le_bytes());
-    h[BOOT_FLAG..BOOT_FLAG + 2].copy_from_slice(&0xaa55u16.to_le_bytes());
+    put_le32(&mut h, SYSSIZE, 0x10_0000u32 / 16);
+    put_le16(&mut h, BOOT_FLAG, 0xaa55u16);
     h[HEADER_MAGIC..HEADER_MAGIC + 4].copy_from_slice(b"HdrS");
-    h[VERSION..VERSION + 2].copy_from_slice(&0x020fu16.to_le_bytes());
+    put_le16(&mut h, VERSION, 0x020fu16);
     h[LOADFLAGS] = 1;
-    h[XLOADFLAGS..XLOADFLAGS + 2].copy_from_slice(&3u16.to_le_bytes());
+    put_le16(&mut h, XLOADFLAGS, 3u16);
     h
 }
 
