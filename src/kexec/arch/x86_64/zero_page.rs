@@ -6,6 +6,9 @@
 #[cfg(test)]
 use crate::bytes::{le32, le64};
 use crate::bytes::{put_le32, put_le64};
+/// `loadflags` (u8): at the same offset in the zero page's copy of the setup header
+/// as in the bzImage file.
+pub(crate) use crate::kexec::loader::bzimage::header::LOADFLAGS;
 use crate::kexec::memmap::MemRange;
 
 pub(crate) const ZERO_PAGE_BYTES: usize = 4096;
@@ -33,8 +36,6 @@ const SETUP_HEADER_BASE: usize = 0x202;
 const SETUP_HEADER_LIMIT: usize = 0x290;
 /// `type_of_loader` (u8).
 pub(crate) const TYPE_OF_LOADER: usize = 0x210;
-/// `loadflags` (u8).
-pub(crate) const LOADFLAGS: usize = 0x211;
 /// `ramdisk_image`, `ramdisk_size` (u32 each).
 pub(crate) const RAMDISK_IMAGE: usize = 0x218;
 pub(crate) const RAMDISK_SIZE: usize = 0x21c;
