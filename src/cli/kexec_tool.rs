@@ -3,6 +3,7 @@
 //! image layout without loading anything. Exit status as kexec-tools: 0, or 1 with a
 //! message on stderr.
 
+use crate::report::Chain;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -187,7 +188,7 @@ pub(super) fn main(args: &[String]) -> i32 {
             1
         }
         Err(e) => {
-            eprintln!("kboot kexec: {e}");
+            eprintln!("kboot kexec: {}", Chain(&e));
             1
         }
     }
@@ -300,7 +301,11 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
     }
     let loaded = kexec::load(&plan, o.method)?;
     if let Some(refused) = &loaded.refused {
-        eprintln!("kboot kexec: {refused}; loaded with {} instead", loaded.via);
+        eprintln!(
+            "kboot kexec: {}; loaded with {} instead",
+            Chain(refused.as_ref()),
+            loaded.via
+        );
     }
     Ok(())
 }

@@ -180,7 +180,7 @@ fn entries(args: &[String]) -> Result<(), CliError> {
     };
     let collected: select::Collected = select::collect(&request)?;
     for w in &collected.warnings {
-        eprintln!("kboot: warning: {w}");
+        eprintln!("kboot: warning: {}", Chain(w));
     }
     let found: &[BootEntry] = &collected.entries;
     if json {

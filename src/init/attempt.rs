@@ -107,7 +107,7 @@ impl Boot {
         };
         let collected = select::collect(&request)?;
         for warning in &collected.warnings {
-            log::warn(warning);
+            log::warn(Chain(warning));
         }
         let entries = collected.entries;
         let sources: BTreeSet<&str> = entries.iter().map(|e| e.source.name()).collect();
@@ -255,7 +255,11 @@ impl Boot {
             Err(e) => return BootError::Kexec(e),
         };
         if let Some(refused) = &loaded.refused {
-            log::warn(format!("{refused}; loaded with {} instead", loaded.via));
+            log::warn(format!(
+                "{}; loaded with {} instead",
+                Chain(refused.as_ref()),
+                loaded.via
+            ));
         }
         if let Some(times) = &loaded.times {
             log::say(times);

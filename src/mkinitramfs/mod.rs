@@ -10,6 +10,7 @@
 pub(crate) mod cpio;
 pub(crate) mod list;
 
+use crate::report::Chain;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -535,7 +536,7 @@ pub(crate) fn main(args: &[String]) -> i32 {
     match run(args) {
         Ok(()) => 0,
         Err(error) => {
-            eprintln!("mkinitramfs: {error}");
+            eprintln!("mkinitramfs: {}", Chain(&error));
             1
         }
     }
