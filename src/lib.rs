@@ -27,6 +27,8 @@ mod cli;
 mod compression;
 mod devices;
 mod fnmatch;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod init;
 mod kexec;
 mod mkinitramfs;
