@@ -16,3 +16,5 @@ if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 
     command -v rustup >/dev/null || { echo "setup: cargo clippy/fmt missing and no rustup to add them" >&2; exit 1; }
     rustup component add clippy rustfmt
 fi
+# The fuzz pass (fuzz/run) needs cargo-fuzz, from crates.io.
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
