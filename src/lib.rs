@@ -33,6 +33,7 @@ mod mkinitramfs;
 mod modules;
 mod report;
 mod select;
+mod untrusted;
 
 pub use cli::main as cli_main;
 pub use init::{is_init, run as run_init};
