@@ -533,3 +533,42 @@ fn entries_warns_about_a_kernel_name_that_is_not_utf8() {
         "{err}"
     );
 }
+
+/// An entry whose kernel is a symlink loop or a FIFO is listed as MISSING, and a
+/// warning says what is wrong with the file.
+#[test]
+fn entries_says_why_an_entry_kernel_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let entries = root.join("boot/loader/entries");
+    fs::create_dir_all(&entries).unwrap();
+    std::os::unix::fs::symlink("vmlinuz-loop", root.join("boot/vmlinuz-loop")).unwrap();
+    mkfifo(&root.join("boot/vmlinuz-fifo"));
+    fs::write(
+        entries.join("loop.conf"),
+        "title loop\nlinux /boot/vmlinuz-loop\n",
+    )
+    .unwrap();
+    fs::write(
+        entries.join("fifo.conf"),
+        "title fifo\nlinux /boot/vmlinuz-fifo\n",
+    )
+    .unwrap();
+    let (code, out, err) = kboot_within(
+        &["entries", "--root", root.to_str().unwrap(), "--cmdline", ""],
+        HANG_LIMIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("MISSING /boot/vmlinuz-loop"), "{out}");
+    assert!(out.contains("MISSING /boot/vmlinuz-fifo"), "{out}");
+    for (kernel, why) in [
+        (
+            "boot/vmlinuz-loop",
+            "more than 40 symbolic links to follow (a symlink loop?)",
+        ),
+        ("boot/vmlinuz-fifo", "it is a FIFO, not a regular file"),
+    ] {
+        let line = format!("cannot read {}: {why}", root.join(kernel).display());
+        assert!(err.contains(&line), "no {line:?} in:\n{err}");
+    }
+}

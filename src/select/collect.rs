@@ -90,6 +90,7 @@ pub(crate) fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
         .iter()
         .map(|(e, fs)| boot_entry(req, e, fs))
         .collect();
+    warnings.extend(unreadable_files(&entries));
     let mut scan_warnings = Vec::new();
     match scan::find_entries_noting(req, &mut scan_warnings) {
         Ok(scanned) => {
@@ -287,6 +288,26 @@ fn boot_entry(req: &ScanRequest<'_>, e: &grub::GrubEntry, config_fs: &Path) -> B
         source: e.source,
         missing,
     }
+}
+
+/// Files the entries name that are there but cannot be read (a FIFO, a directory, a
+/// symlink loop): `missing` only says the entry cannot boot, this says why.
+fn unreadable_files(entries: &[BootEntry]) -> Vec<ConfigWarning> {
+    let mut unreadable = Vec::new();
+    for entry in entries {
+        for path in &entry.missing {
+            match untrusted::check_regular_file_in_root(&entry.fs_root, Path::new(path)) {
+                Err(source) if source.kind() != io::ErrorKind::NotFound => {
+                    unreadable.push(ConfigWarning::Read {
+                        path: on_fs(&entry.fs_root, path),
+                        source,
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
+    unreadable
 }
 
 /// GRUB paths may start with the device: `(hd0,gpt2)/vmlinuz`, `($root)/vmlinuz`.

@@ -18,6 +18,15 @@ pub(crate) enum ScanError {
     KernelMissing { path: String, fs: ScannedFs },
     #[error("ramdisk={path} not found on {fs}: check the path, or leave ramdisk= out")]
     RamdiskMissing { path: String, fs: ScannedFs },
+    /// `kernel=` or `ramdisk=` names something there that cannot be read as a file.
+    #[error("{param}={path} on {fs} cannot be read: {source}")]
+    Unreadable {
+        param: &'static str,
+        path: String,
+        fs: ScannedFs,
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot read {dir}: {source}")]
     ReadDir {
         dir: PathBuf,
@@ -173,8 +182,19 @@ fn cmdline_entry(req: &ScanRequest<'_>, kernel: &str) -> Result<BootEntry, ScanE
         ScannedFs::Root
     };
     let kernel = absolute(kernel);
-    if !is_file_on(fs_root, &kernel) {
-        return Err(ScanError::KernelMissing { path: kernel, fs });
+    match untrusted::check_regular_file_in_root(fs_root, Path::new(&kernel)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(ScanError::KernelMissing { path: kernel, fs })
+        }
+        Err(source) => {
+            return Err(ScanError::Unreadable {
+                param: "kernel",
+                path: kernel,
+                fs,
+                source,
+            })
+        }
     }
     let version = Path::new(&kernel)
         .file_name()
@@ -182,8 +202,19 @@ fn cmdline_entry(req: &ScanRequest<'_>, kernel: &str) -> Result<BootEntry, ScanE
     let ramdisks = match req.ramdisk {
         Some(r) => {
             let r = absolute(r);
-            if !is_file_on(fs_root, &r) {
-                return Err(ScanError::RamdiskMissing { path: r, fs });
+            match untrusted::check_regular_file_in_root(fs_root, Path::new(&r)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(ScanError::RamdiskMissing { path: r, fs })
+                }
+                Err(source) => {
+                    return Err(ScanError::Unreadable {
+                        param: "ramdisk",
+                        path: r,
+                        fs,
+                        source,
+                    })
+                }
             }
             vec![r]
         }
