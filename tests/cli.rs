@@ -363,6 +363,15 @@ fn kboot_within(args: &[&str], limit: std::time::Duration) -> (Option<i32>, Stri
 
 const HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// `kboot entries` on the tree at `root`, with an empty command line, within
+/// `HANG_LIMIT`.
+fn entries_within(root: &Path) -> (Option<i32>, String, String) {
+    kboot_within(
+        &["entries", "--root", root.to_str().unwrap(), "--cmdline", ""],
+        HANG_LIMIT,
+    )
+}
+
 fn mkfifo(path: &Path) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRWXU).unwrap();
@@ -383,10 +392,7 @@ fn entries_warns_about_fifo_configs_instead_of_waiting_on_them() {
     ] {
         mkfifo(&root.join(config));
     }
-    let (code, out, err) = kboot_within(
-        &["entries", "--root", root.to_str().unwrap(), "--cmdline", ""],
-        HANG_LIMIT,
-    );
+    let (code, out, err) = entries_within(root);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("/boot/vmlinuz-6.1.0-9-amd64"), "{out}");
     for config in [
@@ -415,10 +421,7 @@ fn entries_refuses_an_oversized_grub_cfg_by_its_size() {
         .unwrap()
         .set_len((16 << 20) + 1)
         .unwrap();
-    let (code, out, err) = kboot_within(
-        &["entries", "--root", root.to_str().unwrap(), "--cmdline", ""],
-        HANG_LIMIT,
-    );
+    let (code, out, err) = entries_within(root);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("/boot/vmlinuz-6.1.0-9-amd64"), "{out}");
     assert!(
@@ -499,10 +502,7 @@ fn entries_keeps_bls_paths_and_a_boot_symlink_inside_the_root() {
         "title escape\nlinux /../../../../../../etc/hostname\n",
     )
     .unwrap();
-    let (code, out, err) = kboot_within(
-        &["entries", "--root", root.to_str().unwrap(), "--cmdline", ""],
-        HANG_LIMIT,
-    );
+    let (code, out, err) = entries_within(&root);
     assert_eq!(code, Some(0), "{err}");
     assert!(
         out.contains("MISSING /../../../../../../etc/hostname"),
@@ -522,10 +522,7 @@ fn entries_warns_about_a_kernel_name_that_is_not_utf8() {
     fs::write(root.join("boot/vmlinuz-6.1.0-9-amd64"), b"kernel").unwrap();
     let odd = std::ffi::OsStr::from_bytes(b"vmlinuz-6.2-\xff");
     fs::write(root.join("boot").join(odd), b"kernel").unwrap();
-    let (code, out, err) = kboot_within(
-        &["entries", "--root", root.to_str().unwrap(), "--cmdline", ""],
-        HANG_LIMIT,
-    );
+    let (code, out, err) = entries_within(root);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("/boot/vmlinuz-6.1.0-9-amd64"), "{out}");
     assert!(
@@ -554,10 +551,7 @@ fn entries_says_why_an_entry_kernel_cannot_be_read() {
         "title fifo\nlinux /boot/vmlinuz-fifo\n",
     )
     .unwrap();
-    let (code, out, err) = kboot_within(
-        &["entries", "--root", root.to_str().unwrap(), "--cmdline", ""],
-        HANG_LIMIT,
-    );
+    let (code, out, err) = entries_within(root);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("MISSING /boot/vmlinuz-loop"), "{out}");
     assert!(out.contains("MISSING /boot/vmlinuz-fifo"), "{out}");

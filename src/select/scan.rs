@@ -182,40 +182,18 @@ fn cmdline_entry(req: &ScanRequest<'_>, kernel: &str) -> Result<BootEntry, ScanE
         ScannedFs::Root
     };
     let kernel = absolute(kernel);
-    match untrusted::check_regular_file_in_root(fs_root, Path::new(&kernel)) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(ScanError::KernelMissing { path: kernel, fs })
-        }
-        Err(source) => {
-            return Err(ScanError::Unreadable {
-                param: "kernel",
-                path: kernel,
-                fs,
-                source,
-            })
-        }
-    }
+    check_named_file(fs_root, fs, "kernel", &kernel, |path| {
+        ScanError::KernelMissing { path, fs }
+    })?;
     let version = Path::new(&kernel)
         .file_name()
         .and_then(|n| kernel_version(&n.to_string_lossy()).map(str::to_string));
     let ramdisks = match req.ramdisk {
         Some(r) => {
             let r = absolute(r);
-            match untrusted::check_regular_file_in_root(fs_root, Path::new(&r)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(ScanError::RamdiskMissing { path: r, fs })
-                }
-                Err(source) => {
-                    return Err(ScanError::Unreadable {
-                        param: "ramdisk",
-                        path: r,
-                        fs,
-                        source,
-                    })
-                }
-            }
+            check_named_file(fs_root, fs, "ramdisk", &r, |path| {
+                ScanError::RamdiskMissing { path, fs }
+            })?;
             vec![r]
         }
         None => Vec::new(),
@@ -231,6 +209,28 @@ fn cmdline_entry(req: &ScanRequest<'_>, kernel: &str) -> Result<BootEntry, ScanE
         source: Source::Cmdline,
         missing: Vec::new(),
     })
+}
+
+/// That the file `param` (`kernel` or `ramdisk`) names at `path` is a regular file on
+/// the filesystem at `fs_root`; `missing` is the error when nothing is there.
+fn check_named_file(
+    fs_root: &Path,
+    fs: ScannedFs,
+    param: &'static str,
+    path: &str,
+    missing: impl FnOnce(String) -> ScanError,
+) -> Result<(), ScanError> {
+    let path = path.to_string();
+    match untrusted::check_regular_file_in_root(fs_root, Path::new(&path)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(missing(path)),
+        Err(source) => Err(ScanError::Unreadable {
+            param,
+            path,
+            fs,
+            source,
+        }),
+    }
 }
 
 /// Every kernel in the boot directory with its ramdisk, newest first.
