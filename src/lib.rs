@@ -19,6 +19,11 @@
 //! that cannot panic, their writers, and bounded device reads with the one
 //! `RegionReadError`.
 //!
+//! `untrusted` is how every file from a disk is opened and read (kernels, ramdisks,
+//! boot loader configs, disk images): regular files only (a FIFO must not hang PID
+//! 1), a size limit checked before and while reading, paths kept inside their
+//! filesystem.
+//!
 //! `cli` is the host-side tool over the same code; `mkinitramfs` writes initramfs lists
 //! and archives.
 
@@ -35,6 +40,7 @@ mod mkinitramfs;
 mod modules;
 mod report;
 mod select;
+mod untrusted;
 
 pub use cli::main as cli_main;
 pub use init::{is_init, run as run_init};

@@ -334,3 +334,235 @@ fn kexec_refuses_a_file_that_is_no_kernel_with_status_1() {
         "{err}"
     );
 }
+
+/// Runs kboot, failing the test (and killing kboot) if it has not finished within
+/// `limit`: hostile files must not make it wait forever.
+fn kboot_within(args: &[&str], limit: std::time::Duration) -> (Option<i32>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kboot"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("kboot {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// `kboot entries` on the tree at `root`, with an empty command line, within
+/// `HANG_LIMIT`.
+fn entries_within(root: &Path) -> (Option<i32>, String, String) {
+    kboot_within(
+        &["entries", "--root", root.to_str().unwrap(), "--cmdline", ""],
+        HANG_LIMIT,
+    )
+}
+
+fn mkfifo(path: &Path) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+}
+
+#[test]
+fn entries_warns_about_fifo_configs_instead_of_waiting_on_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join("boot")).unwrap();
+    fs::write(root.join("boot/vmlinuz-6.1.0-9-amd64"), b"kernel").unwrap();
+    for config in [
+        "boot/grub/grub.cfg",
+        "boot/grub2/grub.cfg",
+        "boot/grub/grubenv",
+        "boot/loader/loader.conf",
+        "boot/loader/entries/fifo.conf",
+    ] {
+        mkfifo(&root.join(config));
+    }
+    let (code, out, err) = entries_within(root);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("/boot/vmlinuz-6.1.0-9-amd64"), "{out}");
+    for config in [
+        "boot/grub/grub.cfg",
+        "boot/grub/grubenv",
+        "boot/loader/loader.conf",
+        "boot/loader/entries/fifo.conf",
+    ] {
+        let line = format!(
+            "cannot read {}: it is a FIFO, not a regular file",
+            root.join(config).display()
+        );
+        assert!(err.contains(&line), "no {line:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn entries_refuses_an_oversized_grub_cfg_by_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join("boot/grub")).unwrap();
+    fs::write(root.join("boot/vmlinuz-6.1.0-9-amd64"), b"kernel").unwrap();
+    // Sparse, one byte over the limit: nothing is written, and kboot must not read
+    // it to find out.
+    fs::File::create(root.join("boot/grub/grub.cfg"))
+        .unwrap()
+        .set_len((16 << 20) + 1)
+        .unwrap();
+    let (code, out, err) = entries_within(root);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("/boot/vmlinuz-6.1.0-9-amd64"), "{out}");
+    assert!(
+        err.contains("it is 16777217 bytes, more than the 16777216 bytes a grub.cfg may be"),
+        "{err}"
+    );
+}
+
+#[test]
+fn devices_names_a_directory_or_fifo_given_as_an_image_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = kboot_within(&["devices", dir.path().to_str().unwrap()], HANG_LIMIT);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(
+        err.contains("it is a directory, not a regular file or block device"),
+        "{err}"
+    );
+    assert!(!out.contains("md member"), "{out}");
+    let fifo = dir.path().join("disk.img");
+    mkfifo(&fifo);
+    let (code, _, err) = kboot_within(&["devices", fifo.to_str().unwrap()], HANG_LIMIT);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains(&format!(
+            "cannot open {}: it is a FIFO, not a regular file or block device",
+            fifo.display()
+        )),
+        "{err}"
+    );
+}
+
+/// `kexec --info` reads the whole kernel: a FIFO, a character device, a sparse file
+/// one byte over the limit and a symlink loop are each refused at once, named, and with why.
+#[test]
+fn kexec_info_refuses_kernels_that_are_no_regular_file_or_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let sparse = dir.path().join("sparse");
+    fs::File::create(&sparse)
+        .unwrap()
+        .set_len((512 << 20) + 1)
+        .unwrap();
+    let looping = dir.path().join("loop");
+    std::os::unix::fs::symlink(&looping, &looping).unwrap();
+    for (kernel, why) in [
+        (fifo.as_path(), "it is a FIFO, not a regular file"),
+        (
+            Path::new("/dev/zero"),
+            "it is a character device, not a regular file",
+        ),
+        (
+            sparse.as_path(),
+            "it is 536870913 bytes, more than the 536870912 bytes a kernel file may be",
+        ),
+        (looping.as_path(), "symbolic links"),
+    ] {
+        let (code, _, err) =
+            kboot_within(&["kexec", "--info", kernel.to_str().unwrap()], HANG_LIMIT);
+        assert_ne!(code, Some(0));
+        assert!(
+            err.contains(&format!("cannot read {}: ", kernel.display())) && err.contains(why),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn entries_keeps_bls_paths_and_a_boot_symlink_inside_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    fs::create_dir_all(root.join("loader/entries")).unwrap();
+    // `/boot` -> `/`: the tree's own root, never the host's.
+    std::os::unix::fs::symlink("/", root.join("boot")).unwrap();
+    fs::write(root.join("vmlinuz-6.1.0-9-amd64"), b"kernel").unwrap();
+    fs::write(
+        root.join("loader/entries/escape.conf"),
+        "title escape\nlinux /../../../../../../etc/hostname\n",
+    )
+    .unwrap();
+    let (code, out, err) = entries_within(&root);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("MISSING /../../../../../../etc/hostname"),
+        "the host's /etc/hostname was taken for the kernel:\n{out}"
+    );
+    assert!(out.contains("kernel  /boot/vmlinuz-6.1.0-9-amd64"), "{out}");
+    let kernels = out.lines().filter(|l| l.contains("kernel  ")).count();
+    assert_eq!(kernels, 2, "only the tree's own entries:\n{out}");
+}
+
+#[test]
+fn entries_warns_about_a_kernel_name_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join("boot")).unwrap();
+    fs::write(root.join("boot/vmlinuz-6.1.0-9-amd64"), b"kernel").unwrap();
+    let odd = std::ffi::OsStr::from_bytes(b"vmlinuz-6.2-\xff");
+    fs::write(root.join("boot").join(odd), b"kernel").unwrap();
+    let (code, out, err) = entries_within(root);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("/boot/vmlinuz-6.1.0-9-amd64"), "{out}");
+    assert!(
+        err.contains("\"vmlinuz-6.2-\u{fffd}\" is left out: its name is not UTF-8"),
+        "{err}"
+    );
+}
+
+/// An entry whose kernel is a symlink loop or a FIFO is listed as MISSING, and a
+/// warning says what is wrong with the file.
+#[test]
+fn entries_says_why_an_entry_kernel_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let entries = root.join("boot/loader/entries");
+    fs::create_dir_all(&entries).unwrap();
+    std::os::unix::fs::symlink("vmlinuz-loop", root.join("boot/vmlinuz-loop")).unwrap();
+    mkfifo(&root.join("boot/vmlinuz-fifo"));
+    fs::write(
+        entries.join("loop.conf"),
+        "title loop\nlinux /boot/vmlinuz-loop\n",
+    )
+    .unwrap();
+    fs::write(
+        entries.join("fifo.conf"),
+        "title fifo\nlinux /boot/vmlinuz-fifo\n",
+    )
+    .unwrap();
+    let (code, out, err) = entries_within(root);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("MISSING /boot/vmlinuz-loop"), "{out}");
+    assert!(out.contains("MISSING /boot/vmlinuz-fifo"), "{out}");
+    for (kernel, why) in [
+        (
+            "boot/vmlinuz-loop",
+            "more than 40 symbolic links to follow (a symlink loop?)",
+        ),
+        ("boot/vmlinuz-fifo", "it is a FIFO, not a regular file"),
+    ] {
+        let line = format!("cannot read {}: {why}", root.join(kernel).display());
+        assert!(err.contains(&line), "no {line:?} in:\n{err}");
+    }
+}

@@ -318,7 +318,9 @@ pub(crate) fn inspect_image(path: &Path) -> Result<Vec<BlockDevice>, BlockdevErr
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(open_err)?;
+    // A FIFO would block, and a directory or character device is no disk.
+    let mut file = crate::untrusted::open(path, crate::untrusted::Accept::RegularFileOrBlockDevice)
+        .map_err(open_err)?;
     let size_bytes = file.seek(SeekFrom::End(0)).map_err(open_err)?;
     let name = path.display().to_string();
     let mut whole = BlockDevice {

@@ -234,8 +234,8 @@ impl Boot {
             };
         }
         let plan = KexecPlan {
-            kernel: entry.kernel_path(),
-            ramdisks: entry.ramdisk_paths(),
+            kernel: entry.kernel_file(),
+            ramdisks: entry.ramdisk_files(),
             cmdline: cmdline.to_string(),
         };
         if let Err(source) = kexec::check_kernel(&plan.kernel) {

@@ -2,13 +2,13 @@
 //! files (the builder, the loaders and the protocols take bytes). `kexec_file_load`
 //! opens the same files itself, in `syscall`.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::loader::bzimage::header::{SetupHeader, HEADER_BYTES};
 use super::{KexecError, KexecPlan};
 use crate::compression::{decompress_if_compressed, Compression};
+use crate::untrusted;
 
 /// Reads the kernel's boot header and checks that the file is whole, so a truncated or
 /// foreign file is named before the kernel gives a bare errno. An ELF or gzip file
@@ -19,7 +19,7 @@ pub(crate) fn check_kernel(path: &Path) -> Result<Option<SetupHeader>, KexecErro
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(read_err)?;
+    let mut file = untrusted::open_within(path, untrusted::KERNEL).map_err(read_err)?;
     let file_len = file.metadata().map_err(read_err)?.len();
     let mut head = Vec::with_capacity(HEADER_BYTES);
     Read::by_ref(&mut file)
@@ -44,15 +44,42 @@ pub(crate) fn read_files(plan: &KexecPlan) -> Result<(Vec<u8>, Vec<u8>), KexecEr
     prefetch(std::iter::once(&plan.kernel).chain(&plan.ramdisks));
     let kernel = read_decompressed(&plan.kernel)?;
     let mut ramdisk = Vec::new();
+    let mut joined_bytes = 0;
     for path in &plan.ramdisks {
-        let read_error = |source| KexecError::ReadFile {
-            path: path.clone(),
-            source,
-        };
-        let mut file = File::open(path).map_err(read_error)?;
-        append_ramdisk(&mut ramdisk, &mut file).map_err(read_error)?;
+        joined_bytes +=
+            append_ramdisk_file(&mut ramdisk, path, joined_bytes).map_err(|source| {
+                KexecError::ReadFile {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
     }
     Ok((kernel, ramdisk))
+}
+
+/// Appends the ramdisk at `path` to `joined`, which already holds `joined_bytes`, as
+/// `append_ramdisk` does, refusing anything but a regular file and keeping all the
+/// ramdisks together within `untrusted::RAMDISKS`. Returns the bytes appended.
+pub(crate) fn append_ramdisk_file(
+    joined: &mut impl Write,
+    path: &Path,
+    joined_bytes: u64,
+) -> io::Result<u64> {
+    let room = untrusted::Limit {
+        max_bytes: untrusted::RAMDISKS.max_bytes.saturating_sub(joined_bytes),
+        ..untrusted::RAMDISKS
+    };
+    let file = untrusted::open_within(path, room)?;
+    let mut bounded = file.take(room.max_bytes + 1);
+    let appended = append_ramdisk(joined, &mut bounded)?;
+    if bounded.limit() == 0 {
+        return Err(untrusted::Refused::GrewTooLarge {
+            max_bytes: room.max_bytes,
+            what: room.what,
+        }
+        .into());
+    }
+    Ok(appended)
 }
 
 /// Asks the kernel to start reading every file at once (`POSIX_FADV_WILLNEED`), so the
@@ -61,7 +88,7 @@ pub(crate) fn read_files(plan: &KexecPlan) -> Result<(Vec<u8>, Vec<u8>), KexecEr
 fn prefetch<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) {
     use std::os::fd::AsRawFd;
     for path in paths {
-        if let Ok(file) = File::open(path) {
+        if let Ok(file) = untrusted::open(path, untrusted::Accept::RegularFile) {
             let _ = nix::fcntl::posix_fadvise(
                 file.as_raw_fd(),
                 0,
@@ -89,7 +116,7 @@ pub(crate) fn read_decompressed(path: &Path) -> Result<Vec<u8>, KexecError> {
         path: path.to_path_buf(),
         source,
     };
-    let bytes = std::fs::read(path).map_err(read_err)?;
+    let bytes = untrusted::read(path, untrusted::KERNEL).map_err(read_err)?;
     decompress_if_compressed(bytes, MAX_DECOMPRESSED_BYTES).map_err(|source| {
         KexecError::Decompress {
             path: path.to_path_buf(),

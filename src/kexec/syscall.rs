@@ -4,6 +4,7 @@
 //! with a recording backend (as `devices::dm` has `DmControl`).
 #![allow(unsafe_code)]
 
+use crate::untrusted;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
@@ -147,8 +148,10 @@ impl SyscallError {
     }
 }
 
-fn open(path: &Path) -> Result<File, SyscallError> {
-    File::open(path).map_err(|source| SyscallError::Open {
+/// Opens a kernel or ramdisk for the kernel to read: a regular file (a FIFO would
+/// block, and the kernel refuses anything else) within `limit`.
+fn open(path: &Path, limit: untrusted::Limit) -> Result<File, SyscallError> {
+    untrusted::open_within(path, limit).map_err(|source| SyscallError::Open {
         path: path.to_path_buf(),
         source,
     })
@@ -162,7 +165,7 @@ fn initrd_file(initrds: &[PathBuf]) -> Result<Option<File>, SyscallError> {
         return Ok(None);
     };
     if rest.is_empty() {
-        return open(first).map(Some);
+        return open(first, untrusted::RAMDISKS).map(Some);
     }
     let joined = |source| SyscallError::JoinInitrds { source };
     let fd = nix::sys::memfd::memfd_create(
@@ -171,8 +174,13 @@ fn initrd_file(initrds: &[PathBuf]) -> Result<Option<File>, SyscallError> {
     )
     .map_err(|errno| joined(io::Error::from(errno)))?;
     let mut joined_file = File::from(fd);
+    let mut joined_bytes = 0;
     for path in initrds {
-        super::files::append_ramdisk(&mut joined_file, &mut open(path)?).map_err(joined)?;
+        joined_bytes += super::files::append_ramdisk_file(&mut joined_file, path, joined_bytes)
+            .map_err(|source| SyscallError::Open {
+                path: path.clone(),
+                source,
+            })?;
     }
     joined_file.seek(SeekFrom::Start(0)).map_err(joined)?;
     Ok(Some(joined_file))
@@ -180,7 +188,7 @@ fn initrd_file(initrds: &[PathBuf]) -> Result<Option<File>, SyscallError> {
 
 /// `kexec_file_load(2)`: the running kernel parses the image and lays it out.
 fn file_load(kernel: &Path, initrds: &[PathBuf], cmdline: &str) -> Result<(), SyscallError> {
-    let kernel_file = open(kernel)?;
+    let kernel_file = open(kernel, untrusted::KERNEL)?;
     let initrd_file = initrd_file(initrds)?;
     let c_cmdline = CString::new(cmdline).map_err(|_| SyscallError::NulInCmdline)?;
     let cmdline_len = c_cmdline.as_bytes_with_nul().len();

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use super::version;
+use crate::untrusted;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum BlsError {
@@ -261,22 +262,29 @@ pub(crate) fn expand_grubenv(text: &str, lookup: impl Fn(&str) -> Option<String>
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Reads every `*.conf` in `dir` (a missing directory has none). Files that cannot be
-/// read come back as errors beside the entries, so one bad file hides only itself.
-pub(crate) fn read_dir_entries(dir: &Path) -> (Vec<NamedEntry>, Vec<BlsError>) {
+/// Reads every `*.conf` in `dir_on_fs`, a directory on the filesystem at `fs_root` (a
+/// missing directory has none). Files that cannot be read come back as errors beside
+/// the entries, so one bad file hides only itself. Symlinks are followed without
+/// leaving the filesystem.
+pub(crate) fn read_dir_entries(
+    fs_root: &Path,
+    dir_on_fs: &str,
+) -> (Vec<NamedEntry>, Vec<BlsError>) {
     let mut entries = Vec::new();
     let mut errors = Vec::new();
-    let listing = match fs::read_dir(dir) {
-        Ok(l) => l,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return (entries, errors),
-        Err(source) => {
-            errors.push(BlsError::Read {
-                path: dir.to_path_buf(),
-                source,
-            });
-            return (entries, errors);
-        }
-    };
+    let dir = &super::on_fs(fs_root, dir_on_fs);
+    let listing =
+        match untrusted::resolve_in_root(fs_root, Path::new(dir_on_fs)).and_then(fs::read_dir) {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return (entries, errors),
+            Err(source) => {
+                errors.push(BlsError::Read {
+                    path: dir.to_path_buf(),
+                    source,
+                });
+                return (entries, errors);
+            }
+        };
     let mut names: Vec<String> = listing
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -285,7 +293,10 @@ pub(crate) fn read_dir_entries(dir: &Path) -> (Vec<NamedEntry>, Vec<BlsError>) {
     names.sort();
     for name in names {
         let path = dir.join(&name);
-        let text = match fs::read_to_string(&path) {
+        let on_fs_path = Path::new(dir_on_fs).join(&name);
+        let text = match untrusted::resolve_in_root(fs_root, &on_fs_path)
+            .and_then(|p| untrusted::read_to_string(&p, untrusted::BLS_ENTRY))
+        {
             Ok(t) => t,
             Err(source) => {
                 errors.push(BlsError::Read { path, source });
@@ -309,15 +320,18 @@ pub(crate) fn read_dir_entries(dir: &Path) -> (Vec<NamedEntry>, Vec<BlsError>) {
     (entries, errors)
 }
 
-/// Reads `loader.conf` if it is there.
-pub(crate) fn read_loader_conf(path: &Path) -> Result<Option<LoaderConf>, BlsError> {
-    match fs::read_to_string(path) {
+/// Reads `loader.conf` (at `path_on_fs` on the filesystem at `fs_root`) if it is there.
+pub(crate) fn read_loader_conf(
+    fs_root: &Path,
+    path_on_fs: &str,
+) -> Result<Option<LoaderConf>, BlsError> {
+    let path = super::on_fs(fs_root, path_on_fs);
+    match untrusted::resolve_in_root(fs_root, Path::new(path_on_fs))
+        .and_then(|p| untrusted::read_to_string(&p, untrusted::LOADER_CONF))
+    {
         Ok(text) => Ok(text.parse().ok()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(BlsError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(source) => Err(BlsError::Read { path, source }),
     }
 }
 

@@ -4,14 +4,14 @@
 //!
 //! This is the layer that reads files; `bls` and `grub` parse what it reads.
 
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::bls::{self, BlsError, NamedEntry};
 use super::grub::{self, GrubEnv, GrubError, Menu, MenuItem, Vars};
-use super::scan::{self, ScanError, ScanRequest};
+use super::scan::{self, ScanError, ScanRequest, ScanWarning};
 use super::{on_fs, BootEntry, Config, DefaultSpec, Source};
+use crate::untrusted;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SelectError {
@@ -25,6 +25,8 @@ pub(crate) enum SelectError {
 pub(crate) enum ConfigWarning {
     #[error(transparent)]
     Bls(#[from] BlsError),
+    #[error(transparent)]
+    Scan(#[from] ScanWarning),
     #[error("{path}: {source}; its entries are left out")]
     Grub {
         path: PathBuf,
@@ -65,7 +67,7 @@ struct FoundGrub {
 pub(crate) fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
     if req.kernel.is_some() {
         return Ok(Collected {
-            entries: scan::find_entries(req)?,
+            entries: scan::find_entries_noting(req, &mut Vec::new())?,
             default_index: 0,
             timeout_secs: None,
             warnings: Vec::new(),
@@ -88,8 +90,13 @@ pub(crate) fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
         .iter()
         .map(|(e, fs)| boot_entry(req, e, fs))
         .collect();
-    match scan::find_entries(req) {
-        Ok(scanned) => entries.extend(scanned),
+    warnings.extend(unreadable_files(&entries));
+    let mut scan_warnings = Vec::new();
+    match scan::find_entries_noting(req, &mut scan_warnings) {
+        Ok(scanned) => {
+            entries.extend(scanned);
+            warnings.extend(scan_warnings.into_iter().map(ConfigWarning::from));
+        }
         Err(e) if entries.is_empty() => return Err(e.into()),
         // The configs gave entries; a /boot the scan cannot read is no reason to stop.
         Err(_) => {}
@@ -256,7 +263,7 @@ fn boot_entry(req: &ScanRequest<'_>, e: &grub::GrubEntry, config_fs: &Path) -> B
     let kernel = located.adjust(&kernel);
     let missing = std::iter::once(&kernel)
         .chain(&ramdisks)
-        .filter(|p| !scan::is_file(&on_fs(&located.fs_root, p)))
+        .filter(|p| !scan::is_file_on(&located.fs_root, p))
         .cloned()
         .collect();
     let mut cmdline = e.cmdline();
@@ -281,6 +288,26 @@ fn boot_entry(req: &ScanRequest<'_>, e: &grub::GrubEntry, config_fs: &Path) -> B
         source: e.source,
         missing,
     }
+}
+
+/// Files the entries name that are there but cannot be read (a FIFO, a directory, a
+/// symlink loop): `missing` only says the entry cannot boot, this says why.
+fn unreadable_files(entries: &[BootEntry]) -> Vec<ConfigWarning> {
+    let mut unreadable = Vec::new();
+    for entry in entries {
+        for path in &entry.missing {
+            match untrusted::check_regular_file_in_root(&entry.fs_root, Path::new(path)) {
+                Err(source) if source.kind() != io::ErrorKind::NotFound => {
+                    unreadable.push(ConfigWarning::Read {
+                        path: on_fs(&entry.fs_root, path),
+                        source,
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
+    unreadable
 }
 
 /// GRUB paths may start with the device: `(hd0,gpt2)/vmlinuz`, `($root)/vmlinuz`.
@@ -319,7 +346,7 @@ fn locate(req: &ScanRequest<'_>, config_fs: &Path, path: &str) -> Option<Located
     candidates.push((req.root.to_path_buf(), "/boot"));
     candidates
         .into_iter()
-        .find(|(fs, prefix)| scan::is_file(&on_fs(fs, &format!("{prefix}{path}"))))
+        .find(|(fs, prefix)| scan::is_file_on(fs, &format!("{prefix}{path}")))
         .map(|(fs_root, prefix)| Located { fs_root, prefix })
 }
 
@@ -355,8 +382,9 @@ fn dedup(entries: Vec<BootEntry>, default_index: usize) -> (Vec<BootEntry>, usiz
 /// cannot be read or parsed becomes a warning.
 fn find_grub(req: &ScanRequest<'_>, warnings: &mut Vec<ConfigWarning>) -> Option<FoundGrub> {
     for (fs, dir) in grub_dirs(req) {
-        let path = on_fs(fs, &format!("{dir}/grub.cfg"));
-        let text = match fs::read(&path) {
+        let on_fs_path = format!("{dir}/grub.cfg");
+        let path = on_fs(fs, &on_fs_path);
+        let text = match untrusted::read_in_root(fs, Path::new(&on_fs_path), untrusted::GRUB_CFG) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(source) => {
@@ -364,8 +392,7 @@ fn find_grub(req: &ScanRequest<'_>, warnings: &mut Vec<ConfigWarning>) -> Option
                 continue;
             }
         };
-        let env_path = on_fs(fs, &format!("{dir}/grubenv"));
-        let vars = read_env_file(&env_path, warnings)
+        let vars = read_env_file(fs, &format!("{dir}/grubenv"), warnings)
             .map(|e| e.boot_vars())
             .unwrap_or_default();
         match grub::read_menu(&text, vars) {
@@ -395,27 +422,27 @@ fn grub_dirs<'a>(req: &ScanRequest<'a>) -> Vec<(&'a Path, &'static str)> {
 fn read_grubenv(req: &ScanRequest<'_>, warnings: &mut Vec<ConfigWarning>) -> Option<GrubEnv> {
     grub_dirs(req)
         .into_iter()
-        .find_map(|(fs, dir)| read_env_file(&on_fs(fs, &format!("{dir}/grubenv")), warnings))
+        .find_map(|(fs, dir)| read_env_file(fs, &format!("{dir}/grubenv"), warnings))
 }
 
-fn read_env_file(path: &Path, warnings: &mut Vec<ConfigWarning>) -> Option<GrubEnv> {
-    match fs::read(path) {
+/// The grubenv at `path_on_fs` on the filesystem at `fs`, if it is there.
+fn read_env_file(
+    fs: &Path,
+    path_on_fs: &str,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Option<GrubEnv> {
+    let path = on_fs(fs, path_on_fs);
+    match untrusted::read_in_root(fs, Path::new(path_on_fs), untrusted::GRUBENV) {
         Ok(bytes) => match String::from_utf8_lossy(&bytes).parse() {
             Ok(env) => Some(env),
             Err(source) => {
-                warnings.push(ConfigWarning::Grub {
-                    path: path.to_path_buf(),
-                    source,
-                });
+                warnings.push(ConfigWarning::Grub { path, source });
                 None
             }
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(source) => {
-            warnings.push(ConfigWarning::Read {
-                path: path.to_path_buf(),
-                source,
-            });
+            warnings.push(ConfigWarning::Read { path, source });
             None
         }
     }
@@ -428,15 +455,15 @@ fn find_bls(
     req: &ScanRequest<'_>,
     warnings: &mut Vec<ConfigWarning>,
 ) -> (Vec<NamedEntry>, Option<bls::LoaderConf>) {
-    let mut places: Vec<PathBuf> = Vec::new();
+    let mut places: Vec<(&Path, &str)> = Vec::new();
     if let Some(boot) = req.boot {
-        places.push(on_fs(boot, "/loader"));
+        places.push((boot, "/loader"));
     }
-    places.push(on_fs(req.root, "/boot/loader"));
+    places.push((req.root, "/boot/loader"));
     let mut entries: Vec<NamedEntry> = Vec::new();
     let mut loader_conf = None;
-    for place in &places {
-        let (found, errors) = bls::read_dir_entries(&place.join("entries"));
+    for (fs, place) in places {
+        let (found, errors) = bls::read_dir_entries(fs, &format!("{place}/entries"));
         warnings.extend(errors.into_iter().map(ConfigWarning::from));
         for e in found {
             if !entries.iter().any(|k| k.id == e.id) {
@@ -444,7 +471,7 @@ fn find_bls(
             }
         }
         if loader_conf.is_none() {
-            match bls::read_loader_conf(&place.join("loader.conf")) {
+            match bls::read_loader_conf(fs, &format!("{place}/loader.conf")) {
                 Ok(conf) => loader_conf = conf,
                 Err(e) => warnings.push(e.into()),
             }

@@ -9,7 +9,7 @@ pub(crate) mod grub;
 pub(crate) mod scan;
 pub(crate) mod version;
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
@@ -64,16 +64,31 @@ pub(crate) struct BootEntry {
 }
 
 impl BootEntry {
-    /// The kernel's path in kboot's own namespace.
+    /// The kernel's path in kboot's own namespace, as written (for comparing entries).
     pub(crate) fn kernel_path(&self) -> PathBuf {
         on_fs(&self.fs_root, &self.kernel)
     }
 
-    /// The ramdisks' paths in kboot's own namespace, in order.
+    /// The ramdisks' paths in kboot's own namespace, in order, as written.
     pub(crate) fn ramdisk_paths(&self) -> Vec<PathBuf> {
         self.ramdisks
             .iter()
             .map(|r| on_fs(&self.fs_root, r))
+            .collect()
+    }
+
+    /// The kernel file to read: `kernel_path` with its symlinks followed inside its
+    /// filesystem, so none leads out of it (as written when that fails: such a kernel
+    /// is already in `missing`).
+    pub(crate) fn kernel_file(&self) -> PathBuf {
+        file_on(&self.fs_root, &self.kernel)
+    }
+
+    /// The ramdisk files to read, as `kernel_file` finds them.
+    pub(crate) fn ramdisk_files(&self) -> Vec<PathBuf> {
+        self.ramdisks
+            .iter()
+            .map(|r| file_on(&self.fs_root, r))
             .collect()
     }
 
@@ -111,7 +126,36 @@ pub(crate) enum DefaultSpec {
     BlsGlob(String),
 }
 
-/// Joins a path as written on a filesystem to where that filesystem is mounted.
+/// Joins a path as written on a filesystem to where that filesystem is mounted; `..`
+/// stops at the filesystem's root (as it does for the system booted from it), so no
+/// path written on a disk names a file outside it. Symlinks are not followed here:
+/// reading goes through `crate::untrusted::resolve_in_root`.
 pub(crate) fn on_fs(fs_root: &Path, path: &str) -> PathBuf {
-    fs_root.join(path.trim_start_matches('/'))
+    let mut joined = fs_root.to_path_buf();
+    let mut depth = 0usize;
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(name) => {
+                joined.push(name);
+                depth += 1;
+            }
+            Component::ParentDir if depth > 0 => {
+                joined.pop();
+                depth -= 1;
+            }
+            Component::ParentDir
+            | Component::RootDir
+            | Component::CurDir
+            | Component::Prefix(_) => {}
+        }
+    }
+    joined
+}
+
+/// `path` on the filesystem at `fs_root` with its symlinks followed inside it; as
+/// `on_fs` joins it when that fails (a loop), which only an entry already in `missing`
+/// (never booted) meets.
+fn file_on(fs_root: &Path, path: &str) -> PathBuf {
+    crate::untrusted::resolve_in_root(fs_root, Path::new(path))
+        .unwrap_or_else(|_| on_fs(fs_root, path))
 }

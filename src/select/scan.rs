@@ -8,6 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{on_fs, version, BootEntry, Source};
+use crate::untrusted;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ScanError {
@@ -17,6 +18,15 @@ pub(crate) enum ScanError {
     KernelMissing { path: String, fs: ScannedFs },
     #[error("ramdisk={path} not found on {fs}: check the path, or leave ramdisk= out")]
     RamdiskMissing { path: String, fs: ScannedFs },
+    /// `kernel=` or `ramdisk=` names something there that cannot be read as a file.
+    #[error("{param}={path} on {fs} cannot be read: {source}")]
+    Unreadable {
+        param: &'static str,
+        path: String,
+        fs: ScannedFs,
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot read {dir}: {source}")]
     ReadDir {
         dir: PathBuf,
@@ -25,6 +35,19 @@ pub(crate) enum ScanError {
     },
     #[error("no kernel found in {dir} (looked for vmlinuz-*, vmlinux-*, bzImage*): name one with kernel=PATH")]
     NoKernels { dir: String },
+}
+
+/// A file in the boot directory that looks like a kernel but is left out.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ScanWarning {
+    #[error("{dir}: {name:?} is left out: its name is not UTF-8; rename it to boot it")]
+    NameNotUtf8 { dir: PathBuf, name: String },
+    #[error("{path} is left out: {source}")]
+    NotAKernelFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// The filesystem `kernel=` and `ramdisk=` are looked for on, as errors name it.
@@ -102,8 +125,10 @@ pub(crate) fn ramdisk_names(version: &str) -> [String; 4] {
     ]
 }
 
-pub(crate) fn is_file(path: &Path) -> bool {
-    fs::metadata(path).map(|m| m.is_file()).unwrap_or(false)
+/// Whether `path`, as written on the filesystem at `fs_root`, is a regular file there
+/// (symlinks followed without leaving that filesystem).
+pub(crate) fn is_file_on(fs_root: &Path, path: &str) -> bool {
+    untrusted::check_regular_file_in_root(fs_root, Path::new(path)).is_ok()
 }
 
 /// Leftovers that share a kernel's prefix but are not kernels.
@@ -131,10 +156,20 @@ fn boot_dir<'a>(req: &ScanRequest<'a>) -> (&'a Path, &'static str) {
 
 /// The entries the command line's `kernel=` names, or else the kernels in the boot
 /// directory.
+#[cfg(test)]
 pub(crate) fn find_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> {
+    find_entries_noting(req, &mut Vec::new())
+}
+
+/// `find_entries`, noting in `warnings` the files that look like kernels but are left
+/// out.
+pub(crate) fn find_entries_noting(
+    req: &ScanRequest<'_>,
+    warnings: &mut Vec<ScanWarning>,
+) -> Result<Vec<BootEntry>, ScanError> {
     match req.kernel {
         Some(kernel) => Ok(vec![cmdline_entry(req, kernel)?]),
-        None => scanned_entries(req),
+        None => scanned_entries(req, warnings),
     }
 }
 
@@ -147,18 +182,18 @@ fn cmdline_entry(req: &ScanRequest<'_>, kernel: &str) -> Result<BootEntry, ScanE
         ScannedFs::Root
     };
     let kernel = absolute(kernel);
-    if !is_file(&on_fs(fs_root, &kernel)) {
-        return Err(ScanError::KernelMissing { path: kernel, fs });
-    }
+    check_named_file(fs_root, fs, "kernel", &kernel, |path| {
+        ScanError::KernelMissing { path, fs }
+    })?;
     let version = Path::new(&kernel)
         .file_name()
         .and_then(|n| kernel_version(&n.to_string_lossy()).map(str::to_string));
     let ramdisks = match req.ramdisk {
         Some(r) => {
             let r = absolute(r);
-            if !is_file(&on_fs(fs_root, &r)) {
-                return Err(ScanError::RamdiskMissing { path: r, fs });
-            }
+            check_named_file(fs_root, fs, "ramdisk", &r, |path| {
+                ScanError::RamdiskMissing { path, fs }
+            })?;
             vec![r]
         }
         None => Vec::new(),
@@ -176,26 +211,73 @@ fn cmdline_entry(req: &ScanRequest<'_>, kernel: &str) -> Result<BootEntry, ScanE
     })
 }
 
+/// That the file `param` (`kernel` or `ramdisk`) names at `path` is a regular file on
+/// the filesystem at `fs_root`; `missing` is the error when nothing is there.
+fn check_named_file(
+    fs_root: &Path,
+    fs: ScannedFs,
+    param: &'static str,
+    path: &str,
+    missing: impl FnOnce(String) -> ScanError,
+) -> Result<(), ScanError> {
+    let path = path.to_string();
+    match untrusted::check_regular_file_in_root(fs_root, Path::new(&path)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(missing(path)),
+        Err(source) => Err(ScanError::Unreadable {
+            param,
+            path,
+            fs,
+            source,
+        }),
+    }
+}
+
 /// Every kernel in the boot directory with its ramdisk, newest first.
-fn scanned_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> {
+fn scanned_entries(
+    req: &ScanRequest<'_>,
+    warnings: &mut Vec<ScanWarning>,
+) -> Result<Vec<BootEntry>, ScanError> {
     let (fs_root, dir) = boot_dir(req);
     let on_disk = on_fs(fs_root, dir);
-    let listing = fs::read_dir(&on_disk).map_err(|source| ScanError::ReadDir {
-        dir: on_disk.clone(),
-        source,
-    })?;
-    let mut names: Vec<String> = listing
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    // A `/boot` that is a symlink (even to `/`) is followed inside the filesystem only.
+    let listing = untrusted::resolve_in_root(fs_root, Path::new(dir))
+        .and_then(fs::read_dir)
+        .map_err(|source| ScanError::ReadDir {
+            dir: on_disk.clone(),
+            source,
+        })?;
+    let mut names: Vec<String> = Vec::new();
+    for name in listing.flatten().map(|e| e.file_name()) {
+        match name.into_string() {
+            Ok(name) => names.push(name),
+            Err(name) => {
+                let name = name.to_string_lossy().into_owned();
+                if kernel_version(&name).is_some() {
+                    warnings.push(ScanWarning::NameNotUtf8 {
+                        dir: on_disk.clone(),
+                        name,
+                    });
+                }
+            }
+        }
+    }
     names.sort();
-    let mut entries: Vec<BootEntry> = names
+    let mut entries: Vec<BootEntry> = Vec::new();
+    for name in names
         .iter()
-        .filter(|n| {
-            kernel_version(n).is_some() && !is_backup(n) && is_file(&on_disk.join(n.as_str()))
-        })
-        .map(|name| scanned_entry(req, name, &names, &on_disk))
-        .collect();
+        .filter(|n| kernel_version(n).is_some() && !is_backup(n))
+    {
+        match untrusted::check_regular_file_in_root(fs_root, Path::new(&join_dir(dir, name))) {
+            Ok(()) => entries.push(scanned_entry(req, name, &names)),
+            // A dangling symlink is left out quietly, as before.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => warnings.push(ScanWarning::NotAKernelFile {
+                path: on_disk.join(name),
+                source,
+            }),
+        }
+    }
     if entries.is_empty() {
         return Err(ScanError::NoKernels {
             dir: dir.to_string(),
@@ -211,9 +293,8 @@ fn scanned_entries(req: &ScanRequest<'_>) -> Result<Vec<BootEntry>, ScanError> {
     Ok(entries)
 }
 
-/// The kernel file `name` of the boot directory (listed in `names`, found at
-/// `on_disk`) as an entry, with the ramdisk of its version when there is one.
-fn scanned_entry(req: &ScanRequest<'_>, name: &str, names: &[String], on_disk: &Path) -> BootEntry {
+/// The kernel file `name` of the boot directory (listed in `names`) as an entry, with the ramdisk of its version when there is one.
+fn scanned_entry(req: &ScanRequest<'_>, name: &str, names: &[String]) -> BootEntry {
     let (fs_root, dir) = boot_dir(req);
     let version = kernel_version(name)
         .filter(|v| !v.is_empty())
@@ -221,7 +302,7 @@ fn scanned_entry(req: &ScanRequest<'_>, name: &str, names: &[String], on_disk: &
     let ramdisk = version.as_deref().and_then(|v| {
         ramdisk_names(v)
             .into_iter()
-            .find(|r| names.contains(r) && is_file(&on_disk.join(r)))
+            .find(|r| names.contains(r) && is_file_on(fs_root, &join_dir(dir, r)))
     });
     BootEntry {
         title: match &version {

@@ -66,3 +66,54 @@ fn ramdisks_join_padded_to_four_bytes() {
     assert_eq!(append_ramdisk(&mut joined, &mut &b"four"[..]).unwrap(), 4);
     assert_eq!(joined, b"abcde\0\0\0xy\0\0four");
 }
+
+#[test]
+fn ramdisks_that_are_no_regular_file_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("initrd.img");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    for ramdisk in [fifo.as_path(), Path::new("/dev/zero")] {
+        let error = append_ramdisk_file(&mut Vec::new(), ramdisk, 0).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{error}");
+    }
+}
+
+/// The ramdisks together stay within `untrusted::RAMDISKS`: one that does not fit in
+/// what the others left is refused by its size, before it is read.
+#[test]
+fn a_ramdisk_past_the_joined_limit_is_refused_by_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let ramdisk = dir.path().join("initrd.img");
+    std::fs::write(&ramdisk, b"0707").unwrap();
+    let mut joined = Vec::new();
+    let almost_full = crate::untrusted::RAMDISKS.max_bytes - 3;
+    let error = append_ramdisk_file(&mut joined, &ramdisk, almost_full).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "it is 4 bytes, more than the 3 bytes the ramdisks together may be"
+    );
+    assert!(joined.is_empty());
+    assert_eq!(append_ramdisk_file(&mut joined, &ramdisk, 0).unwrap(), 4);
+    assert_eq!(joined, b"0707");
+}
+
+#[test]
+fn a_kernel_over_the_limit_is_refused_by_its_size_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("vmlinuz");
+    std::fs::File::create(&kernel)
+        .unwrap()
+        .set_len(crate::untrusted::KERNEL.max_bytes + 1)
+        .unwrap();
+    for error in [
+        read_decompressed(&kernel).unwrap_err(),
+        check_kernel(&kernel).unwrap_err(),
+    ] {
+        assert!(
+            error.to_string().ends_with(
+                "it is 536870913 bytes, more than the 536870912 bytes a kernel file may be"
+            ),
+            "{error}"
+        );
+    }
+}

@@ -84,3 +84,50 @@ fn grubenv_variables_expand_and_unknown_ones_vanish() {
     );
     assert_eq!(expand_grubenv("a $ b", env), "a $ b");
 }
+
+/// Entries and loader.conf are read as regular files of at most 64 KiB, through
+/// symlinks that stay on their filesystem.
+#[test]
+fn entries_that_are_fifos_or_too_large_are_errors_beside_the_good_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let entries = root.join("loader/entries");
+    std::fs::create_dir_all(&entries).unwrap();
+    std::fs::write(entries.join("good.conf"), "linux /vmlinuz\n").unwrap();
+    nix::unistd::mkfifo(&entries.join("fifo.conf"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::fs::File::create(entries.join("huge.conf"))
+        .unwrap()
+        .set_len(crate::untrusted::BLS_ENTRY.max_bytes + 1)
+        .unwrap();
+    std::os::unix::fs::symlink("/etc/os-release", entries.join("out.conf")).unwrap();
+    let (found, errors) = read_dir_entries(root, "/loader/entries");
+    assert_eq!(
+        found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["good"]
+    );
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let fifo = entries.join("fifo.conf");
+    let huge = entries.join("huge.conf");
+    let out = entries.join("out.conf");
+    assert_eq!(
+        messages,
+        [
+            format!("cannot read {}: it is a FIFO, not a regular file", fifo.display()),
+            format!(
+                "cannot read {}: it is 65537 bytes, more than the 65536 bytes a boot loader entry may be",
+                huge.display()
+            ),
+            // The symlink leads to the tree's own /etc/os-release, which is not there.
+            format!("cannot read {}: No such file or directory (os error 2)", out.display()),
+        ]
+    );
+    nix::unistd::mkfifo(
+        &root.join("loader/loader.conf"),
+        nix::sys::stat::Mode::S_IRWXU,
+    )
+    .unwrap();
+    assert!(read_loader_conf(root, "/loader/loader.conf")
+        .unwrap_err()
+        .to_string()
+        .ends_with("it is a FIFO, not a regular file"));
+}

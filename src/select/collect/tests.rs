@@ -1,4 +1,5 @@
 use super::*;
+use std::fs;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 const ROOT_UUID: &str = "4b424f4f-0005-4000-8000-000000000001";

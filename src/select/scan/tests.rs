@@ -129,3 +129,62 @@ fn missing_files_are_named() {
         Err(ScanError::NoKernels { .. })
     ));
 }
+
+/// `kernel=` naming a symlink loop or a FIFO says so, instead of "not found" (or
+/// waiting on the FIFO).
+#[test]
+fn a_cmdline_kernel_that_is_no_regular_file_says_what_it_is() {
+    let t = tree(&["boot/vmlinuz-6.1"]);
+    std::os::unix::fs::symlink("loop", t.path().join("boot/loop")).unwrap();
+    nix::unistd::mkfifo(&t.path().join("boot/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let mut req = request(t.path(), None);
+    req.kernel = Some("/boot/loop");
+    assert_eq!(
+        find_entries(&req).unwrap_err().to_string(),
+        "kernel=/boot/loop on the root filesystem cannot be read: more than 40 symbolic links to follow (a symlink loop?)"
+    );
+    req.kernel = Some("/boot/vmlinuz-6.1");
+    req.ramdisk = Some("/boot/fifo");
+    assert_eq!(
+        find_entries(&req).unwrap_err().to_string(),
+        "ramdisk=/boot/fifo on the root filesystem cannot be read: it is a FIFO, not a regular file"
+    );
+}
+
+/// Files named like kernels that the scan leaves out are named in a warning: a
+/// directory, a symlink loop, a name that is not UTF-8. A dangling symlink stays quiet.
+#[test]
+fn kernel_named_files_left_out_are_warned_about() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = tree(&["boot/vmlinuz-6.1"]);
+    let boot = t.path().join("boot");
+    std::fs::create_dir(boot.join("vmlinuz-6.2")).unwrap();
+    std::os::unix::fs::symlink("vmlinuz-6.3", boot.join("vmlinuz-6.3")).unwrap();
+    std::os::unix::fs::symlink("nowhere", boot.join("vmlinuz-6.4")).unwrap();
+    std::fs::write(
+        boot.join(std::ffi::OsStr::from_bytes(b"vmlinuz-6.5\x1b[2J\xff")),
+        b"k",
+    )
+    .unwrap();
+    let mut warnings = Vec::new();
+    let entries = find_entries_noting(&request(t.path(), None), &mut warnings).unwrap();
+    assert_eq!(entries.len(), 1);
+    let messages: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            format!(
+                "{}: \"vmlinuz-6.5\\u{{1b}}[2J\u{fffd}\" is left out: its name is not UTF-8; rename it to boot it",
+                boot.display()
+            ),
+            format!(
+                "{} is left out: it is a directory, not a regular file",
+                boot.join("vmlinuz-6.2").display()
+            ),
+            format!(
+                "{} is left out: more than 40 symbolic links to follow (a symlink loop?)",
+                boot.join("vmlinuz-6.3").display()
+            ),
+        ]
+    );
+}
