@@ -19,6 +19,9 @@
 //! that cannot panic, their writers, and bounded device reads with the one
 //! `RegionReadError`.
 //!
+//! `printable` escapes control characters in text read from disks before it reaches
+//! a terminal (menu, log, `kboot devices` and `entries`).
+//!
 //! `cli` is the host-side tool over the same code; `mkinitramfs` writes initramfs lists
 //! and archives.
 
@@ -31,6 +34,7 @@ mod init;
 mod kexec;
 mod mkinitramfs;
 mod modules;
+mod printable;
 mod report;
 mod select;
 
