@@ -417,3 +417,20 @@ fn a_closed_stdout_pipe_ends_devices_entries_and_help_quietly_with_status_0() {
         assert_eq!(status, Some(0), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn kexec_info_on_a_cut_bzimage_says_it_is_truncated_and_does_not_speak_of_kexec_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("vmlinuz");
+    fs::write(&kernel, &synthetic_bzimage()[..512]).unwrap();
+    let (ok, _, err) = kboot(&["kexec", "--info", kernel.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("cannot describe") && err.contains("vmlinuz") && err.contains("truncated"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("kexec_load") && !err.contains("lay out"),
+        "{err}"
+    );
+}
