@@ -65,10 +65,18 @@ impl Menu {
             )),
             _ => lines.push(String::new()),
         }
-        for help in [
-            "Up/Down/Home/End, 1-9: choose; Enter: boot; e: edit command line;",
-            "r: rescan devices; s: rescue prompt",
-        ] {
+        let help = if self.locked {
+            [
+                "Up/Down/Home/End, 1-9: choose; Enter: boot; r: rescan devices",
+                "(kboot.lock: no editing, no rescue prompt)",
+            ]
+        } else {
+            [
+                "Up/Down/Home/End, 1-9: choose; Enter: boot; e: edit command line;",
+                "r: rescan devices; s: rescue prompt",
+            ]
+        };
+        for help in help {
             lines.extend(word_wrap(help, " ", width));
         }
         lines

@@ -412,3 +412,31 @@ fn the_editor_shows_control_characters_escaped_and_keeps_the_cursor_after_them()
     // 23 chars shown: the cursor sits after them, not after the 18 chars of the line.
     assert_eq!(menu.cursor(40), Some((4, 24)));
 }
+
+#[test]
+fn a_locked_menu_neither_edits_nor_opens_the_rescue_prompt() {
+    let mut menu = three(-1).locked(true);
+    assert_eq!(press(&mut menu, &[Key::Char('e')]), Outcome::Continue);
+    assert!(!menu.is_editing());
+    assert_eq!(press(&mut menu, &[Key::Char('s')]), Outcome::Continue);
+    // Typing what would have been an edit boots the entry's own command line.
+    assert_eq!(
+        press(&mut menu, &[Key::Char('e'), Key::Char('x'), Key::Enter]),
+        boot(0, "root=/dev/vda1 v=3")
+    );
+    assert_eq!(press(&mut menu, &[Key::Char('r')]), Outcome::Rescan);
+    let screen = menu.render(SCREEN_WIDTH).join("\n");
+    assert!(
+        !screen.contains("e: edit") && !screen.contains("s: rescue"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("kboot.lock: no editing, no rescue prompt"),
+        "{screen}"
+    );
+    // Unlocked, the same keys edit and open the prompt.
+    let mut menu = three(-1).locked(false);
+    press(&mut menu, &[Key::Char('e')]);
+    assert!(menu.is_editing());
+    assert_eq!(press(&mut three(-1), &[Key::Char('s')]), Outcome::Rescue);
+}
