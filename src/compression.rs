@@ -199,6 +199,11 @@ impl io::Write for BoundedWriter<'_> {
 const LZ4_LEGACY_MAGIC: [u8; 4] = [0x02, 0x21, 0x4c, 0x18];
 /// Legacy LZ4 frames hold blocks of at most 8 MiB.
 const LZ4_LEGACY_BLOCK_BYTES: usize = 8 << 20;
+/// The most one byte of an LZ4 block can unpack to: a match length goes on in bytes of
+/// 255 each (the format's ratio bound, lz4's `LZ4_decompress_safe` docs).
+const LZ4_MAX_RATIO: usize = 255;
+/// Room over the ratio bound, so a block is never cut by rounding.
+const LZ4_BOUND_SLACK_BYTES: usize = 64;
 
 /// Unpacks the LZ4 legacy framing: the magic, then blocks each led by a u32 compressed
 /// size (the magic may repeat between concatenated streams); kbuild appends the
@@ -221,7 +226,13 @@ fn lz4_legacy(bytes: &[u8], limit_bytes: u64) -> Result<Vec<u8>, String> {
         if start as u64 > limit_bytes {
             return Err(format!("output passes {limit_bytes} bytes"));
         }
-        out.resize(start + LZ4_LEGACY_BLOCK_BYTES, 0);
+        // Room for what this block can hold, not a whole 8 MiB block: zero-filling
+        // 8 MiB for each of 100,000 one-byte blocks costs half a minute.
+        let room = size
+            .saturating_mul(LZ4_MAX_RATIO)
+            .saturating_add(LZ4_BOUND_SLACK_BYTES)
+            .min(LZ4_LEGACY_BLOCK_BYTES);
+        out.resize(start + room, 0);
         let at = bytes.len() - rest.len();
         let written = lz4_flex::block::decompress_into(block, &mut out[start..])
             .map_err(|e| format!("block at byte {at}: {e}"))?;

@@ -24,6 +24,9 @@
 //! 1), a size limit checked before and while reading, paths kept inside their
 //! filesystem.
 //!
+//! `printable` escapes control characters in text read from disks before it reaches
+//! a terminal (menu, log, `kboot devices` and `entries`).
+//!
 //! `cli` is the host-side tool over the same code; `mkinitramfs` writes initramfs lists
 //! and archives.
 
@@ -38,6 +41,7 @@ mod init;
 mod kexec;
 mod mkinitramfs;
 mod modules;
+mod printable;
 mod report;
 mod select;
 mod untrusted;

@@ -566,3 +566,103 @@ fn entries_says_why_an_entry_kernel_cannot_be_read() {
         assert!(err.contains(&line), "no {line:?} in:\n{err}");
     }
 }
+
+/// A root whose grub.cfg and BLS entry carry terminal escapes, a forged line and a
+/// one-character CSI (U+009B) in titles and options.
+fn hostile_titles_root(dir: &Path) {
+    fs::create_dir_all(dir.join("boot/grub")).unwrap();
+    fs::create_dir_all(dir.join("boot/loader/entries")).unwrap();
+    fs::write(dir.join("boot/vmlinuz-1"), "k").unwrap();
+    fs::write(
+        dir.join("boot/grub/grub.cfg"),
+        "menuentry 'evil\x1b[2J\nkboot: fake line' {\n linux /boot/vmlinuz-1 x\x1b[31m\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("boot/loader/entries/a.conf"),
+        "title bls\x1b[2J\u{9b}2J\u{202e}\nlinux /boot/vmlinuz-1\noptions a\x07b\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn entries_shows_titles_and_options_with_control_characters_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    hostile_titles_root(tmp.path());
+    let root = tmp.path().to_str().unwrap();
+    let (ok, out, err) = kboot(&["entries", "--root", root, "--cmdline", ""]);
+    assert!(ok, "{err}");
+    assert!(out.contains(") bls\\x1b[2J\\u{9b}2J\\u{202e}\n"), "{out}");
+    assert!(out.contains("   cmdline \"a\\x07b\"\n"), "{out}");
+    assert!(out.contains(")*evil\\x1b[2J\\nkboot: fake line\n"), "{out}");
+    assert!(out.contains("   cmdline \"x\\x1b[31m\"\n"), "{out}");
+    assert!(
+        !out.lines().any(|l| l.starts_with("kboot: fake line")),
+        "{out}"
+    );
+    assert!(
+        !out.chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+        "{out:?}"
+    );
+    // --json keeps the text as it is, escaped the JSON way.
+    let (ok, json, err) = kboot(&["entries", "--root", root, "--cmdline", "", "--json"]);
+    assert!(ok, "{err}");
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed[1]["title"], "evil\x1b[2J\nkboot: fake line");
+}
+
+/// Runs kboot with its stdout a pipe whose reader is already gone, as `| head -1`
+/// leaves it once `head` has its line.
+fn kboot_into_a_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_kboot"))
+        .args(args)
+        .stdout(writer)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_pipe_ends_devices_entries_and_help_quietly_with_status_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    hostile_titles_root(tmp.path());
+    let image = tmp.path().join("zero.img");
+    fs::File::create(&image).unwrap().set_len(1 << 20).unwrap();
+    let root = tmp.path().to_str().unwrap();
+    for args in [
+        &["entries", "--root", root, "--cmdline", ""][..],
+        &["entries", "--root", root, "--cmdline", "", "--json"],
+        &["devices", image.to_str().unwrap()],
+        &["devices", "--json", image.to_str().unwrap()],
+        &["--help"],
+        &["--version"],
+    ] {
+        let (status, err) = kboot_into_a_closed_pipe(args);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_eq!(status, Some(0), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn kexec_info_on_a_cut_bzimage_says_it_is_truncated_and_does_not_speak_of_kexec_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("vmlinuz");
+    fs::write(&kernel, &synthetic_bzimage()[..512]).unwrap();
+    let (ok, _, err) = kboot(&["kexec", "--info", kernel.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("cannot describe") && err.contains("vmlinuz") && err.contains("truncated"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("kexec_load") && !err.contains("lay out"),
+        "{err}"
+    );
+}

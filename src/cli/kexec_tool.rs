@@ -62,6 +62,13 @@ enum KexecCliError {
     },
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// `--info` only reads the kernel: no layout, no kexec_load.
+    #[error("cannot describe {path} as a kernel: {source}")]
+    Describe {
+        path: PathBuf,
+        #[source]
+        source: kexec::loader::LoaderError,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,9 +233,9 @@ fn info(o: &Options) -> Result<(), KexecCliError> {
         .ok_or_else(|| KexecCliError::Usage("--info needs a KERNEL".into()))?;
     let bytes = kexec::read_decompressed(&kernel)?;
     let (loader, parsed) =
-        kexec::loader::describe(&bytes).map_err(|source| kexec::KexecError::Layout {
+        kexec::loader::describe(&bytes).map_err(|source| KexecCliError::Describe {
             path: kernel.clone(),
-            source: source.into(),
+            source,
         })?;
     let report = serde_json::json!({
         "file": kernel,

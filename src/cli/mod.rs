@@ -3,7 +3,9 @@
 #[macro_use]
 mod kexec_tool;
 
-use crate::report::Chain;
+use crate::printable::Printable;
+use crate::report::report;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -50,6 +52,17 @@ enum CliError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot write to standard output: {0}")]
+    Output(#[source] io::Error),
+}
+
+/// Writes the command's output to stdout. A reader that has gone away (`| head -1`)
+/// is `CliError::Output` with `BrokenPipe`, which `main` ends quietly.
+fn write_stdout(text: &str) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(CliError::Output)
 }
 
 /// Runs a subcommand and returns the process exit status.
@@ -64,14 +77,8 @@ pub fn main(args: &[String]) -> i32 {
     }
     let rest = args.get(2..).unwrap_or(&[]);
     let result = match args.get(1).map(String::as_str) {
-        None | Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
-            Ok(())
-        }
-        Some("-V" | "--version") => {
-            println!("kboot {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
+        None | Some("-h" | "--help" | "help") => write_stdout(USAGE),
+        Some("-V" | "--version") => write_stdout(&format!("kboot {}\n", env!("CARGO_PKG_VERSION"))),
         Some("devices") => devices(rest),
         Some("entries") => entries(rest),
         Some("kexec") => return kexec_tool::main(rest),
@@ -80,8 +87,17 @@ pub fn main(args: &[String]) -> i32 {
     };
     match result {
         Ok(()) => 0,
+        // The reader took what it wanted and closed the pipe (`kboot entries | head
+        // -1`): not a failure of ours. Exit 0 quietly, as `kboot kexec --info` does,
+        // so `set -o pipefail` scripts do not fail on a `head`.
+        Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        // The usage text is ours, newlines and all.
+        Err(e @ CliError::Usage(_)) => {
+            eprintln!("kboot: {e}");
+            2
+        }
         Err(e) => {
-            eprintln!("kboot: {e}", e = Chain(&e));
+            eprintln!("kboot: {}", Printable(&report(&e)));
             2
         }
     }
@@ -95,10 +111,9 @@ fn value<'a>(args: &'a [String], i: &mut usize, flag: &str) -> Result<&'a str, C
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
-    let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    let _ = writeln!(out);
-    Ok(())
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_stdout(&text)
 }
 
 fn devices(args: &[String]) -> Result<(), CliError> {
@@ -106,10 +121,7 @@ fn devices(args: &[String]) -> Result<(), CliError> {
     let mut images = Vec::new();
     for a in args {
         match a.as_str() {
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(());
-            }
+            "-h" | "--help" => return write_stdout(USAGE),
             "--json" => json = true,
             flag if flag.starts_with('-') => {
                 return Err(CliError::Usage(format!("unknown option {flag}")))
@@ -129,10 +141,12 @@ fn devices(args: &[String]) -> Result<(), CliError> {
     if json {
         return print_json(&list);
     }
+    let mut text = String::new();
     for d in &list {
-        println!("{}", d.blkid_line());
+        text.push_str(&d.blkid_line());
+        text.push('\n');
     }
-    Ok(())
+    write_stdout(&text)
 }
 
 fn entries(args: &[String]) -> Result<(), CliError> {
@@ -147,10 +161,7 @@ fn entries(args: &[String]) -> Result<(), CliError> {
             "--boot" => boot = Some(PathBuf::from(value(args, &mut i, "--boot")?)),
             "--cmdline" => cmdline_text = Some(value(args, &mut i, "--cmdline")?.to_string()),
             "--json" => json = true,
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(());
-            }
+            "-h" | "--help" => return write_stdout(USAGE),
             other => return Err(CliError::Usage(format!("unknown option {other}"))),
         }
         i += 1;
@@ -167,7 +178,7 @@ fn entries(args: &[String]) -> Result<(), CliError> {
         Err(never) => match never {},
     };
     for w in &cmdline.warnings {
-        eprintln!("kboot: warning: {w}");
+        eprintln!("kboot: warning: {}", Printable(w));
     }
     let target = cmdline.target_cmdline();
     let request = ScanRequest {
@@ -180,29 +191,39 @@ fn entries(args: &[String]) -> Result<(), CliError> {
     };
     let collected: select::Collected = select::collect(&request)?;
     for w in &collected.warnings {
-        eprintln!("kboot: warning: {}", Chain(w));
+        eprintln!("kboot: warning: {}", Printable(&report(w)));
     }
-    let found: &[BootEntry] = &collected.entries;
     if json {
+        let found: &[BootEntry] = &collected.entries;
         return print_json(&found);
     }
-    for (n, e) in found.iter().enumerate() {
+    write_stdout(&entries_text(&collected))
+}
+
+/// `kboot entries` as text: what came from the disk (titles, paths, command lines)
+/// with its control characters escaped.
+fn entries_text(collected: &select::Collected) -> String {
+    let mut text = String::new();
+    for (n, e) in collected.entries.iter().enumerate() {
         let mark = if n == collected.default_index {
             '*'
         } else {
             ' '
         };
-        println!("{}){mark}{}", n + 1, e.title);
-        println!("   kernel  {}", e.kernel);
-        println!("   initrd  {}", e.ramdisks_shown());
-        println!("   cmdline \"{}\"", e.cmdline);
-        println!("   source  {}", e.source.name());
+        let ramdisks = e.ramdisks_shown();
+        let missing = e.missing.join(",");
+        // Writing into a String cannot fail.
+        let _ = writeln!(text, "{}){mark}{}", n + 1, Printable(&e.title));
+        let _ = writeln!(text, "   kernel  {}", Printable(&e.kernel));
+        let _ = writeln!(text, "   initrd  {}", Printable(&ramdisks));
+        let _ = writeln!(text, "   cmdline \"{}\"", Printable(&e.cmdline));
+        let _ = writeln!(text, "   source  {}", e.source.name());
         if !e.missing.is_empty() {
-            println!("   MISSING {}", e.missing.join(","));
+            let _ = writeln!(text, "   MISSING {}", Printable(&missing));
         }
     }
     if let Some(t) = collected.timeout_secs {
-        println!("timeout {t} s (from the config)");
+        let _ = writeln!(text, "timeout {t} s (from the config)");
     }
-    Ok(())
+    text
 }

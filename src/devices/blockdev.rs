@@ -14,6 +14,7 @@ use super::md::{self, superblock::MdError, MdSuperblock};
 use super::partition::{self, PartitionError, PartitionTable, TableKind};
 use super::probe::{self, FsInfo, ProbeError};
 use super::spec::DeviceSpec;
+use crate::printable::printable;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct BlockDevice {
@@ -423,7 +424,8 @@ impl BlockDevice {
         if let Some(problem) = &self.problem {
             line.push_str(&format!(" (problem: {problem})"));
         }
-        line
+        // Names and labels come from the disk: a PARTLABEL must not drive the terminal.
+        printable(&line).into_owned()
     }
 
     fn name_for_humans(&self) -> String {

@@ -178,7 +178,7 @@ impl Boot {
         loop {
             let items = self.menu_items(entries);
             let (index, cmdline) = if menu::should_show(self.cmdline.menu, &items, *timeout_secs) {
-                match menu::run_menu(&items, *default, *timeout_secs) {
+                match menu::run_menu(&items, *default, *timeout_secs, self.cmdline.lock) {
                     Outcome::Boot { index, cmdline } => (index, cmdline),
                     Outcome::Rescan => return Attempt::Rescan,
                     Outcome::Rescue | Outcome::Continue => return Attempt::Rescue,

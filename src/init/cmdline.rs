@@ -45,6 +45,9 @@ pub(crate) struct Cmdline {
     pub kexec: KexecMethod,
     pub append: Option<String>,
     pub debug: bool,
+    /// `kboot.lock`: the console is not trusted. No command-line editing in the menu and
+    /// no rescue prompt; a failed boot comes back to the menu or waits and retries.
+    pub lock: bool,
     /// Words for the target kernel: everything but `boot=`, `kernel=`, `ramdisk=` and
     /// `kboot.*`, in their original order and spelling.
     pub passthrough: Vec<Word>,
@@ -192,6 +195,20 @@ impl Cmdline {
             "kboot.default" => self.default_entry = Some(value()),
             "kboot.append" => self.append = Some(value()),
             "kboot.debug" => self.debug = true,
+            "kboot.lock" => {
+                self.lock = match word.value.as_deref() {
+                    None | Some("1" | "yes" | "on" | "true") => true,
+                    Some("0" | "no" | "off" | "false") => false,
+                    Some(other) => {
+                        // A security switch that cannot be read fails closed.
+                        self.warnings.push(format!(
+                            "kboot.lock={other}: expected no value, 1 or 0; locked anyway"
+                        ));
+                        true
+                    }
+                };
+                return Ok(true);
+            }
             "kboot.kexec" => {
                 self.kexec = match value().as_str() {
                     "auto" => KexecMethod::Auto,

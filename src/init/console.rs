@@ -21,6 +21,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, InputFlags, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
 
 use super::keys::{Key, KeyDecoder};
+use crate::printable::printable;
 
 /// How long a lone ESC waits for the rest of a sequence before it counts as the Escape
 /// key. A sequence's bytes arrive together even at 9600 baud (about 1 ms a byte).
@@ -316,7 +317,7 @@ pub(crate) fn screen_bytes(
             out.push_str("\r\n");
         }
         for line in lines {
-            out.push_str(line);
+            out.push_str(&printable(line));
             out.push_str("\r\n");
         }
         return out.into_bytes();
@@ -327,7 +328,9 @@ pub(crate) fn screen_bytes(
         "\x1b[?25l\x1b[H"
     });
     for (i, line) in lines.iter().enumerate() {
-        out.push_str(line);
+        // The lines are text (`Menu::render` escapes what came from the disks); this
+        // makes sure no control character in them can act on the terminal.
+        out.push_str(&printable(line));
         out.push_str("\x1b[K");
         if i + 1 < lines.len() {
             out.push_str("\r\n");

@@ -1,8 +1,14 @@
 //! kboot's console messages. Every line starts `kboot: `; progress lines carry the
 //! seconds since /init started. Each line is also kept in memory and in
 //! `/run/kboot.log` so the rescue prompt can show it.
+//!
+//! A message is one line: its control characters are shown escaped
+//! (`crate::printable`), so a name or title from a disk quoted in it cannot clear the
+//! screen or forge a line of its own. kboot's messages never hold newlines themselves.
 
 use std::fmt::Display;
+
+use crate::printable::printable;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
@@ -52,19 +58,25 @@ fn emit(line: String) {
     log.lines.push(line);
 }
 
+/// A message as its line shows it: control characters escaped.
+fn body(message: impl Display) -> String {
+    let text = message.to_string();
+    printable(&text).into_owned()
+}
+
 /// A progress line: `kboot: [1.234] message`.
 pub(crate) fn say(message: impl Display) {
-    emit(format!("kboot: [{:.3}] {message}", elapsed_secs()));
+    emit(format!("kboot: [{:.3}] {}", elapsed_secs(), body(message)));
 }
 
 /// A failure: `kboot: error: message`.
 pub(crate) fn error(message: impl Display) {
-    emit(format!("kboot: error: {message}"));
+    emit(format!("kboot: error: {}", body(message)));
 }
 
 /// Something odd that does not stop the boot.
 pub(crate) fn warn(message: impl Display) {
-    emit(format!("kboot: warning: {message}"));
+    emit(format!("kboot: warning: {}", body(message)));
 }
 
 /// Every line so far.
@@ -74,3 +86,7 @@ pub(crate) fn lines() -> Vec<String> {
         .lines
         .clone()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

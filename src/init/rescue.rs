@@ -1,4 +1,6 @@
-//! The rescue prompt: what a user at the console can do when booting failed.
+//! The rescue prompt: what a user at the console can do when booting failed. With
+//! `kboot.lock` (a console nobody should command) there is no prompt: kboot waits and
+//! tries booting again, which brings the menu back with the failed entries marked.
 
 use crate::report::Chain;
 use std::io::{self, BufRead, Write};
@@ -18,20 +20,39 @@ log (show kboot's messages), reboot, poweroff, help";
 const NO_CONSOLE_RETRY_SECS: u64 = 30;
 
 /// Runs the prompt until the user asks to retry. Reboot and power off do not return.
+/// Locked, waits and returns (a retry) without reading the console.
 pub(crate) fn prompt(boot: &Boot) {
+    prompt_on(
+        boot,
+        &mut io::stdin().lock(),
+        Duration::from_secs(NO_CONSOLE_RETRY_SECS),
+    );
+}
+
+/// `prompt` reading commands from `input`; `retry_wait` is how long to wait before a
+/// retry when nobody can (or may) type.
+fn prompt_on(boot: &Boot, input: &mut impl BufRead, retry_wait: Duration) {
+    if boot.cmdline.lock {
+        log::say(format!(
+            "kboot.lock: no rescue prompt on this console; trying again in {} s",
+            retry_wait.as_secs()
+        ));
+        thread::sleep(retry_wait);
+        return;
+    }
     log::say(format!("rescue prompt: {HELP}"));
-    let stdin = io::stdin();
     loop {
         let mut out = io::stderr();
         let _ = write!(out, "kboot> ");
         let _ = out.flush();
         let mut line = String::new();
-        match stdin.lock().read_line(&mut line) {
+        match input.read_line(&mut line) {
             Ok(0) | Err(_) => {
                 log::say(format!(
-                    "no console input; retrying in {NO_CONSOLE_RETRY_SECS} s"
+                    "no console input; retrying in {} s",
+                    retry_wait.as_secs()
                 ));
-                thread::sleep(Duration::from_secs(NO_CONSOLE_RETRY_SECS));
+                thread::sleep(retry_wait);
                 return;
             }
             Ok(_) => {}
@@ -71,3 +92,7 @@ fn list_devices(boot: &Boot) {
     }
     let _ = Path::new("/");
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

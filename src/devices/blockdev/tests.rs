@@ -176,3 +176,22 @@ fn whole_disk_0_90_members_are_md_members_not_the_pv_their_array_holds() {
         assert_eq!(member.problem, None);
     }
 }
+
+#[test]
+fn blkid_line_shows_partlabel_and_fs_label_control_characters_escaped() {
+    let mut d = dev("vda1", Some("vda"), Some(1), None);
+    d.partlabel = Some("esp\x1b[2J\nkboot: fake".into());
+    if let Some(fs) = d.fs.as_mut() {
+        fs.label = Some("root\u{202e}\u{9b}".into());
+    }
+    let line = d.blkid_line();
+    assert!(line.contains(" LABEL=\"root\\u{202e}\\u{9b}\""), "{line}");
+    assert!(
+        line.contains(" PARTLABEL=\"esp\\x1b[2J\\nkboot: fake\""),
+        "{line}"
+    );
+    assert!(
+        !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{line:?}"
+    );
+}

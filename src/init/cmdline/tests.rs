@@ -91,3 +91,34 @@ fn bad_values_become_warnings_not_failures() {
 fn ro_after_rw_wins() {
     assert!(!parse("rw ro").read_write);
 }
+
+#[test]
+fn kboot_lock_locks_the_console_and_stays_out_of_the_target_command_line() {
+    assert!(!parse("root=/dev/vda1").lock);
+    for on in [
+        "kboot.lock",
+        "kboot.lock=1",
+        "kboot.lock=yes",
+        "kboot.lock=on",
+    ] {
+        let c = parse(&format!("root=/dev/vda1 {on} quiet"));
+        assert!(c.lock, "{on}");
+        assert!(c.warnings.is_empty(), "{on}: {:?}", c.warnings);
+        assert_eq!(c.target_cmdline(), "root=/dev/vda1 quiet");
+    }
+    assert!(!parse("kboot.lock=0").lock);
+    assert!(
+        !parse("kboot.lock kboot.lock=off").lock,
+        "the last word wins"
+    );
+}
+
+#[test]
+fn an_unreadable_kboot_lock_value_locks_anyway_with_a_warning() {
+    let c = parse("kboot.lock=maybe");
+    assert!(c.lock);
+    assert_eq!(
+        c.warnings,
+        vec!["kboot.lock=maybe: expected no value, 1 or 0; locked anyway".to_string()]
+    );
+}

@@ -1,6 +1,7 @@
 //! The boot menu: a list of entries with a default and a countdown, the keys GRUB users
 //! expect (arrows, digits, Enter, `e` to edit the command line), and `r`/`s` for rescan
-//! and rescue.
+//! and rescue. Locked (`kboot.lock`, an untrusted console) it only chooses, boots and
+//! rescans: no editing, no rescue prompt.
 //!
 //! `Menu` (here) is a pure state machine (`handle` a `Key`, get an `Outcome`) and
 //! `render` a pure function of its state, so both are tested without a terminal;
@@ -147,6 +148,8 @@ pub(crate) struct Menu {
     /// forever.
     countdown_secs: Option<u64>,
     mode: Mode,
+    /// `kboot.lock`: `e` and `s` do nothing.
+    locked: bool,
 }
 
 impl Menu {
@@ -167,7 +170,14 @@ impl Menu {
             default,
             countdown_secs,
             mode: Mode::Choosing,
+            locked: false,
         }
+    }
+
+    /// The menu for an untrusted console (`kboot.lock`): no editing, no rescue prompt.
+    pub(crate) fn locked(mut self, locked: bool) -> Self {
+        self.locked = locked;
+        self
     }
 
     /// True when the default should boot without drawing anything (`timeout 0`).
@@ -275,6 +285,7 @@ impl Menu {
                 self.selected = usize::from(d) - 1;
                 return self.boot(self.selected);
             }
+            Key::Char('e' | 's') if self.locked => {}
             Key::Char('e') => {
                 let line: Vec<char> = self.items[self.selected].cmdline.chars().collect();
                 self.mode = Mode::Editing {

@@ -1,8 +1,10 @@
 //! Drawing the menu: the list with its marks and countdown, and the command-line
 //! editor, as plain lines of at most a given width (the console layer adds the
-//! escape sequences).
+//! escape sequences). Text from the disks (titles, files, command lines) and the line
+//! being edited are shown with their control characters escaped (`crate::printable`).
 
 use super::{Menu, Mode, LIST_ROWS};
+use crate::printable::{printable, Printable};
 
 impl Menu {
     /// The screen, one string per line, none longer than `width` chars. Plain text: the
@@ -32,11 +34,15 @@ impl Menu {
             let marker = if i == self.selected { '>' } else { ' ' };
             let star = if i == self.default { '*' } else { ' ' };
             lines.push(fit(
-                &format!(" {marker} {}{star} {}", i + 1, item.title),
+                &format!(" {marker} {}{star} {}", i + 1, Printable(&item.title)),
                 width,
             ));
             if let Some(problem) = &item.problem {
-                lines.extend(word_wrap(&format!("failed: {problem}"), "      ", width));
+                lines.extend(word_wrap(
+                    &format!("failed: {}", Printable(problem)),
+                    "      ",
+                    width,
+                ));
             }
         }
         if shown < self.items.len() {
@@ -44,22 +50,33 @@ impl Menu {
         }
         lines.push(String::new());
         if let Some(item) = self.items.get(self.selected) {
-            lines.extend(word_wrap(&item.detail, " ", width));
-            lines.extend(word_wrap(&item.cmdline, " ", width));
+            lines.extend(word_wrap(&printable(&item.detail), " ", width));
+            lines.extend(word_wrap(&printable(&item.cmdline), " ", width));
         }
         lines.push(String::new());
         match (self.countdown_secs, self.items.get(self.default)) {
             (Some(left), Some(item)) => lines.extend(word_wrap(
-                &format!("Booting {} in {left} s (any key stops)", item.title),
+                &format!(
+                    "Booting {} in {left} s (any key stops)",
+                    Printable(&item.title)
+                ),
                 " ",
                 width,
             )),
             _ => lines.push(String::new()),
         }
-        for help in [
-            "Up/Down/Home/End, 1-9: choose; Enter: boot; e: edit command line;",
-            "r: rescan devices; s: rescue prompt",
-        ] {
+        let help = if self.locked {
+            [
+                "Up/Down/Home/End, 1-9: choose; Enter: boot; r: rescan devices",
+                "(kboot.lock: no editing, no rescue prompt)",
+            ]
+        } else {
+            [
+                "Up/Down/Home/End, 1-9: choose; Enter: boot; e: edit command line;",
+                "r: rescan devices; s: rescue prompt",
+            ]
+        };
+        for help in help {
             lines.extend(word_wrap(help, " ", width));
         }
         lines
@@ -73,11 +90,14 @@ impl Menu {
         let mut lines = vec![
             self.title_bar(width, "edit the command line"),
             String::new(),
-            fit(&format!(" {} {title}", self.selected + 1), width),
+            fit(
+                &format!(" {} {}", self.selected + 1, Printable(title)),
+                width,
+            ),
             String::new(),
         ];
         let text: String = line.iter().collect();
-        lines.extend(wrap(&text, " ", width));
+        lines.extend(wrap(&printable(&text), " ", width));
         lines.push(String::new());
         for help in [
             "Enter or Ctrl-X: boot with this command line; Escape: back to the list",
@@ -94,11 +114,14 @@ impl Menu {
         let width = width.max(20);
         match &self.mode {
             Mode::Choosing => None,
-            Mode::Editing { cursor, .. } => {
+            Mode::Editing { line, cursor } => {
                 // Lines hold `width - 1` chars after a one-space indent (see `wrap`);
-                // the editor's text starts on row 4.
+                // the editor's text starts on row 4. An escaped character takes the
+                // room of its escape.
+                let before: String = line.iter().take(*cursor).collect();
+                let shown = printable(&before).chars().count();
                 let per_line = width - 1;
-                Some((4 + cursor / per_line, 1 + cursor % per_line))
+                Some((4 + shown / per_line, 1 + shown % per_line))
             }
         }
     }

@@ -13,9 +13,14 @@ use super::{Key, Menu, MenuItem, Outcome, NO_TERMINAL_WAIT_SECS, SCREEN_WIDTH, T
 /// when the countdown runs out. `timeout_secs`: `0` boots the default at once without
 /// drawing, negative waits for a key, N waits N seconds. With no terminal to draw on
 /// it waits the timeout and boots the default (or opens the rescue prompt if the
-/// default already failed).
-pub(crate) fn run_menu(items: &[MenuItem], default: usize, timeout_secs: i64) -> Outcome {
-    let mut menu = Menu::new(items.to_vec(), default, timeout_secs);
+/// default already failed). `locked` (`kboot.lock`): no editing, no rescue key.
+pub(crate) fn run_menu(
+    items: &[MenuItem],
+    default: usize,
+    timeout_secs: i64,
+    locked: bool,
+) -> Outcome {
+    let mut menu = Menu::new(items.to_vec(), default, timeout_secs).locked(locked);
     if items.is_empty() {
         return Outcome::Rescue;
     }

@@ -372,3 +372,71 @@ fn menu_mode_round_trips() {
     );
     assert_eq!(MenuMode::default(), MenuMode::Auto);
 }
+
+fn hostile_item() -> MenuItem {
+    MenuItem {
+        title: "evil\x1b[2J\nkboot: fake line".into(),
+        detail: "/boot/vmlinuz-\u{202e}1 initrd none (grub.cfg)".into(),
+        cmdline: "root=/dev/vda1 \u{9b}2J".into(),
+        problem: Some("bad\rline".into()),
+    }
+}
+
+#[test]
+fn titles_files_and_options_from_the_disk_are_rendered_escaped() {
+    let menu = Menu::new(vec![hostile_item(), item(1)], 0, -1);
+    let screen = menu.render(SCREEN_WIDTH);
+    let text = screen.join("\n");
+    assert!(
+        text.contains(" > 1* evil\\x1b[2J\\nkboot: fake line"),
+        "{text}"
+    );
+    assert!(text.contains("/boot/vmlinuz-\\u{202e}1"), "{text}");
+    assert!(text.contains("root=/dev/vda1 \\u{9b}2J"), "{text}");
+    assert!(text.contains("failed: bad\\rline"), "{text}");
+    for line in &screen {
+        assert!(
+            !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{line:?}"
+        );
+    }
+}
+
+#[test]
+fn the_editor_shows_control_characters_escaped_and_keeps_the_cursor_after_them() {
+    let mut menu = Menu::new(vec![hostile_item()], 0, -1);
+    press(&mut menu, &[Key::Char('e')]);
+    let screen = menu.render(40);
+    assert_eq!(screen[2], " 1 evil\\x1b[2J\\nkboot: fake line");
+    assert_eq!(screen[4], " root=/dev/vda1 \\u{9b}2J");
+    // 23 chars shown: the cursor sits after them, not after the 18 chars of the line.
+    assert_eq!(menu.cursor(40), Some((4, 24)));
+}
+
+#[test]
+fn a_locked_menu_neither_edits_nor_opens_the_rescue_prompt() {
+    let mut menu = three(-1).locked(true);
+    assert_eq!(press(&mut menu, &[Key::Char('e')]), Outcome::Continue);
+    assert!(!menu.is_editing());
+    assert_eq!(press(&mut menu, &[Key::Char('s')]), Outcome::Continue);
+    // Typing what would have been an edit boots the entry's own command line.
+    assert_eq!(
+        press(&mut menu, &[Key::Char('e'), Key::Char('x'), Key::Enter]),
+        boot(0, "root=/dev/vda1 v=3")
+    );
+    assert_eq!(press(&mut menu, &[Key::Char('r')]), Outcome::Rescan);
+    let screen = menu.render(SCREEN_WIDTH).join("\n");
+    assert!(
+        !screen.contains("e: edit") && !screen.contains("s: rescue"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("kboot.lock: no editing, no rescue prompt"),
+        "{screen}"
+    );
+    // Unlocked, the same keys edit and open the prompt.
+    let mut menu = three(-1).locked(false);
+    press(&mut menu, &[Key::Char('e')]);
+    assert!(menu.is_editing());
+    assert_eq!(press(&mut three(-1), &[Key::Char('s')]), Outcome::Rescue);
+}

@@ -28,6 +28,8 @@ pub(crate) const PAYLOAD_LENGTH: usize = 0x24c;
 pub(crate) const PREF_ADDRESS: usize = 0x258;
 pub(crate) const INIT_SIZE: usize = 0x260;
 const SECTOR_BYTES: u64 = 512;
+/// The boot header's fields run at least this far (to the end of `xloadflags`).
+pub(crate) const MIN_HEADER_BYTES: usize = XLOADFLAGS + 2;
 /// Protocol 2.06 is the oldest that `kexec_file_load` and our loaders handle.
 const MIN_VERSION: u16 = 0x0206;
 /// Protocol 2.10 added `pref_address` and `init_size`; before it they read as zero.
@@ -76,7 +78,7 @@ impl SetupHeader {
     /// `HEADER_BYTES` unless the file is shorter) and checks it against the file
     /// length: magic, protocol 2.06 or later, whole file, 64-bit entry.
     pub(crate) fn parse(head: &[u8], file_len: u64) -> Result<SetupHeader, BzImageError> {
-        if head.len() < XLOADFLAGS + 2 {
+        if head.len() < MIN_HEADER_BYTES {
             return Err(BzImageError::TooShort { len: file_len });
         }
         if le16(head, BOOT_FLAG) != 0xaa55 || &head[HEADER_MAGIC..HEADER_MAGIC + 4] != b"HdrS" {
@@ -131,7 +133,12 @@ impl SetupHeader {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum BzImageError {
-    #[error("file is only {len} bytes, too short for a boot header")]
+    #[error(
+        "truncated: the file is only {len} bytes, but a bzImage's boot header alone takes {} bytes \
+         ({:#x})",
+        MIN_HEADER_BYTES,
+        MIN_HEADER_BYTES
+    )]
     TooShort { len: u64 },
     #[error("no x86 boot header (expected 0xAA55 at 0x1fe and \"HdrS\" at 0x202): not a bzImage")]
     BadMagic,

@@ -134,7 +134,12 @@ impl Loader for BzImageLoader {
     }
 
     fn probe(&self, kernel: &[u8]) -> bool {
-        kernel.len() > 0x206 && &kernel[0x202..0x206] == b"HdrS"
+        // A file cut before its boot header ends is still recognised by its boot
+        // sector's 0xAA55, so it is reported as a truncated bzImage, not as no kernel.
+        let cut_boot_sector = kernel.len() < header::MIN_HEADER_BYTES
+            && kernel.get(header::BOOT_FLAG..header::BOOT_FLAG + 2) == Some(&[0x55, 0xaa]);
+        cut_boot_sector
+            || kernel.get(header::HEADER_MAGIC..header::HEADER_MAGIC + 4) == Some(b"HdrS")
     }
 
     fn describe(&self, kernel: &[u8]) -> Result<Parsed, LoaderError> {

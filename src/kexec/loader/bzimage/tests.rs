@@ -392,3 +392,30 @@ fn the_loader_places_only_the_kernel_and_hands_the_protocol_its_header() {
     assert_eq!(info.header, parse(&kernel).unwrap());
     assert_eq!(info.payload, None);
 }
+
+#[test]
+fn a_bzimage_cut_inside_its_boot_header_is_reported_as_truncated() {
+    for cut in [512, 0x206, 0x237] {
+        let mut kernel = bzimage(0x7f);
+        kernel.truncate(cut);
+        let err = crate::kexec::loader::describe(&kernel).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LoaderError::BzImage(BzImageLoadError::Header(BzImageError::TooShort { len }))
+                    if len == cut as u64
+            ),
+            "{cut}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("truncated")
+                && message.contains(&format!("only {cut} bytes"))
+                && message.contains("takes 568"),
+            "{message}"
+        );
+    }
+    // A short file without the boot sector's 0xAA55 is no bzImage at all.
+    let err = crate::kexec::loader::describe(&[0u8; 512]).unwrap_err();
+    assert!(matches!(err, LoaderError::Unrecognised { .. }), "{err:?}");
+}

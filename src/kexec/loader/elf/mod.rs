@@ -66,6 +66,9 @@ impl XenNotes {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct LoadSegmentInfo {
+    /// Its program header's index, as errors name it.
+    #[serde(skip)]
+    pub index: usize,
     pub paddr: u64,
     pub offset: u64,
     pub filesz: u64,
@@ -106,6 +109,19 @@ pub(crate) enum ElfLoadError {
     TooManyLoads,
     #[error("entry {0:#x} is in no PT_LOAD segment")]
     EntryOutside(u64),
+    #[error(
+        "the ELF's segments overlap: PT_LOAD {index} (physical {start:#x}..{end:#x}, in \
+         whole pages) and PT_LOAD {other} ({other_start:#x}..{other_end:#x}); this is not \
+         a kernel kboot can load"
+    )]
+    Overlap {
+        index: usize,
+        start: u64,
+        end: u64,
+        other: usize,
+        other_start: u64,
+        other_end: u64,
+    },
     #[error(transparent)]
     Layout(#[from] ImageError),
 }
@@ -182,6 +198,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
             });
         }
         loads.push(LoadSegmentInfo {
+            index,
             paddr: ph.p_paddr,
             offset: ph.p_offset,
             filesz: ph.p_filesz,
@@ -266,6 +283,9 @@ fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, ElfLoadErr
         return Err(ElfLoadError::TooManyLoads);
     }
     let mut segments: Vec<Segment> = Vec::with_capacity(info.loads.len());
+    // Each PT_LOAD's pages, to name two that overlap (placing the second would only
+    // find no room).
+    let mut placed: Vec<(usize, u64, u64)> = Vec::with_capacity(info.loads.len());
     for load in &info.loads {
         let mem = load.paddr & !(PAGE_BYTES - 1);
         let lead = load.paddr - mem;
@@ -275,6 +295,20 @@ fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, ElfLoadErr
                 .ok_or(ImageError::Overflow("a PT_LOAD's end"))?,
             PAGE_BYTES,
         )?;
+        if let Some(&(other, other_start, other_end)) = placed
+            .iter()
+            .find(|&&(_, other_start, other_end)| mem < other_end && other_start < end)
+        {
+            return Err(ElfLoadError::Overlap {
+                index: load.index,
+                start: mem,
+                end,
+                other,
+                other_start,
+                other_end,
+            });
+        }
+        placed.push((load.index, mem, end));
         let start = load.offset as usize;
         let file_range = start..start + load.filesz as usize;
         // An unaligned segment gets its lead-in zeros in a copy; aligned ones (all of

@@ -203,3 +203,29 @@ fn a_pt_load_outside_ram_or_the_file_is_refused() {
         Err(ElfLoadError::Truncated { index: 0, .. })
     ));
 }
+
+#[test]
+fn overlapping_pt_loads_are_named_not_reported_as_no_room() {
+    let mut kernel = vmlinux(EM_X86_64);
+    // The second PT_LOAD's physical address inside the first's 0x100_0000..0x100_3000.
+    put_le64(&mut kernel, 64 + 56 + 24, 0x100_2800u64);
+    let err = layout(&kernel, &ram_1g()).unwrap_err();
+    assert_eq!(
+        err,
+        ElfLoadError::Overlap {
+            index: 1,
+            start: 0x100_2000,
+            end: 0x100_3000,
+            other: 0,
+            other_start: 0x100_0000,
+            other_end: 0x100_3000,
+        }
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("segments overlap")
+            && message.contains("PT_LOAD 1")
+            && message.contains("PT_LOAD 0"),
+        "{message}"
+    );
+}
