@@ -31,6 +31,19 @@ pub(crate) enum ConfigWarning {
         #[source]
         source: GrubError,
     },
+    /// A limit cut the file short; the entries before the cut are kept.
+    #[error("{path}: {source}")]
+    GrubCut {
+        path: PathBuf,
+        #[source]
+        source: GrubError,
+    },
+    #[error("{path}: {count} BLS entries where `blscfg` stands; the menu keeps the first {limit}")]
+    TooManyBls {
+        path: PathBuf,
+        count: usize,
+        limit: usize,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -58,6 +71,7 @@ const GRUB_DIRS_ON_BOOT: [&str; 2] = ["/grub", "/grub2"];
 
 /// A grub.cfg that was found, evaluated, and the filesystem it is on.
 struct FoundGrub {
+    path: PathBuf,
     menu: Menu,
     fs_root: PathBuf,
 }
@@ -80,7 +94,9 @@ pub(crate) fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
         // GRUB shows the BLS entries where `blscfg` stands, and its default (often
         // `${saved_entry}`, a BLS id) and timeout govern them; loader.conf is
         // systemd-boot's and GRUB does not read it.
-        Some(found) if found.menu.has_blscfg() => listed_by_blscfg(found, &bls_entries, bls_fs),
+        Some(found) if found.menu.has_blscfg() => {
+            listed_by_blscfg(found, &bls_entries, bls_fs, &mut warnings)
+        }
         _ => listed_bls_then_grub(req, grub.as_ref(), &bls_entries, loader_conf, &mut warnings),
     };
     let mut entries: Vec<BootEntry> = listed
@@ -113,8 +129,20 @@ struct Listed {
 }
 
 /// A grub.cfg that runs `blscfg`: its menu with the BLS entries in place.
-fn listed_by_blscfg(found: &FoundGrub, bls_entries: &[NamedEntry], bls_fs: &Path) -> Listed {
-    let items = splice_bls(&found.menu.items, bls_entries);
+fn listed_by_blscfg(
+    found: &FoundGrub,
+    bls_entries: &[NamedEntry],
+    bls_fs: &Path,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Listed {
+    let (items, count) = splice_bls(&found.menu.items, bls_entries);
+    if count > grub::MAX_ENTRIES {
+        warnings.push(ConfigWarning::TooManyBls {
+            path: found.path.clone(),
+            count,
+            limit: grub::MAX_ENTRIES,
+        });
+    }
     let flat = grub::flatten(&items);
     let entries = flat
         .iter()
@@ -192,20 +220,31 @@ fn grub_default(
     flat.iter().position(|(p, _)| *p == path)
 }
 
-/// The menu with every `blscfg` replaced by the BLS entries, as GRUB shows them.
-fn splice_bls(items: &[MenuItem], bls_entries: &[NamedEntry]) -> Vec<MenuItem> {
+/// The menu with every `blscfg` replaced by the BLS entries, as GRUB shows them, and
+/// how many items that would make. Past `grub::MAX_ENTRIES` the BLS entries are left
+/// out: a file of `blscfg`s must not multiply the entries without bound.
+fn splice_bls(items: &[MenuItem], bls_entries: &[NamedEntry]) -> (Vec<MenuItem>, usize) {
     let mut out = Vec::new();
+    let mut count: usize = 0;
     for item in items {
         match item {
-            MenuItem::Bls { vars } => out.extend(
-                bls_entries
-                    .iter()
-                    .map(|n| MenuItem::Entry(bls_as_grub_entry(n, Some(vars)))),
-            ),
-            other => out.push(other.clone()),
+            MenuItem::Bls { vars } => {
+                let room = grub::MAX_ENTRIES.saturating_sub(out.len());
+                out.extend(
+                    bls_entries
+                        .iter()
+                        .take(room)
+                        .map(|n| MenuItem::Entry(bls_as_grub_entry(n, Some(vars)))),
+                );
+                count = count.saturating_add(bls_entries.len());
+            }
+            other => {
+                out.push(other.clone());
+                count = count.saturating_add(1);
+            }
         }
     }
-    out
+    (out, count)
 }
 
 /// A BLS entry in the shape of a menu entry. With GRUB variables (a grubenv, or those
@@ -370,10 +409,15 @@ fn find_grub(req: &ScanRequest<'_>, warnings: &mut Vec<ConfigWarning>) -> Option
             .unwrap_or_default();
         match grub::read_menu(&text, vars) {
             Ok(menu) => {
+                warnings.extend(menu.warnings.iter().map(|source| ConfigWarning::GrubCut {
+                    path: path.clone(),
+                    source: source.clone(),
+                }));
                 return Some(FoundGrub {
+                    path,
                     menu,
                     fs_root: fs.to_path_buf(),
-                })
+                });
             }
             Err(source) => warnings.push(ConfigWarning::Grub { path, source }),
         }

@@ -359,3 +359,61 @@ fn device_prefixes_are_dropped_from_paths() {
     assert_eq!(strip_device("/boot/vmlinuz"), "/boot/vmlinuz");
     assert_eq!(strip_device("vmlinuz"), "/vmlinuz");
 }
+
+/// A grub.cfg with more entries than the limit: the first `MAX_ENTRIES` are listed,
+/// and a warning names the file and the line of the first one left out.
+#[test]
+fn grub_cfg_past_the_entry_limit_lists_the_first_entries_and_warns() {
+    let limit = grub::MAX_ENTRIES;
+    let cfg: String = (0..limit + 3)
+        .map(|i| format!("menuentry e{i} {{ linux /vmlinuz-{i} }}\n"))
+        .collect();
+    let root = tree(&[("boot/grub/grub.cfg".into(), cfg.into_bytes())]);
+    let got = collect(&request(root.path(), None)).unwrap();
+    assert_eq!(got.entries.len(), limit);
+    assert_eq!(
+        got.entries[limit - 1].kernel,
+        format!("/vmlinuz-{}", limit - 1)
+    );
+    let [ConfigWarning::GrubCut { path, source }] = &got.warnings[..] else {
+        panic!("{:?}", got.warnings)
+    };
+    assert!(path.ends_with("boot/grub/grub.cfg"));
+    assert_eq!(
+        source,
+        &GrubError::TooManyEntries {
+            line: limit + 1,
+            limit
+        }
+    );
+}
+
+/// Each `blscfg` repeats every BLS entry: past the limit they are left out.
+#[test]
+fn blscfg_repeated_cannot_multiply_entries_past_the_limit() {
+    let mut files: Vec<(String, Vec<u8>)> = (0..100)
+        .map(|i| {
+            (
+                format!("boot/loader/entries/e{i}.conf"),
+                format!("linux /vmlinuz-{i}\n").into_bytes(),
+            )
+        })
+        .collect();
+    files.push((
+        "boot/grub2/grub.cfg".into(),
+        "blscfg\n".repeat(1_000).into_bytes(),
+    ));
+    let root = tree(&files);
+    let got = collect(&request(root.path(), None)).unwrap();
+    // 100 distinct entries, each listed once: the copies from later `blscfg`s are
+    // the same source, kept, but the list stops at the limit.
+    assert_eq!(got.entries.len(), grub::MAX_ENTRIES);
+    assert!(got.warnings.iter().any(|w| matches!(
+        w,
+        ConfigWarning::TooManyBls {
+            count: 100_000,
+            limit: 10_000,
+            ..
+        }
+    )));
+}
