@@ -4,6 +4,7 @@
 //!
 //! This is the layer that reads files; `bls` and `grub` parse what it reads.
 
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -366,19 +367,30 @@ fn locate(req: &ScanRequest<'_>, config_fs: &Path, path: &str) -> Option<Located
 /// source wins. Within one config, same-looking entries stay, as the boot loader shows
 /// them (Debian's top entry and the first one in "Advanced options" are the same
 /// kernel). The default follows its entry, or the entry that replaced it.
+///
+/// Linear: a hash map from what makes entries the same to the first kept entry of
+/// each source, so the match is the earliest kept entry of another source.
 fn dedup(entries: Vec<BootEntry>, default_index: usize) -> (Vec<BootEntry>, usize) {
+    type Sameness = (PathBuf, Vec<PathBuf>, String);
+    let mut first_by_source: HashMap<Sameness, Vec<(Source, usize)>> = HashMap::new();
     let mut kept: Vec<BootEntry> = Vec::new();
     let mut new_default = 0;
     for (i, e) in entries.into_iter().enumerate() {
-        let same = kept.iter().position(|k| {
-            k.source != e.source
-                && k.kernel_path() == e.kernel_path()
-                && k.ramdisk_paths() == e.ramdisk_paths()
-                && k.cmdline == e.cmdline
-        });
+        let firsts = first_by_source
+            .entry((e.kernel_path(), e.ramdisk_paths(), e.cmdline.clone()))
+            .or_default();
+        // At most one element per source: a short list.
+        let same = firsts
+            .iter()
+            .filter(|(source, _)| *source != e.source)
+            .map(|(_, at)| *at)
+            .min();
         let at = match same {
             Some(at) => at,
             None => {
+                if !firsts.iter().any(|(source, _)| *source == e.source) {
+                    firsts.push((e.source, kept.len()));
+                }
                 kept.push(e);
                 kept.len() - 1
             }
@@ -478,12 +490,13 @@ fn find_bls(
     }
     places.push(on_fs(req.root, "/boot/loader"));
     let mut entries: Vec<NamedEntry> = Vec::new();
+    let mut ids: HashSet<String> = HashSet::new();
     let mut loader_conf = None;
     for place in &places {
         let (found, errors) = bls::read_dir_entries(&place.join("entries"));
         warnings.extend(errors.into_iter().map(ConfigWarning::from));
         for e in found {
-            if !entries.iter().any(|k| k.id == e.id) {
+            if ids.insert(e.id.clone()) {
                 entries.push(e);
             }
         }
