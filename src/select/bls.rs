@@ -195,14 +195,19 @@ pub(crate) struct NamedEntry {
     pub entry: BlsEntry,
 }
 
-/// The menu order. The specification (section "Sorting"):
+/// The menu order, as systemd-boot and `bootctl` sort (`boot_entry_compare`):
 ///
 /// 1. entries with `sort-key` come before entries without;
 /// 2. two entries that both have `sort-key` are ordered by `sort-key` (increasing),
-///    then `machine-id` (increasing), then `version` (decreasing), each step taken only
-///    when both entries have the field;
-/// 3. at the end (no `sort-key`, or all those fields equal or missing) by file name
-///    without `.conf`, in decreasing version order.
+///    then `machine-id` (increasing, an entry without one first), then `version`
+///    (decreasing, an entry without one last);
+/// 3. at the end (no `sort-key`, or all those fields equal) by file name without
+///    `.conf`, in decreasing version order.
+///
+/// The specification's text takes the `machine-id` and `version` steps "only when
+/// both entries have the field"; that is no order at all (with `a` and `c` versioned
+/// and `b` not, `a < b < c < a` can happen, and the sort panics), so a missing field
+/// sorts as systemd does, consistently on one side.
 ///
 /// "Version order" is kboot's `sort -V` comparison (`version::compare`), which agrees
 /// with the specification's own version comparison on the versions distributions
@@ -212,20 +217,18 @@ pub(crate) fn menu_order(a: &NamedEntry, b: &NamedEntry) -> Ordering {
     let by_keys = match (&x.sort_key, &y.sort_key) {
         (Some(kx), Some(ky)) => kx
             .cmp(ky)
-            .then_with(|| both(&x.machine_id, &y.machine_id, |m, n| m.cmp(n)))
-            .then_with(|| both(&x.version, &y.version, |v, w| version::compare(w, v))),
+            .then_with(|| x.machine_id.cmp(&y.machine_id))
+            .then_with(|| match (&x.version, &y.version) {
+                (Some(v), Some(w)) => version::compare(w, v),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }),
         (Some(_), None) => return Ordering::Less,
         (None, Some(_)) => return Ordering::Greater,
         (None, None) => Ordering::Equal,
     };
     by_keys.then_with(|| version::compare(&b.id, &a.id))
-}
-
-fn both(a: &Option<String>, b: &Option<String>, cmp: impl Fn(&str, &str) -> Ordering) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => cmp(a, b),
-        _ => Ordering::Equal,
-    }
 }
 
 /// Replaces `$name` and `${name}` with grubenv values, as GRUB's `blscfg` does when it

@@ -4,6 +4,7 @@
 //!
 //! This is the layer that reads files; `bls` and `grub` parse what it reads.
 
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,19 @@ pub(crate) enum ConfigWarning {
         #[source]
         source: GrubError,
     },
+    /// A limit cut the file short; the entries before the cut are kept.
+    #[error("{path}: {source}")]
+    GrubCut {
+        path: PathBuf,
+        #[source]
+        source: GrubError,
+    },
+    #[error("{path}: {count} BLS entries where `blscfg` stands; the menu keeps the first {limit}")]
+    TooManyBls {
+        path: PathBuf,
+        count: usize,
+        limit: usize,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -60,6 +74,7 @@ const GRUB_DIRS_ON_BOOT: [&str; 2] = ["/grub", "/grub2"];
 
 /// A grub.cfg that was found, evaluated, and the filesystem it is on.
 struct FoundGrub {
+    path: PathBuf,
     menu: Menu,
     fs_root: PathBuf,
 }
@@ -82,7 +97,9 @@ pub(crate) fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
         // GRUB shows the BLS entries where `blscfg` stands, and its default (often
         // `${saved_entry}`, a BLS id) and timeout govern them; loader.conf is
         // systemd-boot's and GRUB does not read it.
-        Some(found) if found.menu.has_blscfg() => listed_by_blscfg(found, &bls_entries, bls_fs),
+        Some(found) if found.menu.has_blscfg() => {
+            listed_by_blscfg(found, &bls_entries, bls_fs, &mut warnings)
+        }
         _ => listed_bls_then_grub(req, grub.as_ref(), &bls_entries, loader_conf, &mut warnings),
     };
     let mut entries: Vec<BootEntry> = listed
@@ -120,8 +137,20 @@ struct Listed {
 }
 
 /// A grub.cfg that runs `blscfg`: its menu with the BLS entries in place.
-fn listed_by_blscfg(found: &FoundGrub, bls_entries: &[NamedEntry], bls_fs: &Path) -> Listed {
-    let items = splice_bls(&found.menu.items, bls_entries);
+fn listed_by_blscfg(
+    found: &FoundGrub,
+    bls_entries: &[NamedEntry],
+    bls_fs: &Path,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Listed {
+    let (items, count) = splice_bls(&found.menu.items, bls_entries);
+    if count > grub::MAX_ENTRIES {
+        warnings.push(ConfigWarning::TooManyBls {
+            path: found.path.clone(),
+            count,
+            limit: grub::MAX_ENTRIES,
+        });
+    }
     let flat = grub::flatten(&items);
     let entries = flat
         .iter()
@@ -199,20 +228,31 @@ fn grub_default(
     flat.iter().position(|(p, _)| *p == path)
 }
 
-/// The menu with every `blscfg` replaced by the BLS entries, as GRUB shows them.
-fn splice_bls(items: &[MenuItem], bls_entries: &[NamedEntry]) -> Vec<MenuItem> {
+/// The menu with every `blscfg` replaced by the BLS entries, as GRUB shows them, and
+/// how many items that would make. Past `grub::MAX_ENTRIES` the BLS entries are left
+/// out: a file of `blscfg`s must not multiply the entries without bound.
+fn splice_bls(items: &[MenuItem], bls_entries: &[NamedEntry]) -> (Vec<MenuItem>, usize) {
     let mut out = Vec::new();
+    let mut count: usize = 0;
     for item in items {
         match item {
-            MenuItem::Bls { vars } => out.extend(
-                bls_entries
-                    .iter()
-                    .map(|n| MenuItem::Entry(bls_as_grub_entry(n, Some(vars)))),
-            ),
-            other => out.push(other.clone()),
+            MenuItem::Bls { vars } => {
+                let room = grub::MAX_ENTRIES.saturating_sub(out.len());
+                out.extend(
+                    bls_entries
+                        .iter()
+                        .take(room)
+                        .map(|n| MenuItem::Entry(bls_as_grub_entry(n, Some(vars)))),
+                );
+                count = count.saturating_add(bls_entries.len());
+            }
+            other => {
+                out.push(other.clone());
+                count = count.saturating_add(1);
+            }
         }
     }
-    out
+    (out, count)
 }
 
 /// A BLS entry in the shape of a menu entry. With GRUB variables (a grubenv, or those
@@ -354,19 +394,30 @@ fn locate(req: &ScanRequest<'_>, config_fs: &Path, path: &str) -> Option<Located
 /// source wins. Within one config, same-looking entries stay, as the boot loader shows
 /// them (Debian's top entry and the first one in "Advanced options" are the same
 /// kernel). The default follows its entry, or the entry that replaced it.
+///
+/// Linear: a hash map from what makes entries the same to the first kept entry of
+/// each source, so the match is the earliest kept entry of another source.
 fn dedup(entries: Vec<BootEntry>, default_index: usize) -> (Vec<BootEntry>, usize) {
+    type Sameness = (PathBuf, Vec<PathBuf>, String);
+    let mut first_by_source: HashMap<Sameness, Vec<(Source, usize)>> = HashMap::new();
     let mut kept: Vec<BootEntry> = Vec::new();
     let mut new_default = 0;
     for (i, e) in entries.into_iter().enumerate() {
-        let same = kept.iter().position(|k| {
-            k.source != e.source
-                && k.kernel_path() == e.kernel_path()
-                && k.ramdisk_paths() == e.ramdisk_paths()
-                && k.cmdline == e.cmdline
-        });
+        let firsts = first_by_source
+            .entry((e.kernel_path(), e.ramdisk_paths(), e.cmdline.clone()))
+            .or_default();
+        // At most one element per source: a short list.
+        let same = firsts
+            .iter()
+            .filter(|(source, _)| *source != e.source)
+            .map(|(_, at)| *at)
+            .min();
         let at = match same {
             Some(at) => at,
             None => {
+                if !firsts.iter().any(|(source, _)| *source == e.source) {
+                    firsts.push((e.source, kept.len()));
+                }
                 kept.push(e);
                 kept.len() - 1
             }
@@ -397,10 +448,15 @@ fn find_grub(req: &ScanRequest<'_>, warnings: &mut Vec<ConfigWarning>) -> Option
             .unwrap_or_default();
         match grub::read_menu(&text, vars) {
             Ok(menu) => {
+                warnings.extend(menu.warnings.iter().map(|source| ConfigWarning::GrubCut {
+                    path: path.clone(),
+                    source: source.clone(),
+                }));
                 return Some(FoundGrub {
+                    path,
                     menu,
                     fs_root: fs.to_path_buf(),
-                })
+                });
             }
             Err(source) => warnings.push(ConfigWarning::Grub { path, source }),
         }
@@ -461,12 +517,13 @@ fn find_bls(
     }
     places.push((req.root, "/boot/loader"));
     let mut entries: Vec<NamedEntry> = Vec::new();
+    let mut ids: HashSet<String> = HashSet::new();
     let mut loader_conf = None;
     for (fs, place) in places {
         let (found, errors) = bls::read_dir_entries(fs, &format!("{place}/entries"));
         warnings.extend(errors.into_iter().map(ConfigWarning::from));
         for e in found {
-            if !entries.iter().any(|k| k.id == e.id) {
+            if ids.insert(e.id.clone()) {
                 entries.push(e);
             }
         }

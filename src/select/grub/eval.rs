@@ -1,6 +1,14 @@
 //! Running the statements the way GRUB would for the part that decides the menu:
 //! variables (`set`, `unset`, assignments), `if` on conditions that can be decided
 //! without a device, `menuentry`/`submenu`, `linux*`/`initrd*` and `blscfg`.
+//!
+//! Nothing here loops or calls: `function` bodies and loops are never run (a function
+//! that calls itself is a command kboot ignores), and a variable expands once (`$a`
+//! inside `a`'s value stays text), so no recursion grows with the input beyond the
+//! parser's nesting limit. What can grow is bounded: a value's length
+//! ([`MAX_VALUE_BYTES`], `set a="${a}${a}"` doubles), the menu items
+//! ([`MAX_ENTRIES`], the rest left out with a warning) and the bytes evaluation copies
+//! ([`MAX_COPIED_BYTES`], variables copied into each entry and `blscfg`).
 
 use super::lexer::{is_name_char, Part, Word};
 use super::menu::{GrubEntry, Menu, MenuItem};
@@ -18,6 +26,23 @@ const GRUB_FEATURES: [(&str, &str); 5] = [
     ("feature_platform_search_hint", "y"),
 ];
 
+/// A value (one word after expansion) may not grow past this: GRUB's values are
+/// command lines and names, and `set a="${a}${a}"` doubles without end.
+pub(super) const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// Menu items (entries, submenus, `blscfg`s) in one file, counted through submenus;
+/// the rest are left out with a warning.
+pub(crate) const MAX_ENTRIES: usize = 10_000;
+
+/// What evaluating one file may copy: the words expansion writes and the variables
+/// each menu entry and `blscfg` copies. `grub-mkconfig`'s files copy well under a
+/// megabyte; this bounds memory and time whatever a crafted file holds.
+pub(super) const MAX_COPIED_BYTES: usize = 64 << 20;
+
+/// A variable's bookkeeping beyond its bytes, charged when the variables are copied,
+/// so many empty variables cost as well.
+const VAR_OVERHEAD_BYTES: usize = 64;
+
 /// Parses and evaluates a grub.cfg, starting from `vars` (the grubenv's).
 pub(crate) fn read_menu(text: &str, vars: Vars) -> Result<Menu, GrubError> {
     let stmts = parse(text)?;
@@ -25,8 +50,8 @@ pub(crate) fn read_menu(text: &str, vars: Vars) -> Result<Menu, GrubError> {
     for (k, v) in GRUB_FEATURES {
         vars.entry(k.to_string()).or_insert_with(|| v.to_string());
     }
-    let mut sink = Sink::default();
-    run(&stmts, &mut vars, &mut sink);
+    let mut budget = Budget::default();
+    let (vars, sink) = run(&stmts, vars, &mut budget)?;
     let default = vars
         .get("default")
         .filter(|d| !d.is_empty())
@@ -38,7 +63,61 @@ pub(crate) fn read_menu(text: &str, vars: Vars) -> Result<Menu, GrubError> {
             default,
             timeout_secs,
         },
+        warnings: budget
+            .cut_at_line
+            .map(|line| GrubError::TooManyEntries {
+                line,
+                limit: MAX_ENTRIES,
+            })
+            .into_iter()
+            .collect(),
     })
+}
+
+/// What evaluating the file has cost so far (see the limits above).
+#[derive(Default)]
+struct Budget {
+    copied_bytes: usize,
+    items: usize,
+    /// Submenus and menu entries open around the statement being run.
+    menu_depth: usize,
+    /// Where the first menu item past `MAX_ENTRIES` stands.
+    cut_at_line: Option<usize>,
+}
+
+impl Budget {
+    /// Charges `bytes` copied on `line`.
+    fn copy(&mut self, bytes: usize, line: usize) -> Result<(), GrubError> {
+        self.copied_bytes = self.copied_bytes.saturating_add(bytes);
+        if self.copied_bytes > MAX_COPIED_BYTES {
+            return Err(GrubError::TooMuchCopying {
+                line,
+                limit: MAX_COPIED_BYTES,
+            });
+        }
+        Ok(())
+    }
+
+    /// Charges a copy of all the variables.
+    fn copy_vars(&mut self, vars: &Vars, line: usize) -> Result<(), GrubError> {
+        let bytes = vars
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + VAR_OVERHEAD_BYTES)
+            .fold(0usize, usize::saturating_add);
+        self.copy(bytes, line)
+    }
+
+    /// Whether one more menu item on `line` fits. Its position path (one number per
+    /// submenu around it, which `flatten` writes out) is charged as copied.
+    fn room_for_item(&mut self, line: usize) -> Result<bool, GrubError> {
+        if self.items >= MAX_ENTRIES {
+            self.cut_at_line.get_or_insert(line);
+            return Ok(false);
+        }
+        self.items += 1;
+        self.copy((self.menu_depth + 1) * std::mem::size_of::<usize>(), line)?;
+        Ok(true)
+    }
 }
 
 /// What running a list of statements produced: menu items, and (inside a menuentry)
@@ -51,14 +130,81 @@ struct Sink {
     initrds: Vec<String>,
 }
 
-fn run(stmts: &[Stmt], vars: &mut Vars, sink: &mut Sink) {
-    for stmt in stmts {
+/// A menu body being run: its own copy of the variables, what it has produced,
+/// and the statement lists still to run (the body, and the `if` bodies chosen in it).
+struct Scope<'s> {
+    vars: Vars,
+    sink: Sink,
+    /// The `menuentry`/`submenu` whose body this is (`None`: the file itself).
+    menu: Option<MenuHead>,
+    work: Vec<std::slice::Iter<'s, Stmt>>,
+}
+
+/// What becomes of a menu body once it has run.
+struct MenuHead {
+    submenu: bool,
+    title: String,
+    id: Option<String>,
+}
+
+/// Runs the file's statements, returning its variables and menu items. The blocks
+/// open around the running statement are kept on a stack of our own, not the call
+/// stack. Each statement runs at most once (loops and functions never run), so the
+/// budget's charges bound the whole evaluation.
+fn run(stmts: &[Stmt], vars: Vars, budget: &mut Budget) -> Result<(Vars, Sink), GrubError> {
+    let mut scopes = vec![Scope {
+        vars,
+        sink: Sink::default(),
+        menu: None,
+        work: vec![stmts.iter()],
+    }];
+    loop {
+        let menu_depth = scopes.len().saturating_sub(1);
+        let Some(scope) = scopes.last_mut() else {
+            // The file's scope is returned below, never popped here.
+            return Ok((Vars::new(), Sink::default()));
+        };
+        let Some(list) = scope.work.last_mut() else {
+            // The body has run: its item goes to the enclosing scope.
+            let Some(done) = scopes.pop() else { continue };
+            let Some(head) = done.menu else {
+                return Ok((done.vars, done.sink));
+            };
+            let item = if head.submenu {
+                MenuItem::Submenu {
+                    title: head.title,
+                    id: head.id,
+                    items: done.sink.items,
+                }
+            } else {
+                MenuItem::Entry(GrubEntry {
+                    title: head.title,
+                    id: head.id,
+                    kernel: done.sink.kernel,
+                    args: done.sink.args,
+                    initrds: done.sink.initrds,
+                    source: Source::Grub,
+                })
+            };
+            if let Some(parent) = scopes.last_mut() {
+                parent.sink.items.push(item);
+            }
+            continue;
+        };
+        let Some(stmt) = list.next() else {
+            scope.work.pop();
+            continue;
+        };
         match stmt {
-            Stmt::Simple(words) => command(&expand(words, vars), vars, sink),
+            Stmt::Simple(words) => {
+                let fields = expand(words, &scope.vars, budget)?;
+                let line = words.first().map_or(0, |w| w.line);
+                command(&fields, line, &mut scope.vars, &mut scope.sink, budget)?;
+            }
             Stmt::If { arms, otherwise } => {
                 let mut chosen = otherwise.as_ref();
                 for (cond, body) in arms {
-                    match condition(cond, vars) {
+                    match condition(cond, &scope.vars, budget)? {
                         Some(true) => {
                             chosen = Some(body);
                             break;
@@ -72,33 +218,31 @@ fn run(stmts: &[Stmt], vars: &mut Vars, sink: &mut Sink) {
                     }
                 }
                 if let Some(body) = chosen {
-                    run(body, vars, sink);
+                    scope.work.push(body.iter());
                 }
             }
             Stmt::Menu {
                 submenu,
                 args,
                 body,
+                line,
             } => {
-                let (title, id) = menu_title_and_id(&expand(args, vars));
-                let mut inner_vars = vars.clone();
-                let mut inner = Sink::default();
-                run(body, &mut inner_vars, &mut inner);
-                sink.items.push(if *submenu {
-                    MenuItem::Submenu {
+                budget.menu_depth = menu_depth;
+                if !budget.room_for_item(*line)? {
+                    continue;
+                }
+                let (title, id) = menu_title_and_id(&expand(args, &scope.vars, budget)?);
+                budget.copy_vars(&scope.vars, *line)?;
+                let vars = scope.vars.clone();
+                scopes.push(Scope {
+                    vars,
+                    sink: Sink::default(),
+                    menu: Some(MenuHead {
+                        submenu: *submenu,
                         title,
                         id,
-                        items: inner.items,
-                    }
-                } else {
-                    MenuItem::Entry(GrubEntry {
-                        title,
-                        id,
-                        kernel: inner.kernel,
-                        args: inner.args,
-                        initrds: inner.initrds,
-                        source: Source::Grub,
-                    })
+                    }),
+                    work: vec![body.iter()],
                 });
             }
             Stmt::NotRun => {}
@@ -106,9 +250,15 @@ fn run(stmts: &[Stmt], vars: &mut Vars, sink: &mut Sink) {
     }
 }
 
-fn command(fields: &[String], vars: &mut Vars, sink: &mut Sink) {
+fn command(
+    fields: &[String],
+    line: usize,
+    vars: &mut Vars,
+    sink: &mut Sink,
+    budget: &mut Budget,
+) -> Result<(), GrubError> {
     let Some((name, args)) = fields.split_first() else {
-        return;
+        return Ok(());
     };
     match name.as_str() {
         "set" => {
@@ -130,7 +280,7 @@ fn command(fields: &[String], vars: &mut Vars, sink: &mut Sink) {
             }
         }
         "initrd" | "initrd16" | "initrdefi" => sink.initrds = args.to_vec(),
-        "blscfg" => sink.items.push(MenuItem::Bls { vars: vars.clone() }),
+        "blscfg" => blscfg(vars, line, sink, budget)?,
         // `name=value` on its own is an assignment, as in sh.
         assignment if args.is_empty() => {
             if let Some((k, v)) = assignment.split_once('=') {
@@ -141,64 +291,107 @@ fn command(fields: &[String], vars: &mut Vars, sink: &mut Sink) {
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// `blscfg`: the BLS entries go here, with a copy of the variables at this point.
+fn blscfg(vars: &Vars, line: usize, sink: &mut Sink, budget: &mut Budget) -> Result<(), GrubError> {
+    if budget.room_for_item(line)? {
+        budget.copy_vars(vars, line)?;
+        sink.items.push(MenuItem::Bls { vars: vars.clone() });
+    }
+    Ok(())
 }
 
 /// Words to fields: quoted parts are kept whole; an unquoted variable is split on
-/// whitespace, and a word that was only an empty unquoted variable disappears.
-fn expand(words: &[Word], vars: &Vars) -> Vec<String> {
+/// whitespace, and a word that was only an empty unquoted variable disappears. No
+/// field grows past `MAX_VALUE_BYTES`, and every byte written is charged.
+fn expand(words: &[Word], vars: &Vars, budget: &mut Budget) -> Result<Vec<String>, GrubError> {
     let mut fields = Vec::new();
     for word in words {
-        let mut current = String::new();
+        let mut out = Fields {
+            fields: &mut fields,
+            current: String::new(),
+            line: word.line,
+        };
         let mut have = word.quoted;
         for part in &word.parts {
             match part {
                 Part::Lit(s) => {
-                    current.push_str(s);
+                    out.push_str(s, budget)?;
                     have = true;
                 }
                 Part::Var { name, quoted } => {
                     let value = vars.get(name).map(String::as_str).unwrap_or("");
                     if *quoted {
-                        current.push_str(value);
+                        out.push_str(value, budget)?;
                         have = true;
                         continue;
                     }
                     let starts_with_space = value.starts_with(char::is_whitespace);
                     let mut pieces = value.split_whitespace().peekable();
                     if starts_with_space && have && pieces.peek().is_some() {
-                        fields.push(std::mem::take(&mut current));
+                        out.end_field();
                         have = false;
                     }
                     while let Some(piece) = pieces.next() {
-                        current.push_str(piece);
+                        out.push_str(piece, budget)?;
                         have = true;
                         if pieces.peek().is_some() {
-                            fields.push(std::mem::take(&mut current));
+                            out.end_field();
                         }
                     }
                     if value.ends_with(char::is_whitespace) && have {
-                        fields.push(std::mem::take(&mut current));
+                        out.end_field();
                         have = false;
                     }
                 }
             }
         }
         if have {
-            fields.push(current);
+            out.end_field();
         }
     }
-    fields
+    Ok(fields)
+}
+
+/// The fields expansion writes, and the one being written.
+struct Fields<'a> {
+    fields: &'a mut Vec<String>,
+    current: String,
+    /// Of the word being expanded, for errors.
+    line: usize,
+}
+
+impl Fields<'_> {
+    fn push_str(&mut self, s: &str, budget: &mut Budget) -> Result<(), GrubError> {
+        if self.current.len() + s.len() > MAX_VALUE_BYTES {
+            return Err(GrubError::ValueTooLong {
+                line: self.line,
+                limit: MAX_VALUE_BYTES,
+            });
+        }
+        budget.copy(s.len(), self.line)?;
+        self.current.push_str(s);
+        Ok(())
+    }
+
+    fn end_field(&mut self) {
+        self.fields.push(std::mem::take(&mut self.current));
+    }
 }
 
 /// The exit status of an `if` condition, when it can be known without touching any
 /// device: `[ ... ]`/`test` string tests, `true`, `false`.
-fn condition(stmts: &[Stmt], vars: &Vars) -> Option<bool> {
+fn condition(stmts: &[Stmt], vars: &Vars, budget: &mut Budget) -> Result<Option<bool>, GrubError> {
     let [Stmt::Simple(words)] = stmts else {
-        return None;
+        return Ok(None);
     };
-    let fields = expand(words, vars);
-    let (name, args) = fields.split_first()?;
-    match name.as_str() {
+    let fields = expand(words, vars, budget)?;
+    let Some((name, args)) = fields.split_first() else {
+        return Ok(None);
+    };
+    Ok(match name.as_str() {
         "true" => Some(true),
         "false" => Some(false),
         "[" => match args.split_last() {
@@ -207,7 +400,7 @@ fn condition(stmts: &[Stmt], vars: &Vars) -> Option<bool> {
         },
         "test" => test(args),
         _ => None,
-    }
+    })
 }
 
 /// `test`'s expression: `-o` binds loosest, then `-a`, then `!`. Any part it cannot
@@ -233,9 +426,16 @@ fn test_and(args: &[&str]) -> Option<bool> {
     Some(result)
 }
 
+/// Leading `!`s are counted, not recursed into: a line of them must not overflow
+/// the stack.
 fn test_primary(args: &[&str]) -> Option<bool> {
+    let negations = args.iter().take_while(|a| **a == "!").count();
+    let result = test_operand(&args[negations..])?;
+    Some(result ^ (negations % 2 == 1))
+}
+
+fn test_operand(args: &[&str]) -> Option<bool> {
     match args {
-        ["!", rest @ ..] => test_primary(rest).map(|b| !b),
         [] => Some(false),
         ["-n", s] => Some(!s.is_empty()),
         ["-z", s] => Some(s.is_empty()),

@@ -36,6 +36,10 @@ pub(super) enum Token {
     Close(usize),
 }
 
+/// At most this many words and braces in one file: `grub-mkconfig` writes about 100
+/// per kernel, and the tokens and statements cost memory in proportion.
+pub(super) const MAX_WORDS: usize = 200_000;
+
 pub(super) fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
@@ -45,6 +49,13 @@ pub(super) struct Lexer<'a> {
     line: usize,
 }
 
+/// Separators in a row mean what one does: a file of `;` costs no memory.
+fn push_sep(out: &mut Vec<Token>) {
+    if out.last() != Some(&Token::Sep) {
+        out.push(Token::Sep);
+    }
+}
+
 impl Lexer<'_> {
     pub(super) fn tokens(text: &str) -> Result<Vec<Token>, GrubError> {
         let mut lx = Lexer {
@@ -52,6 +63,7 @@ impl Lexer<'_> {
             line: 1,
         };
         let mut out = Vec::new();
+        let mut words = 0;
         loop {
             match lx.chars.peek().copied() {
                 None => return Ok(out),
@@ -61,11 +73,11 @@ impl Lexer<'_> {
                 Some('\n') => {
                     lx.chars.next();
                     lx.line += 1;
-                    out.push(Token::Sep);
+                    push_sep(&mut out);
                 }
                 Some(';') => {
                     lx.chars.next();
-                    out.push(Token::Sep);
+                    push_sep(&mut out);
                 }
                 Some('#') => {
                     while lx.chars.peek().is_some_and(|c| *c != '\n') {
@@ -74,6 +86,10 @@ impl Lexer<'_> {
                 }
                 Some(_) => {
                     if let Some(word) = lx.word()? {
+                        words += 1;
+                        if words > MAX_WORDS {
+                            return Err(GrubError::TooManyWords { limit: MAX_WORDS });
+                        }
                         out.push(match word.bare() {
                             Some("{") => Token::Open(word.line),
                             Some("}") => Token::Close(word.line),

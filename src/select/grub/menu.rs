@@ -1,7 +1,7 @@
 //! The menu a grub.cfg shows: entries, submenus and where `blscfg` puts the BLS
 //! entries; finding the entry `set default=` names, and the bootable entries in order.
 
-use super::Vars;
+use super::{GrubError, Vars};
 use crate::select::{Config, Source};
 
 /// A `menuentry`. Entries without a `linux` command (`fwsetup`, `chainloader`) stay
@@ -45,6 +45,8 @@ pub(crate) enum MenuItem {
 pub(crate) struct Menu {
     pub items: Vec<MenuItem>,
     pub config: Config,
+    /// What was left out of an otherwise good file (menu entries past the limit).
+    pub warnings: Vec<GrubError>,
 }
 
 impl Menu {
@@ -95,20 +97,27 @@ fn first_bootable(items: &[MenuItem]) -> Option<Vec<usize>> {
     })
 }
 
-/// The bootable entries in menu order, each with its position path.
+/// The bootable entries in menu order, each with its position path. Paths are built
+/// top-down (one copy per entry, no shifting), so deep submenus cost their depth once
+/// per entry; the evaluator has charged that.
 pub(crate) fn flatten(items: &[MenuItem]) -> Vec<(Vec<usize>, &GrubEntry)> {
     let mut out = Vec::new();
+    flatten_into(items, &mut Vec::new(), &mut out);
+    out
+}
+
+fn flatten_into<'m>(
+    items: &'m [MenuItem],
+    prefix: &mut Vec<usize>,
+    out: &mut Vec<(Vec<usize>, &'m GrubEntry)>,
+) {
     for (i, item) in items.iter().enumerate() {
+        prefix.push(i);
         match item {
-            MenuItem::Entry(e) if e.kernel.is_some() => out.push((vec![i], e)),
-            MenuItem::Submenu { items, .. } => {
-                for (mut path, e) in flatten(items) {
-                    path.insert(0, i);
-                    out.push((path, e));
-                }
-            }
+            MenuItem::Entry(e) if e.kernel.is_some() => out.push((prefix.clone(), e)),
+            MenuItem::Submenu { items, .. } => flatten_into(items, prefix, out),
             _ => {}
         }
+        prefix.pop();
     }
-    out
 }

@@ -26,12 +26,12 @@ mod menu;
 mod parser;
 
 pub(crate) use env::GrubEnv;
-pub(crate) use eval::read_menu;
+pub(crate) use eval::{read_menu, MAX_ENTRIES};
 pub(crate) use menu::{flatten, resolve_default, GrubEntry, Menu, MenuItem};
 
 use std::collections::BTreeMap;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum GrubError {
     #[error("line {line}: quote opened here is never closed")]
     UnclosedQuote { line: usize },
@@ -39,6 +39,16 @@ pub(crate) enum GrubError {
     Unterminated { what: String, line: usize },
     #[error("line {line}: unexpected `{found}`")]
     Unexpected { found: String, line: usize },
+    #[error("line {line}: blocks (`if`, `menuentry`, `submenu`, `function`, loops) nest deeper than {limit} levels; the file is corrupt or crafted")]
+    TooDeep { line: usize, limit: usize },
+    #[error("more than {limit} words; the file is corrupt or crafted")]
+    TooManyWords { limit: usize },
+    #[error("line {line}: a value grows past {limit} bytes (a variable that doubles itself?)")]
+    ValueTooLong { line: usize, limit: usize },
+    #[error("line {line}: evaluating the file copies more than {limit} bytes of variables and words; the file is corrupt or crafted")]
+    TooMuchCopying { line: usize, limit: usize },
+    #[error("line {line}: more than {limit} menu entries; this one and the rest are left out")]
+    TooManyEntries { line: usize, limit: usize },
     #[error("not a GRUB environment block (it must start with `# GRUB Environment Block`)")]
     NotEnvBlock,
 }

@@ -234,3 +234,240 @@ fn syntax_errors_name_the_line() {
         Err(GrubError::Unexpected { .. })
     ));
 }
+
+/// Runs `f` on a thread with a test thread's default 2 MiB stack (PID 1's main thread
+/// has 8 MiB): what passes here has room to spare at boot.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// `depth - 1` `if`s around one entry: `depth` levels of blocks.
+fn nested_ifs(depth: usize) -> String {
+    "if true; then\n".repeat(depth - 1) + "menuentry e { linux /k }\n" + &"fi\n".repeat(depth - 1)
+}
+
+/// `depth - 1` submenus around one entry: `depth` levels of bodies.
+fn nested_submenus(depth: usize) -> String {
+    "submenu s {\n".repeat(depth - 1) + "menuentry e { linux /k }\n" + &"}\n".repeat(depth - 1)
+}
+
+const MAX_NESTING: usize = super::parser::MAX_NESTING;
+
+/// The attacker's files overflowed PID 1's stack; past the limit each is an error
+/// that names the limit and the line of the first block too many.
+#[test]
+fn blocks_nested_past_the_limit_are_an_error_not_a_stack_overflow() {
+    let too_deep = |line| {
+        Err(GrubError::TooDeep {
+            line,
+            limit: MAX_NESTING,
+        })
+    };
+    on_small_stack(move || {
+        let ifs = "if true; then\n".repeat(20_000) + &"fi\n".repeat(20_000);
+        assert_eq!(read_menu(&ifs, Vars::new()), too_deep(MAX_NESTING + 1));
+        assert_eq!(
+            read_menu(&nested_ifs(MAX_NESTING + 1), Vars::new()),
+            too_deep(MAX_NESTING + 1)
+        );
+        let functions = |n| "function f {\n".repeat(n) + &"}\n".repeat(n);
+        assert_eq!(
+            read_menu(&functions(40_000), Vars::new()),
+            too_deep(MAX_NESTING + 1)
+        );
+        // The attacker's 100,000 have more words than a file may hold.
+        assert_eq!(
+            read_menu(&functions(100_000), Vars::new()),
+            Err(GrubError::TooManyWords { limit: 200_000 })
+        );
+        assert_eq!(
+            read_menu(&nested_submenus(10_000), Vars::new()),
+            too_deep(MAX_NESTING + 1)
+        );
+        assert_eq!(
+            read_menu(&nested_submenus(MAX_NESTING + 1), Vars::new()),
+            too_deep(MAX_NESTING + 1)
+        );
+        // Every kind of block counts, and an `if` in a condition as well.
+        // Rep k opens a loop and an `if` (levels 2k - 1, 2k) and, in its condition,
+        // one more `if`: level 1001 on line 1000 in the 500th.
+        let mixed = "for x in a; do\nif if true; then true; fi; then\n".repeat(MAX_NESTING / 2);
+        assert_eq!(read_menu(&mixed, Vars::new()), too_deep(MAX_NESTING));
+    });
+    assert_eq!(
+        GrubError::TooDeep {
+            line: 1001,
+            limit: 1000
+        }
+        .to_string(),
+        "line 1001: blocks (`if`, `menuentry`, `submenu`, `function`, loops) nest deeper \
+         than 1000 levels; the file is corrupt or crafted"
+    );
+}
+
+/// At the limit the file parses, runs, flattens, finds its default and is dropped,
+/// all on a 2 MiB stack.
+#[test]
+fn blocks_nested_to_the_limit_evaluate_and_drop_on_a_small_stack() {
+    on_small_stack(|| {
+        let menu = read_menu(&nested_ifs(MAX_NESTING), Vars::new()).unwrap();
+        assert_eq!(entries(&menu).len(), 1);
+        let cfg = format!("set default=\"{}\"\n", vec!["0"; MAX_NESTING].join(">"))
+            + &nested_submenus(MAX_NESTING);
+        let menu = read_menu(&cfg, Vars::new()).unwrap();
+        let flat = entries(&menu);
+        assert_eq!(flat.len(), 1);
+        assert_eq!(flat[0].0, vec![0; MAX_NESTING]);
+        let Some(DefaultSpec::Grub(steps)) = &menu.config.default else {
+            panic!("no default")
+        };
+        assert_eq!(
+            resolve_default(&menu.items, steps),
+            Some(vec![0; MAX_NESTING])
+        );
+        assert_eq!(
+            resolve_default(&menu.items, &steps[..1]),
+            Some(vec![0; MAX_NESTING])
+        );
+        let copy = menu.clone();
+        assert_eq!(copy, menu);
+        drop(copy);
+        drop(menu);
+        let functions = "function f {\n".repeat(MAX_NESTING)
+            + &"}\n".repeat(MAX_NESTING)
+            + "menuentry e { linux /k }\n";
+        assert_eq!(read_menu(&functions, Vars::new()).unwrap().items.len(), 1);
+    });
+}
+
+/// `set a="${a}${a}"` doubled to 2.5 GiB in 30 lines: past 64 KiB it is an error on
+/// the line that grew it.
+#[test]
+fn a_variable_that_doubles_itself_stops_at_the_value_limit() {
+    let cfg = "set a=x\n".to_string() + &"set a=\"${a}${a}\"\n".repeat(30);
+    // Line 1 sets 1 byte; line n + 1 makes the word `a=` and 2^n bytes, past 64 KiB
+    // at n = 16.
+    assert_eq!(
+        read_menu(&cfg, Vars::new()),
+        Err(GrubError::ValueTooLong {
+            line: 17,
+            limit: 64 * 1024
+        })
+    );
+    let literal = format!("set a='{}'\n", "y".repeat(1 << 20));
+    assert_eq!(
+        read_menu(&literal, Vars::new()),
+        Err(GrubError::ValueTooLong {
+            line: 1,
+            limit: 64 * 1024
+        })
+    );
+    // Unquoted, a value splits into fields; each stays within the limit.
+    let cfg = "set a=x\n".to_string() + &"set a=\"${a} ${a}\"\n".repeat(14) + "linux $a\n";
+    assert!(read_menu(&cfg, Vars::new()).is_ok());
+}
+
+/// A variable's value is text: `$a` inside `a` does not expand again, and a function
+/// that calls itself is never run, so neither recurses.
+#[test]
+fn recursive_variables_and_functions_terminate() {
+    let cfg = "set a='$a${a}'\nset b=\"$a\"\nfunction f { f; }\nf\n\
+               function g { h; }\nfunction h { g; }\ng\n\
+               menuentry \"$b\" { linux /k }\n";
+    let menu = read_menu(cfg, Vars::new()).unwrap();
+    let MenuItem::Entry(e) = &menu.items[0] else {
+        panic!()
+    };
+    assert_eq!(e.title, "$a${a}");
+}
+
+/// `blscfg` copied a 1 MB variable (from grubenv) 1,000 times, 2.9 GiB: the copies
+/// are charged and stop at the limit.
+#[test]
+fn copying_variables_into_every_blscfg_stops_at_the_copy_limit() {
+    let vars = Vars::from([("big".to_string(), "z".repeat(1 << 20))]);
+    let cfg = "blscfg\n".repeat(1_000);
+    assert_eq!(
+        read_menu(&cfg, vars.clone()),
+        Err(GrubError::TooMuchCopying {
+            line: 64,
+            limit: 64 << 20
+        })
+    );
+    // So do menu entries, which copy the variables for their bodies.
+    let entries_cfg = "menuentry e { linux /k }\n".repeat(1_000);
+    assert!(matches!(
+        read_menu(&entries_cfg, vars),
+        Err(GrubError::TooMuchCopying { line: 64, .. })
+    ));
+    // And so do many words made from one big value.
+    let cfg = format!("set a={}\n", "w".repeat(60_000))
+        + &"linux \"$a\" \"$a\" \"$a\" \"$a\" \"$a\" \"$a\" \"$a\" \"$a\"\n".repeat(200);
+    assert!(matches!(
+        read_menu(&cfg, Vars::new()),
+        Err(GrubError::TooMuchCopying { .. })
+    ));
+}
+
+/// 50 MB of `;` took 1.9 GiB of tokens: separators in a row are one token now, and
+/// a file has at most `MAX_WORDS` words.
+#[test]
+fn separators_in_a_row_are_one_token_and_words_are_limited() {
+    use super::lexer::{Lexer, MAX_WORDS};
+    assert_eq!(Lexer::tokens(&";\n".repeat(300_000)).unwrap().len(), 1);
+    let cfg = ";".repeat(300_000) + "menuentry e { linux /k }" + &";".repeat(300_000);
+    assert_eq!(read_menu(&cfg, Vars::new()).unwrap().items.len(), 1);
+    assert_eq!(
+        read_menu(&"w\n".repeat(MAX_WORDS + 1), Vars::new()),
+        Err(GrubError::TooManyWords { limit: MAX_WORDS })
+    );
+    assert!(read_menu(&"w\n".repeat(MAX_WORDS), Vars::new()).is_ok());
+}
+
+/// Past `MAX_ENTRIES` menu items the rest are left out, with a warning naming the
+/// line of the first one left out.
+#[test]
+fn menu_entries_past_the_limit_are_left_out_with_a_warning() {
+    let limit = super::MAX_ENTRIES;
+    let cfg = "menuentry e { linux /k }\n".repeat(limit + 5);
+    let menu = read_menu(&cfg, Vars::new()).unwrap();
+    assert_eq!(menu.items.len(), limit);
+    assert_eq!(
+        menu.warnings,
+        [GrubError::TooManyEntries {
+            line: limit + 1,
+            limit
+        }]
+    );
+    // Items inside submenus count too.
+    let cfg = "submenu s {\n".to_string() + &"menuentry e { linux /k }\n".repeat(limit) + "}\n";
+    let menu = read_menu(&cfg, Vars::new()).unwrap();
+    assert_eq!(flatten(&menu.items).len(), limit - 1);
+    assert_eq!(menu.warnings.len(), 1);
+    let good = read_menu(DEBIAN, Vars::new()).unwrap();
+    assert!(good.warnings.is_empty());
+}
+
+/// `[ ! ! ! ... x ]` recursed once per `!`.
+#[test]
+fn a_long_chain_of_negations_is_decided_without_recursion() {
+    on_small_stack(|| {
+        let cfg = format!(
+            "if [ {}x ]; then menuentry odd {{ linux /k }}; fi\n\
+             if [ {}x ]; then menuentry even {{ linux /k }}; fi\n",
+            "! ".repeat(50_001),
+            "! ".repeat(50_000)
+        );
+        let menu = read_menu(&cfg, Vars::new()).unwrap();
+        assert_eq!(menu.items.len(), 1);
+        let MenuItem::Entry(e) = &menu.items[0] else {
+            panic!()
+        };
+        assert_eq!(e.title, "even");
+    });
+}

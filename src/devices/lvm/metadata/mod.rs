@@ -23,6 +23,8 @@ pub(crate) use volume_group::{name_and_seqno, LogicalVolume, SegmentKind, Volume
 pub(crate) enum MetadataError {
     #[error("metadata text line {line}: {what}")]
     Syntax { line: usize, what: String },
+    #[error("metadata text line {line}: sections and arrays nest deeper than {limit} levels (LVM writes about 6); the metadata is corrupt or crafted")]
+    TooDeep { line: usize, limit: usize },
     #[error("metadata has no volume group section")]
     NoVolumeGroup,
     #[error("metadata {path}: missing {key}")]

@@ -1,4 +1,7 @@
-//! The recursive-descent parser from tokens to a [`ConfigTree`].
+//! The recursive-descent parser from tokens to a [`ConfigTree`]. Sections and arrays
+//! nest at most [`MAX_DEPTH`] levels: the recursion (and the tree's `Drop`, `Clone`
+//! and `Display`, which recurse as well) stays a few hundred frames deep, whatever a
+//! crafted PV holds.
 
 use std::str::FromStr;
 
@@ -6,9 +9,15 @@ use super::lexer::{Lexer, Token};
 use super::tree::{ConfigTree, Node, Value};
 use super::MetadataError;
 
+/// How deep sections and arrays may nest, together. LVM's own metadata is about 6
+/// deep (`vg { logical_volumes { lv { segment1 { stripes = [ ... ] } } } }`).
+pub(super) const MAX_DEPTH: usize = 64;
+
 struct Parser<'a> {
     lexer: Lexer<'a>,
     peeked: Option<Option<(Token, usize)>>,
+    /// Sections and arrays open around the current token.
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -37,6 +46,18 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Goes one level deeper for a section or an array opened on `line`.
+    fn enter(&mut self, line: usize) -> Result<(), MetadataError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(MetadataError::TooDeep {
+                line,
+                limit: MAX_DEPTH,
+            });
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     /// Entries until `}` (when `nested`) or the end of the text.
     fn section(&mut self, nested: bool) -> Result<ConfigTree, MetadataError> {
         let mut tree = ConfigTree::default();
@@ -55,8 +76,10 @@ impl<'a> Parser<'a> {
                 }
             };
             match self.next()? {
-                Some((Token::Open, _)) => {
+                Some((Token::Open, line)) => {
+                    self.enter(line)?;
                     let inner = self.section(true)?;
+                    self.depth -= 1;
                     tree.entries.push((name, Node::Section(inner)));
                 }
                 Some((Token::Equals, _)) => {
@@ -85,16 +108,21 @@ impl<'a> Parser<'a> {
                 .map(Value::Int)
                 .map_err(|_| self.error_at(line, format!("{w:?} is not a number or string"))),
             Token::ArrayOpen => {
+                self.enter(line)?;
                 let mut items = Vec::new();
                 loop {
                     if self.peek()? == Some(&Token::ArrayClose) {
                         self.next()?;
+                        self.depth -= 1;
                         return Ok(Value::Array(items));
                     }
                     items.push(self.value()?);
                     match self.next()? {
                         Some((Token::Comma, _)) => {}
-                        Some((Token::ArrayClose, _)) => return Ok(Value::Array(items)),
+                        Some((Token::ArrayClose, _)) => {
+                            self.depth -= 1;
+                            return Ok(Value::Array(items));
+                        }
                         Some((other, line)) => {
                             return Err(self
                                 .error_at(line, format!("expected ',' or ']', found {other:?}")))
@@ -115,6 +143,7 @@ impl FromStr for ConfigTree {
         let mut parser = Parser {
             lexer: Lexer::new(text),
             peeked: None,
+            depth: 0,
         };
         parser.section(false)
     }

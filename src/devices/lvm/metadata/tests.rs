@@ -447,3 +447,69 @@ fn thin_lvs_are_other_segments_and_their_parts_are_hidden() {
         );
     }
 }
+
+/// `depth` sections, one `a {` per line, each closed.
+fn nested_sections(depth: usize) -> String {
+    "a {\n".repeat(depth) + &"}\n".repeat(depth)
+}
+
+/// `x = [[[...]]]`, `depth` arrays deep, on one line.
+fn nested_arrays(depth: usize) -> String {
+    format!("x = {}{}\n", "[".repeat(depth), "]".repeat(depth))
+}
+
+/// A crafted PV's metadata nested 40,000 sections or 30,000 arrays deep overflowed
+/// the stack (PID 1 aborts, `catch_unwind` cannot help): past the limit it is an
+/// error naming the limit and the line where the first level too many opens.
+#[test]
+fn metadata_nested_past_the_limit_is_an_error_not_a_stack_overflow() {
+    let limit = parser::MAX_DEPTH;
+    for depth in [limit + 1, 40_000] {
+        assert_eq!(
+            nested_sections(depth).parse::<ConfigTree>(),
+            Err(MetadataError::TooDeep {
+                line: limit + 1,
+                limit
+            })
+        );
+    }
+    for depth in [limit + 1, 30_000] {
+        assert_eq!(
+            nested_arrays(depth).parse::<ConfigTree>(),
+            Err(MetadataError::TooDeep { line: 1, limit })
+        );
+    }
+    // Sections and arrays count together.
+    let mixed = format!("{}{}", "a {\n".repeat(limit), nested_arrays(1));
+    assert_eq!(
+        mixed.parse::<ConfigTree>(),
+        Err(MetadataError::TooDeep {
+            line: limit + 1,
+            limit
+        })
+    );
+    let err = nested_sections(40_000).parse::<VolumeGroup>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "metadata text line 65: sections and arrays nest deeper than 64 levels \
+         (LVM writes about 6); the metadata is corrupt or crafted"
+    );
+}
+
+/// At the limit the text parses, and the tree is cloned, written, compared and
+/// dropped on a test thread's 2 MiB stack.
+#[test]
+fn metadata_nested_to_the_limit_parses_writes_and_drops() {
+    let limit = parser::MAX_DEPTH;
+    let sections: ConfigTree = nested_sections(limit).parse().unwrap();
+    let arrays: ConfigTree = nested_arrays(limit).parse().unwrap();
+    for tree in [sections, arrays] {
+        let copy = tree.clone();
+        assert_eq!(copy.to_string().parse::<ConfigTree>().unwrap(), tree);
+        drop(copy);
+        drop(tree);
+    }
+    // Closing brackets bring the depth back: many shallow ones in a row are fine.
+    let wide = nested_arrays(limit).repeat(1_000).replace("x =", "y =");
+    assert!(wide.parse::<ConfigTree>().is_ok());
+}
