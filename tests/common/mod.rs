@@ -608,11 +608,6 @@ impl Qemu {
         String::from_utf8_lossy(&self.output).into_owned()
     }
 
-    /// Everything the console printed so far, as bytes (escape sequences included).
-    pub(crate) fn output_bytes(&self) -> &[u8] {
-        &self.output
-    }
-
     /// Receives console output until `found` returns a match end offset (relative to
     /// the cursor), the console closes, a kernel panic ends, or the deadline passes.
     fn wait_until(
