@@ -396,6 +396,18 @@ pub(crate) struct MultiDiskBootSpec<'a> {
     pub disks: &'a [&'a Path],
 }
 
+/// What to boot with each `-drive` argument given in full, plus extra QEMU arguments.
+pub(crate) struct DrivesBootSpec<'a> {
+    /// Names the log file: `target/kboot-cache/logs/<name>.log`.
+    pub name: &'a str,
+    pub kernel: &'a Path,
+    pub initrd: Option<&'a Path>,
+    pub append: &'a str,
+    /// Each one `-drive` argument, e.g. `file=IMG,format=raw,if=virtio`.
+    pub drives: &'a [String],
+    pub extra_args: &'a [String],
+}
+
 /// `KBOOT-MARKER ramdisk=<NAME> kernel=<uname -r> cmdline=<...>`, printed by the
 /// marker ramdisk's /init.
 pub(crate) struct Marker {
@@ -498,6 +510,24 @@ impl Qemu {
     }
 
     pub(crate) fn start_with_disks(spec: &MultiDiskBootSpec) -> Qemu {
+        let drives: Vec<String> = spec
+            .disks
+            .iter()
+            .map(|disk| format!("file={},format=raw,if=virtio", disk.display()))
+            .collect();
+        Qemu::start_with_drives(&DrivesBootSpec {
+            name: spec.name,
+            kernel: spec.kernel,
+            initrd: spec.initrd,
+            append: spec.append,
+            drives: &drives,
+            extra_args: &[],
+        })
+    }
+
+    /// As `start_with_disks`, with each `-drive` argument spelled out (blkdebug, ids for
+    /// hot-plug) and further QEMU arguments (`-monitor unix:...`).
+    pub(crate) fn start_with_drives(spec: &DrivesBootSpec) -> Qemu {
         let slot = QemuSlot::acquire();
         let mut command = Command::new("qemu-system-x86_64");
         command
@@ -510,11 +540,10 @@ impl Qemu {
         if let Some(initrd) = spec.initrd {
             command.arg("-initrd").arg(initrd);
         }
-        for disk in spec.disks {
-            command
-                .arg("-drive")
-                .arg(format!("file={},format=raw,if=virtio", disk.display()));
+        for drive in spec.drives {
+            command.arg("-drive").arg(drive);
         }
+        command.args(spec.extra_args);
         command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -640,6 +669,31 @@ impl Qemu {
         })?;
         let line = String::from_utf8_lossy(&self.output[start..end]);
         Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+
+    /// Waits for the first of `needles` to appear in new output; returns its index and
+    /// the output between the previous cursor and it.
+    pub(crate) fn wait_for_any(
+        &mut self,
+        needles: &[&str],
+    ) -> Result<(usize, String), WaitFailure> {
+        let from = self.cursor;
+        let mut which = 0;
+        let (start, _) = self.wait_until(|text| {
+            let (index, start, needle) = needles
+                .iter()
+                .enumerate()
+                .filter_map(|(index, needle)| {
+                    find(text, needle.as_bytes()).map(|start| (index, start, needle))
+                })
+                .min_by_key(|&(_, start, _)| start)?;
+            which = index;
+            Some((start, start + needle.len()))
+        })?;
+        Ok((
+            which,
+            String::from_utf8_lossy(&self.output[from..start]).into_owned(),
+        ))
     }
 
     /// `wait_for_text`, panicking with the transcript on failure.
