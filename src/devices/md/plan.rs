@@ -321,9 +321,12 @@ fn check_startable(
     missing_slots: &[u32],
     left_out: &[LeftOut],
 ) -> Result<(), PlanError> {
-    let present: Vec<bool> = (0..array.raid_disks)
-        .map(|slot| !missing_slots.contains(&slot))
-        .collect();
+    let mut present = vec![true; array.raid_disks as usize];
+    for &slot in missing_slots {
+        if let Some(filled) = present.get_mut(slot as usize) {
+            *filled = false;
+        }
+    }
     let missing = missing_slots.len() as u32;
     let runnable = !planned.is_empty()
         && match array.level {

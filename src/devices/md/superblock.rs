@@ -110,6 +110,36 @@ pub(crate) enum MdError {
         offset_bytes: u64,
         max_dev: u32,
     },
+    #[error(
+        "md {version} superblock at offset {offset_bytes}: raid_disks {raid_disks} is more \
+         than this metadata can describe ({limit})"
+    )]
+    BadRaidDisks {
+        version: MetadataVersion,
+        offset_bytes: u64,
+        raid_disks: u32,
+        limit: u32,
+    },
+}
+
+/// A `raid_disks` no larger than `limit` (the role table's size: every slot needs a
+/// member that can name it), so no plan ever walks billions of slots.
+fn check_raid_disks(
+    version: MetadataVersion,
+    offset_bytes: u64,
+    raid_disks: u32,
+    limit: usize,
+) -> Result<u32, MdError> {
+    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    if raid_disks > limit {
+        return Err(MdError::BadRaidDisks {
+            version,
+            offset_bytes,
+            raid_disks,
+            limit,
+        });
+    }
+    Ok(raid_disks)
 }
 
 /// One entry of the 0.90 disk table (`mdp_disk_t`), including `this_disk`.
@@ -274,6 +304,7 @@ pub(crate) fn parse_v1(
     let feature_map = le32(block, 8);
     check_v1_features(version, offset_bytes, feature_map)?;
     let level = supported_level(version, offset_bytes, le32(block, 72) as i32)?;
+    let raid_disks = check_raid_disks(version, offset_bytes, le32(block, 92), max_dev_fits)?;
 
     let member_roles = v1_member_roles(block, max_dev);
     let dev_number = le32(block, 160);
@@ -295,7 +326,7 @@ pub(crate) fn parse_v1(
         level,
         layout: le32(block, 76),
         chunk_size_bytes: u64::from(le32(block, 88)) * SECTOR_BYTES,
-        raid_disks: le32(block, 92),
+        raid_disks,
         events: le64(block, 200),
         dev_number,
         role,
@@ -453,7 +484,7 @@ pub(crate) fn parse_v090(
         fold_checksum(block, 38 * 4),
     )?;
     let level = supported_level(version, offset_bytes, word(block, 7) as i32)?;
-    let raid_disks = word(block, 10);
+    let raid_disks = check_raid_disks(version, offset_bytes, word(block, 10), V090_DISKS)?;
     let this_disk = disk_entry_090(block, 992);
     let member_roles = (0..V090_DISKS)
         .map(|n| role_090(&disk_entry_090(block, 128 + 32 * n), raid_disks))

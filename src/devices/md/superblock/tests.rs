@@ -656,3 +656,39 @@ fn mdadm_0_90_raid1_whole_disk_sample() {
     );
     assert_eq!(sb.member_roles[..2], [Role::Active(0), Role::Active(1)]);
 }
+
+/// A valid superblock claiming more members than its metadata can name: refused at
+/// once (planning a million slots hung PID 1 before), at both formats' ceilings.
+#[test]
+fn absurd_raid_disks_is_refused_at_the_metadata_ceiling() {
+    let mut builder = V1Builder::new(MetadataVersion::V1_2);
+    builder.raid_disks = 1_000_000;
+    let error = read(&builder.image()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            MdError::BadRaidDisks {
+                raid_disks: 1_000_000,
+                limit: 1920,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error
+        .to_string()
+        .contains("raid_disks 1000000 is more than"));
+    builder.raid_disks = 1920;
+    assert_eq!(read(&builder.image()).unwrap().unwrap().raid_disks, 1920);
+
+    let mut builder = V090Builder::new();
+    builder.raid_disks = 28;
+    assert!(matches!(
+        read(&builder.image()).unwrap_err(),
+        MdError::BadRaidDisks {
+            raid_disks: 28,
+            limit: 27,
+            ..
+        }
+    ));
+}
