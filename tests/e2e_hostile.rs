@@ -613,9 +613,8 @@ fn escape_sequences_in_a_title_and_a_kernel_name_never_reach_the_console_raw() {
     );
 }
 
-/// A kernel whose file name is not UTF-8 must not be skipped silently: a warning names
-/// it (escaped). Pending the message fix (issue 11, 2b "Messages"): today the only
-/// line is "no kernel found in /boot".
+/// A kernel whose file name is not UTF-8 must not be skipped silently: the error names
+/// it (its bytes escaped) and says why it was left out.
 #[test]
 #[ignore = "QEMU tier: cargo test -- --ignored"]
 fn kernel_file_name_that_is_not_utf8_is_named_not_skipped() {
@@ -627,8 +626,8 @@ fn kernel_file_name_that_is_not_utf8_is_named_not_skipped() {
         name: "non_utf8_name",
         pristine: vec![image],
         append: format!("{} kboot.timeout=0", root_label()),
-        says: Says::Warning,
-        mentions: &["vmlinuz-"],
+        says: Says::Error,
+        mentions: &[r"vmlinuz-\xff\xfe", "not UTF-8"],
         lands: Lands::Rescue,
         devices_shows: &[],
     }

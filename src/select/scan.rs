@@ -33,14 +33,31 @@ pub(crate) enum ScanError {
         #[source]
         source: io::Error,
     },
-    #[error("no kernel found in {dir} (looked for vmlinuz-*, vmlinux-*, bzImage*): name one with kernel=PATH")]
-    NoKernels { dir: String },
+    #[error(
+        "no kernel found in {dir} (looked for vmlinuz-*, vmlinux-*, bzImage*){}: name one with kernel=PATH",
+        left_out_text(left_out)
+    )]
+    NoKernels {
+        dir: String,
+        /// Files that look like kernels but were left out, and why.
+        left_out: Vec<ScanWarning>,
+    },
+}
+
+/// `; left out: …` for the files that looked like kernels, or nothing.
+fn left_out_text(left_out: &[ScanWarning]) -> String {
+    if left_out.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = left_out.iter().map(|w| crate::report::report(w)).collect();
+    format!("; {}", each.join("; "))
 }
 
 /// A file in the boot directory that looks like a kernel but is left out.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ScanWarning {
-    #[error("{dir}: {name:?} is left out: its name is not UTF-8; rename it to boot it")]
+    /// `name` is the file name with its bytes outside ASCII shown as `\xNN`.
+    #[error("{dir}: \"{name}\" is left out: its name is not UTF-8; rename it to boot it")]
     NameNotUtf8 { dir: PathBuf, name: String },
     #[error("{path} is left out: {source}")]
     NotAKernelFile {
@@ -252,11 +269,11 @@ fn scanned_entries(
         match name.into_string() {
             Ok(name) => names.push(name),
             Err(name) => {
-                let name = name.to_string_lossy().into_owned();
-                if kernel_version(&name).is_some() {
+                use std::os::unix::ffi::OsStrExt;
+                if kernel_version(&name.to_string_lossy()).is_some() {
                     warnings.push(ScanWarning::NameNotUtf8 {
                         dir: on_disk.clone(),
-                        name,
+                        name: name.as_bytes().escape_ascii().to_string(),
                     });
                 }
             }
@@ -281,6 +298,7 @@ fn scanned_entries(
     if entries.is_empty() {
         return Err(ScanError::NoKernels {
             dir: dir.to_string(),
+            left_out: std::mem::take(warnings),
         });
     }
     // Newest first; an unversioned `bzImage` after every versioned kernel.

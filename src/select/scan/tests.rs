@@ -174,7 +174,7 @@ fn kernel_named_files_left_out_are_warned_about() {
         messages,
         [
             format!(
-                "{}: \"vmlinuz-6.5\\u{{1b}}[2J\u{fffd}\" is left out: its name is not UTF-8; rename it to boot it",
+                "{}: \"vmlinuz-6.5\\x1b[2J\\xff\" is left out: its name is not UTF-8; rename it to boot it",
                 boot.display()
             ),
             format!(
@@ -186,5 +186,28 @@ fn kernel_named_files_left_out_are_warned_about() {
                 boot.join("vmlinuz-6.3").display()
             ),
         ]
+    );
+}
+
+/// When the only kernel-named file is left out, the error says so and why, instead of
+/// a bare "no kernel found".
+#[test]
+fn no_kernel_found_names_the_files_left_out() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = tree(&["boot/config-6.1"]);
+    let boot = t.path().join("boot");
+    std::fs::write(
+        boot.join(std::ffi::OsStr::from_bytes(b"vmlinuz-\xff\xfe")),
+        b"k",
+    )
+    .unwrap();
+    let mut warnings = Vec::new();
+    let error = find_entries_noting(&request(t.path(), None), &mut warnings).unwrap_err();
+    assert!(matches!(&error, ScanError::NoKernels { left_out, .. } if left_out.len() == 1));
+    let text = error.to_string();
+    assert!(
+        text.contains(r#""vmlinuz-\xff\xfe" is left out: its name is not UTF-8"#)
+            && text.ends_with("name one with kernel=PATH"),
+        "{text}"
     );
 }
