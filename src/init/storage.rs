@@ -1,6 +1,6 @@
 //! Bringing up md arrays and LVM volumes while kboot waits for `root=`/`boot=`: the
 //! orchestration only; parsing and planning live in `devices::md` and
-//! `devices::lvm`, the kernel calls in `devices::md_assemble` and `devices::dm`.
+//! `devices::lvm`, the kernel calls in `devices::md::assemble` and `devices::dm`.
 //! Everything starts read-only.
 
 use crate::report::Chain;
@@ -237,7 +237,7 @@ impl Storage {
 
     /// Assembles one planned array. Returns whether it started.
     fn start_array(&mut self, plan: &md::ArrayPlan, pass: &mut Pass<'_>) -> bool {
-        // md_assemble takes its module loader with a message as the error.
+        // The md module keeps the loader's error whole, as its source.
         let mut load_module = |name: &str| (pass.load_module)(name).map_err(Into::into);
         match md_assemble::assemble(plan, pass.sys_root, pass.dev_root, &mut load_module) {
             Ok(array) => {

@@ -44,7 +44,7 @@ impl fmt::Display for LeftOut {
     }
 }
 
-/// How to assemble one array: what `md_assemble` needs, decided before any write.
+/// How to assemble one array: what `assemble` needs, decided before any write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ArrayPlan {
     pub uuid: String,
