@@ -503,3 +503,7 @@ impl Storage {
         self.degraded_since.clear();
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
