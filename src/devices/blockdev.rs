@@ -221,6 +221,13 @@ pub(crate) fn scan(sys_root: &Path, dev_root: &Path) -> Result<Vec<BlockDevice>,
         if sectors == 0 {
             continue;
         }
+        // kboot's own RAM snapshots (journal replay) show the filesystem of the
+        // device under them, with its UUID: that device is the one to find.
+        if read_trimmed(&dir.join("dm/name"))
+            .is_some_and(|n| n.starts_with(super::dm::snapshot::NAME_PREFIX))
+        {
+            continue;
+        }
         let partition_number = read_trimmed(&dir.join("partition")).and_then(|s| s.parse().ok());
         // A partition's sysfs directory sits inside its disk's directory.
         let parent = if partition_number.is_some() {

@@ -21,6 +21,9 @@ use crate::bytes::{ne32, ne64, put_ne32, put_ne64};
 
 use super::lvm::table::{DevNumber, DmTable, LvActivation};
 
+pub(crate) mod loop_store;
+pub(crate) mod snapshot;
+
 /// `sizeof(struct dm_ioctl)`.
 pub(crate) const DM_IOCTL_HEADER_BYTES: usize = 312;
 /// `sizeof(struct dm_target_spec)`.
@@ -477,6 +480,32 @@ pub(crate) fn open_control(
     Ok(dm)
 }
 
+/// Creates `/dev/mapper/NAME` under `dev_root`, a block node for `dev`, replacing a
+/// stale one. Returns its path.
+pub(crate) fn make_mapper_node(
+    dev_root: &Path,
+    name: &DmName,
+    dev: DevNumber,
+) -> Result<PathBuf, DmError> {
+    let node = dev_root.join("mapper").join(name.as_str());
+    let node_err = |source| DmError::Node {
+        path: node.clone(),
+        source,
+    };
+    fs::create_dir_all(dev_root.join("mapper")).map_err(node_err)?;
+    if node.symlink_metadata().is_ok() {
+        fs::remove_file(&node).map_err(node_err)?;
+    }
+    mknod(
+        &node,
+        SFlag::S_IFBLK,
+        Mode::from_bits_truncate(0o600),
+        makedev(u64::from(dev.major), u64::from(dev.minor)),
+    )
+    .map_err(|e| node_err(io::Error::from(e)))?;
+    Ok(node)
+}
+
 /// Creates `/dev/mapper/NAME` (a block node for `dev`) and the other links of the plan
 /// (`/dev/VG/LV`, as symlinks to `../mapper/NAME`) under `dev_root`, replacing stale
 /// ones.
@@ -486,22 +515,11 @@ pub(crate) fn make_nodes(
     dev: DevNumber,
 ) -> Result<(), DmError> {
     let name = DmName::new(&lv.dm_name)?;
-    let node = dev_root.join("mapper").join(name.as_str());
     let node_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| DmError::Node { path, source }
     };
-    fs::create_dir_all(dev_root.join("mapper")).map_err(node_err(&node))?;
-    if node.symlink_metadata().is_ok() {
-        fs::remove_file(&node).map_err(node_err(&node))?;
-    }
-    mknod(
-        &node,
-        SFlag::S_IFBLK,
-        Mode::from_bits_truncate(0o600),
-        makedev(u64::from(dev.major), u64::from(dev.minor)),
-    )
-    .map_err(|e| node_err(&node)(io::Error::from(e)))?;
+    make_mapper_node(dev_root, &name, dev)?;
     let mapper_link = format!("/dev/mapper/{}", name.as_str());
     for link in lv.links.iter().filter(|l| **l != mapper_link) {
         let relative = link.strip_prefix("/dev/").unwrap_or(link);

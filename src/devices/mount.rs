@@ -42,6 +42,13 @@ pub(crate) fn safety_options(fs_type: FsType, info: Option<&FsInfo>) -> Option<&
     }
 }
 
+/// Whether a mount would have to skip a journal replay or log recovery to stay
+/// read-only: then kboot replays it into a RAM snapshot instead. XFS always, as only
+/// reading its log tells whether it is dirty.
+pub(crate) fn replays_journal(fs_type: Option<FsType>, info: Option<&FsInfo>) -> bool {
+    fs_type.is_some_and(|t| safety_options(t, info).is_some())
+}
+
 /// The type name the kernel's mount(2) wants for a filesystem.
 pub(crate) fn kernel_fs_name(fs_type: FsType) -> &'static str {
     match fs_type {

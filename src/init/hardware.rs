@@ -109,6 +109,11 @@ impl Boot {
     }
 
     /// Loads the module for a filesystem type unless it is built in or already tried.
+    /// Loads a module by name (and its dependencies); built-in counts as loaded.
+    pub(super) fn load_module(&mut self, name: &str) -> Result<(), ModuleLoadError> {
+        load_named_module(self.modules.as_ref(), &mut self.attempted_modules, name)
+    }
+
     pub(super) fn load_fs_module(&mut self, name: &str) {
         if let Err(e) = load_named_module(self.modules.as_ref(), &mut self.attempted_modules, name)
         {

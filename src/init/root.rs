@@ -8,13 +8,33 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::devices::blockdev::{self, BlockDevice};
+use crate::devices::dm::snapshot::{self, SnapshotError};
 use crate::devices::mount::{self, MountError};
 use crate::devices::probe::FsType;
 use crate::devices::spec::DeviceSpec;
+use crate::report::Chain;
 use crate::select::scan;
 
 use super::attempt::BootError;
 use super::{log, Boot, BOOT_MOUNT, DEFAULT_ROOT_WAIT_SECS, ROOT_MOUNT};
+
+const PROC_MEMINFO: &str = "/proc/meminfo";
+
+/// Why a filesystem could not be mounted with its journal replayed in RAM.
+#[derive(Debug, thiserror::Error)]
+enum ReplayError {
+    #[error("cannot read {PROC_MEMINFO}: {source}")]
+    Meminfo {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{PROC_MEMINFO} has no MemAvailable line")]
+    NoMemAvailable,
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("over the snapshot: {0}")]
+    Mount(#[from] MountError),
+}
 
 /// The filesystem kboot is looking for, as messages name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +227,25 @@ impl Boot {
         let mut last_err = None;
         for (fstype, parsed) in candidates {
             self.load_fs_module(mount::module_for(&fstype));
+            if mount::replays_journal(parsed, probed) {
+                match self.mount_replayed(dev, target, &fstype, user_flags.as_deref()) {
+                    Ok(node) => {
+                        log::say(format!(
+                            "mounted {} ({fstype}) read-only on {} over {}, its journal replayed in RAM",
+                            dev.path.display(),
+                            target.display(),
+                            node.display()
+                        ));
+                        return Ok(());
+                    }
+                    Err(e) => log::warn(format!(
+                        "cannot replay the journal of {} in RAM: {e}; mounting it without \
+                         replay: changes still in its journal are not seen",
+                        dev.path.display(),
+                        e = Chain(&e)
+                    )),
+                }
+            }
             let data = mount::options(parsed, probed, user_flags.as_deref());
             match mount::mount_readonly(&dev.path, target, &fstype, &data) {
                 Ok(()) => {
@@ -226,5 +265,39 @@ impl Boot {
             }),
             BootError::Mount,
         ))
+    }
+
+    /// Mounts `dev` over a RAM snapshot so the kernel replays its journal (ext3/4) or
+    /// log (XFS) into RAM, never onto the disk. Returns the snapshot's node. A
+    /// snapshot that cannot be mounted is taken down again.
+    fn mount_replayed(
+        &mut self,
+        dev: &BlockDevice,
+        target: &Path,
+        fstype: &str,
+        user_flags: Option<&str>,
+    ) -> Result<PathBuf, ReplayError> {
+        // Built into the kboot kernel; modules in distribution kernels. A missing one
+        // shows as the device-mapper or loop error below.
+        for module in ["dm_mod", "dm_snapshot", "loop"] {
+            let _ = self.load_module(module);
+        }
+        let meminfo =
+            fs::read_to_string(PROC_MEMINFO).map_err(|source| ReplayError::Meminfo { source })?;
+        let mem_available_bytes =
+            snapshot::mem_available_bytes(&meminfo).ok_or(ReplayError::NoMemAvailable)?;
+        let node = self.storage.replay_snapshot(
+            dev,
+            &self.dev_root,
+            &self.sys_root,
+            mem_available_bytes,
+        )?;
+        // No noload/norecovery: the replay is what is wanted, and it writes only RAM.
+        let data = mount::options(None, None, user_flags);
+        if let Err(e) = mount::mount_readonly(&node, target, fstype, &data) {
+            self.storage.drop_snapshot(dev);
+            return Err(e.into());
+        }
+        Ok(node)
     }
 }

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::devices::blockdev::{BlockDevice, Window};
-use crate::devices::dm::{self, ControlFile, DeviceMapper};
+use crate::devices::dm::loop_store::{LoopStore, LoopStores};
+use crate::devices::dm::snapshot::{self, RamSnapshot, SnapshotError};
+use crate::devices::dm::{self, ControlFile, DeviceMapper, DmError};
 use crate::devices::lvm::label::{self, LabelError, PhysicalVolume};
 use crate::devices::lvm::table::{self, DevNumber, Wanted};
 use crate::devices::lvm::{self as lvm};
@@ -85,6 +87,9 @@ pub(crate) struct Storage {
     /// DM names).
     arrays_running: Vec<String>,
     volumes_running: Vec<String>,
+    /// RAM snapshots over filesystems whose journal is replayed into them; they sit
+    /// on the volumes and arrays, so they go down first.
+    snapshots: Vec<RamSnapshot<LoopStore>>,
     /// Messages already printed: each is said once.
     said: BTreeSet<String>,
     /// `VG/LV` that will not be activated, and why.
@@ -138,6 +143,7 @@ impl Storage {
             arrays_running: Vec::new(),
             volumes_running: Vec::new(),
             dm: None,
+            snapshots: Vec::new(),
             said: BTreeSet::new(),
             refused: BTreeMap::new(),
         }
@@ -342,21 +348,18 @@ impl Storage {
             if let Err(e) = (pass.load_module)("dm_mod") {
                 self.warn_once(format!("cannot load dm_mod for LVM: {e}", e = Chain(&e)));
             }
-            match dm::open_control(pass.dev_root, pass.sys_root) {
-                Ok(control) => self.dm = Some(control),
-                Err(e) => {
-                    self.warn_once(format!(
-                        "cannot use device-mapper for {}/{}: {e}",
-                        lv.vg,
-                        lv.lv,
-                        e = Chain(&e)
-                    ));
-                    return false;
-                }
-            }
         }
-        let Some(control) = self.dm.as_mut() else {
-            return false;
+        let control = match self.control(pass.dev_root, pass.sys_root) {
+            Ok(control) => control,
+            Err(e) => {
+                self.warn_once(format!(
+                    "cannot use device-mapper for {}/{}: {e}",
+                    lv.vg,
+                    lv.lv,
+                    e = Chain(&e)
+                ));
+                return false;
+            }
         };
         match control
             .activate(lv)
@@ -382,12 +385,100 @@ impl Storage {
         }
     }
 
-    /// Takes down the volumes and arrays kboot started, newest first (volumes sit on
-    /// arrays), once the next kernel is loaded: nothing needs them any more, and a
+    /// `/dev/mapper/control`, opened the first time it is needed.
+    fn control(
+        &mut self,
+        dev_root: &Path,
+        sys_root: &Path,
+    ) -> Result<&mut DeviceMapper<ControlFile>, DmError> {
+        match &mut self.dm {
+            Some(control) => Ok(control),
+            slot => Ok(slot.insert(dm::open_control(dev_root, sys_root)?)),
+        }
+    }
+
+    /// A device-mapper snapshot over `dev` whose copy-on-write store is in RAM, so
+    /// its journal can be replayed without writing the disk; returns the snapshot's
+    /// `/dev/mapper` node. One made earlier for the same device is used again. The
+    /// modules (`dm_mod`, `dm_snapshot`, `loop`) must be loaded or built in.
+    pub(crate) fn replay_snapshot(
+        &mut self,
+        dev: &BlockDevice,
+        dev_root: &Path,
+        sys_root: &Path,
+        mem_available_bytes: u64,
+    ) -> Result<PathBuf, SnapshotError> {
+        let origin = dev.number.map(|(major, minor)| DevNumber { major, minor });
+        let plan = snapshot::plan(
+            &dev.name,
+            origin,
+            dev.offset_bytes,
+            dev.size_bytes,
+            mem_available_bytes,
+        )?;
+        if let Some(made) = self.snapshots.iter().find(|s| s.plan.origin == plan.origin) {
+            return Ok(dev_root.join("mapper").join(made.plan.name.as_str()));
+        }
+        let mut stores = LoopStores {
+            dev_root: dev_root.to_path_buf(),
+            sys_root: sys_root.to_path_buf(),
+        };
+        let control = self.control(dev_root, sys_root)?;
+        let made = snapshot::create(control, &mut stores, plan)?;
+        match dm::make_mapper_node(dev_root, &made.plan.name, made.dev) {
+            Ok(node) => {
+                self.snapshots.push(made);
+                Ok(node)
+            }
+            Err(e) => {
+                // The node error is the one to report; the snapshot is only RAM.
+                let _ = snapshot::remove(control, &mut stores, made);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Takes down the RAM snapshot over `dev`, if there is one (its filesystem must
+    /// be unmounted). Failures are warnings: it costs only RAM until the handoff.
+    pub(crate) fn drop_snapshot(&mut self, dev: &BlockDevice) {
+        let Some((major, minor)) = dev.number else {
+            return;
+        };
+        let origin = DevNumber { major, minor };
+        let Some(at) = self.snapshots.iter().position(|s| s.plan.origin == origin) else {
+            return;
+        };
+        let made = self.snapshots.remove(at);
+        self.remove_snapshot(made);
+    }
+
+    fn remove_snapshot(&mut self, made: RamSnapshot<LoopStore>) {
+        let name = made.plan.name.as_str().to_string();
+        let Some(control) = self.dm.as_mut() else {
+            return;
+        };
+        // Destroying a loop store reads no paths.
+        let mut stores = LoopStores {
+            dev_root: PathBuf::new(),
+            sys_root: PathBuf::new(),
+        };
+        if let Err(e) = snapshot::remove(control, &mut stores, made) {
+            log::warn(format!(
+                "cannot remove the RAM snapshot {name}: {e}",
+                e = Chain(&e)
+            ));
+        }
+    }
+
+    /// Takes down the RAM snapshots, volumes and arrays kboot started, newest first
+    /// (snapshots sit on volumes, volumes on arrays), once the next kernel is loaded: nothing needs them any more, and a
     /// running md array makes the kernel's reboot path sleep a second
     /// (`md_notify_reboot`). Failures only cost that second: they are warnings.
     /// Afterwards everything may be brought up again (a failed handoff retries).
     pub(crate) fn release(&mut self, sys_root: &Path) {
+        for made in std::mem::take(&mut self.snapshots).into_iter().rev() {
+            self.remove_snapshot(made);
+        }
         if let Some(control) = self.dm.as_mut() {
             for name in self.volumes_running.drain(..).rev() {
                 let removed = dm::DmName::new(&name).and_then(|dm_name| control.remove(&dm_name));
@@ -412,3 +503,7 @@ impl Storage {
         self.degraded_since.clear();
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -21,7 +21,7 @@ use list::{Entry, ImagePath, InitramfsSpec, ListError};
 
 /// Drivers for the disks, RAID/LVM layers and filesystems kboot has to read to find
 /// kernels on common virtual and physical machines.
-pub(crate) const DEFAULT_MODULES: [&str; 19] = [
+pub(crate) const DEFAULT_MODULES: [&str; 21] = [
     "virtio_blk",
     "virtio_pci",
     "virtio_scsi",
@@ -36,6 +36,9 @@ pub(crate) const DEFAULT_MODULES: [&str; 19] = [
     "raid456",
     "linear",
     "dm_mod",
+    // A journal is replayed into a RAM snapshot: dm-snapshot over a loop device.
+    "dm_snapshot",
+    "loop",
     "ext4",
     "xfs",
     "btrfs",

@@ -195,3 +195,22 @@ fn blkid_line_shows_partlabel_and_fs_label_control_characters_escaped() {
         "{line:?}"
     );
 }
+
+#[test]
+fn kboots_replay_snapshots_are_not_listed_but_lvm_volumes_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sys = tmp.path().join("sys");
+    let dev_dir = tmp.path().join("dev");
+    fs::create_dir_all(&dev_dir).unwrap();
+    fs::create_dir_all(sys.join("class/block")).unwrap();
+    for (name, dm_name) in [("dm-0", "vg-root"), ("dm-1", "kboot-replay-dm-0")] {
+        let dir = sys.join("devices/virtual/block").join(name);
+        fs::create_dir_all(dir.join("dm")).unwrap();
+        fs::write(dir.join("size"), "2048\n").unwrap();
+        fs::write(dir.join("dm/name"), format!("{dm_name}\n")).unwrap();
+        std::os::unix::fs::symlink(&dir, sys.join("class/block").join(name)).unwrap();
+    }
+    let devs = scan(&sys, &dev_dir).unwrap();
+    let names: Vec<_> = devs.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, vec!["dm-0"]);
+}

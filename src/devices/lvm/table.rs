@@ -82,6 +82,14 @@ pub(crate) enum Target {
         /// Each stripe's device and where the stripe starts on it.
         stripes: Vec<(DevNumber, u64)>,
     },
+    /// A non-persistent (`N`) snapshot of `origin` whose changed chunks live on
+    /// `cow`: reads see the origin, writes land on `cow` only. kboot puts one over a
+    /// filesystem whose journal must be replayed, with `cow` in RAM.
+    Snapshot {
+        origin: DevNumber,
+        cow: DevNumber,
+        chunk_sectors: u64,
+    },
 }
 
 impl Target {
@@ -90,6 +98,7 @@ impl Target {
         match self {
             Target::Linear { .. } => "linear",
             Target::Striped { .. } => "striped",
+            Target::Snapshot { .. } => "snapshot",
         }
     }
 
@@ -110,6 +119,11 @@ impl Target {
                 }
                 s
             }
+            Target::Snapshot {
+                origin,
+                cow,
+                chunk_sectors,
+            } => format!("{origin} {cow} N {chunk_sectors}"),
         }
     }
 }
@@ -184,6 +198,19 @@ impl FromStr for TableLine {
                         stripes,
                     },
                     5 + 2 * count,
+                )
+            }
+            Some(&"snapshot") => {
+                if words.get(5) != Some(&"N") {
+                    return Err(err("only non-persistent (N) snapshots are supported".into()));
+                }
+                (
+                    Target::Snapshot {
+                        origin: device(3)?,
+                        cow: device(4)?,
+                        chunk_sectors: number(6)?,
+                    },
+                    7,
                 )
             }
             other => return Err(err(format!("unsupported target {other:?}"))),

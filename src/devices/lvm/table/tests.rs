@@ -337,3 +337,25 @@ fn stale_vg_plan_activates_root_and_skips_the_thin_lvs_with_reasons() {
     assert_eq!(plan.activate.len(), 1);
     assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
 }
+
+#[test]
+fn snapshot_lines_round_trip_and_only_non_persistent_ones_parse() {
+    let line = "0 2097152 snapshot 253:1 7:0 N 8";
+    let parsed: TableLine = line.parse().unwrap();
+    assert_eq!(
+        parsed.target,
+        Target::Snapshot {
+            origin: dev(253, 1),
+            cow: dev(7, 0),
+            chunk_sectors: 8
+        }
+    );
+    assert_eq!(parsed.to_string(), line);
+    for bad in [
+        "0 8 snapshot 253:1 7:0 P 8",
+        "0 8 snapshot 253:1 7:0 N",
+        "0 8 snapshot 253:1 7:0 N 8 extra",
+    ] {
+        assert!(bad.parse::<TableLine>().is_err(), "{bad}");
+    }
+}
