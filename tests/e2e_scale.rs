@@ -126,8 +126,8 @@ fn boot_to_marker(name: &str, drives: &[String], extra_args: &[String], root: &s
 }
 
 /// Boots with `disk_count` disks as LUNs of one virtio-scsi controller: the last four
-/// are the two members of the r1lvm set (root on its LV) and two of the three members
-/// of the r5 set; the others are blank. Returns the boot and checks every array member
+/// are the two members of the r1lvm set (RAID1, root on its LV) and the two of the
+/// r0part set (RAID0 with a partition table on the array); the others are blank. Returns the boot and checks every array member
 /// is unchanged.
 fn boot_scsi_luns(disk_count: usize) -> MarkerBoot {
     let name = format!("scale_scsi_{disk_count}");
@@ -135,7 +135,7 @@ fn boot_scsi_luns(disk_count: usize) -> MarkerBoot {
     let members: Vec<PathBuf> = fixtures
         .set_disks("r1lvm")
         .into_iter()
-        .chain(fixtures.set_disks("r5").into_iter().take(2))
+        .chain(fixtures.set_disks("r0part"))
         .collect();
     assert!(disk_count >= members.len());
     let copies: Vec<DiskCopy> = members
