@@ -29,6 +29,28 @@ use super::log;
 /// Starting degraded is harmless here: the array is read-only and gone after kexec.
 const DEGRADED_GRACE: Duration = Duration::from_secs(2);
 
+/// The devices whose contents could not be identified (a read error, an open
+/// failure, a damaged superblock), each as `NAME (PROBLEM)`: a member whose superblock
+/// cannot be read is one of them, so a degraded array's warning names it. Partitions
+/// the kernel found on a whole-disk md member are left out: they are views of the
+/// member, not devices of their own.
+fn unidentified_devices(devices: &[BlockDevice]) -> Vec<String> {
+    let is_md_member = |name: &str| {
+        devices
+            .iter()
+            .any(|device| device.name == name && device.md.is_some())
+    };
+    devices
+        .iter()
+        .filter(|device| device.md.is_none() && device.fs.is_none() && device.lvm_pv.is_none())
+        .filter(|device| !device.parent.as_deref().is_some_and(is_md_member))
+        .filter_map(|device| {
+            let problem = device.problem.as_ref()?;
+            Some(format!("{} ({problem})", device.name))
+        })
+        .collect()
+}
+
 /// One look at the devices present, and how to load a module by name.
 pub(crate) struct Pass<'a> {
     pub devices: &'a [BlockDevice],
@@ -203,7 +225,7 @@ impl Storage {
                     continue;
                 }
             };
-            if plan.degraded && !self.start_degraded(&plan, pass.final_pass) {
+            if plan.degraded && !self.start_degraded(&plan, pass.devices, pass.final_pass) {
                 continue;
             }
             for left_out in &plan.left_out {
@@ -221,7 +243,12 @@ impl Storage {
     /// Whether a degraded array starts now: it waits a little for members that have
     /// not appeared yet; members that are present but unusable (stale, faulty) will
     /// not get better. Says so when it starts.
-    fn start_degraded(&mut self, plan: &md::ArrayPlan, final_pass: bool) -> bool {
+    fn start_degraded(
+        &mut self,
+        plan: &md::ArrayPlan,
+        devices: &[BlockDevice],
+        final_pass: bool,
+    ) -> bool {
         let absent = plan.missing_slots.len() > plan.left_out.len();
         let since = *self
             .degraded_since
@@ -231,8 +258,17 @@ impl Storage {
             return false;
         }
         let missing: Vec<String> = plan.missing_slots.iter().map(u32::to_string).collect();
+        let unidentified = unidentified_devices(devices);
+        let unidentified = if unidentified.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; devices that could not be identified, the missing member may be one: {}",
+                unidentified.join(", ")
+            )
+        };
         self.warn_once(format!(
-            "md array {} is degraded ({} of {} members; slot {} missing): starting it read-only anyway",
+            "md array {} is degraded ({} of {} members; slot {} missing{unidentified}): starting it read-only anyway",
             plan.display_name(),
             plan.members.len(),
             plan.raid_disks,

@@ -194,6 +194,10 @@ fn load_own(
             memsz: s.memsz,
         })
         .collect();
+    let needed_bytes = segments
+        .iter()
+        .fold(0u64, |sum, segment| sum.saturating_add(segment.memsz));
+    check_memory(needed_bytes, root)?;
     kexec.kexec_load(image.entry, &segments)?;
     // `duration_since` saturates: no arithmetic here can panic PID 1.
     Ok(LoadTimes {
@@ -202,6 +206,39 @@ fn load_own(
         layout: layout_done.duration_since(read_done),
         syscall: layout_done.elapsed(),
     })
+}
+
+/// What the kernel needs beyond the segments while it copies them in: page tables, its
+/// control pages, the allocator's reserve.
+const LOAD_MARGIN_BYTES: u64 = 16 << 20;
+
+/// Refuses a `kexec_load` whose segments do not fit in the memory available: the
+/// kernel allocates a copy of every segment (kboot's own copy stays until the syscall
+/// returns), and running out there invokes the OOM killer on PID 1, which it cannot
+/// kill: the kernel panics. Without a readable `MemAvailable` the load goes ahead.
+fn check_memory(needed_bytes: u64, root: &Path) -> Result<(), KexecError> {
+    let Ok(meminfo) = std::fs::read_to_string(root.join("proc/meminfo")) else {
+        return Ok(());
+    };
+    let Some(available_bytes) = mem_available_bytes(&meminfo) else {
+        return Ok(());
+    };
+    if needed_bytes.saturating_add(LOAD_MARGIN_BYTES) > available_bytes {
+        return Err(KexecError::NotEnoughMemory {
+            needed_bytes,
+            available_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// `MemAvailable:` of `/proc/meminfo`, in bytes.
+fn mem_available_bytes(meminfo: &str) -> Option<u64> {
+    let line = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 #[cfg(test)]

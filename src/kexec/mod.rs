@@ -74,6 +74,17 @@ pub(crate) enum KexecError {
         #[source]
         source: build::BuildError,
     },
+    #[error(
+        "not enough memory to load the kernel and ramdisk: kexec_load needs {} MiB for \
+         its copy of them and {} MiB are available; give the machine more RAM or boot a \
+         smaller ramdisk",
+        .needed_bytes.div_ceil(1 << 20),
+        .available_bytes / (1 << 20)
+    )]
+    NotEnoughMemory {
+        needed_bytes: u64,
+        available_bytes: u64,
+    },
     #[error("{first}; then {then}")]
     BothRefused {
         first: Box<KexecError>,

@@ -25,6 +25,9 @@ pub(crate) const BOOT_DEADLINE: Duration = Duration::from_secs(120);
 /// QEMU under TCG keeps one core busy; more guests than cores only slow all of them.
 const MAX_PARALLEL_QEMUS: usize = 2;
 
+/// Guest RAM of every boot unless a test asks for another size.
+pub(crate) const DEFAULT_MEMORY_MIB: u32 = 1024;
+
 /// The line the kernel prints last when it panics; seeing it ends a wait early.
 const PANIC_END_MARKER: &str = "---[ end Kernel panic";
 
@@ -528,10 +531,16 @@ impl Qemu {
     /// As `start_with_disks`, with each `-drive` argument spelled out (blkdebug, ids for
     /// hot-plug) and further QEMU arguments (`-monitor unix:...`).
     pub(crate) fn start_with_drives(spec: &DrivesBootSpec) -> Qemu {
+        Qemu::start_with_drives_and_memory(spec, DEFAULT_MEMORY_MIB)
+    }
+
+    /// As `start_with_drives`, with `memory_mib` MiB of guest RAM instead of the
+    /// default `DEFAULT_MEMORY_MIB`.
+    pub(crate) fn start_with_drives_and_memory(spec: &DrivesBootSpec, memory_mib: u32) -> Qemu {
         let slot = QemuSlot::acquire();
         let mut command = Command::new("qemu-system-x86_64");
         command
-            .args(["-accel", "tcg", "-m", "1024", "-smp", "1"])
+            .args(["-accel", "tcg", "-m", &memory_mib.to_string(), "-smp", "1"])
             .args(["-nographic", "-no-reboot"])
             .arg("-kernel")
             .arg(spec.kernel)

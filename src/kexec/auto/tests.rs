@@ -346,3 +346,53 @@ fn auto_tries_kexec_file_load_after_kboots_builder_only_when_it_may_help() {
     };
     assert!(!load_refusal_allows_file_load(&unreadable));
 }
+
+impl Machine {
+    fn with_mem_available_kib(self, kib: u64) -> Machine {
+        let proc = self.root.path().join("proc");
+        std::fs::create_dir_all(&proc).unwrap();
+        std::fs::write(
+            proc.join("meminfo"),
+            format!("MemTotal:         250000 kB\nMemFree:            1000 kB\nMemAvailable:   {kib:>8} kB\n"),
+        )
+        .unwrap();
+        self
+    }
+}
+
+#[test]
+fn kexec_load_is_not_called_when_its_segments_do_not_fit_in_available_memory() {
+    let m = machine(false, &bzimage()).with_mem_available_kib(4096);
+    let mut kexec = Recording::default();
+    let err = m.load(KexecMethod::Auto, &mut kexec).unwrap_err();
+    assert_eq!(kexec.calls, [], "neither syscall: both would copy as much");
+    assert!(
+        matches!(err, KexecError::NotEnoughMemory { available_bytes, .. } if available_bytes == 4096 * 1024),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("not enough memory") && message.contains("4 MiB are available"),
+        "{message}"
+    );
+}
+
+#[test]
+fn kexec_load_goes_ahead_when_memory_is_plenty_or_meminfo_unreadable() {
+    let m = machine(false, &bzimage()).with_mem_available_kib(900_000);
+    let mut kexec = Recording::default();
+    m.load(KexecMethod::Load, &mut kexec).unwrap();
+    assert_eq!(kexec.calls, [OWN_LOAD]);
+    let m = machine(false, &bzimage()).with_mem_available_kib(900_000);
+    std::fs::write(m.root.path().join("proc/meminfo"), "garbage").unwrap();
+    let mut kexec = Recording::default();
+    m.load(KexecMethod::Load, &mut kexec).unwrap();
+    assert_eq!(kexec.calls, [OWN_LOAD]);
+}
+
+#[test]
+fn mem_available_is_read_in_bytes() {
+    let meminfo = "MemTotal:        1000 kB\nMemAvailable:     2048 kB\n";
+    assert_eq!(mem_available_bytes(meminfo), Some(2048 * 1024));
+    assert_eq!(mem_available_bytes("MemTotal: 1 kB\n"), None);
+}
