@@ -538,17 +538,22 @@ build_dirty() {
         debugfs -R 'ls -l /boot' "$set_work/replayed.img" 2>&1
         debugfs -R 'cat /boot/grub/grub.cfg' "$set_work/replayed.img" 2>&1
     } >"$set_work/check.log"
-    if ! debugfs -R 'cat /boot/grub/grub.cfg' "$set_work/replayed.img" 2>/dev/null |
-        grep -q kboot_proof=journal; then
+    seen=$(debugfs -R 'cat /boot/grub/grub.cfg' "$set_work/replayed.img" 2>/dev/null)
+    if ! grep -q kboot_proof=journal <<<"$seen"; then
         log "dirty: even a replayed copy lacks the new kernel; see $set_work/check.log"
         exit 1
     fi
     rm -f "$set_work/replayed.img"
-    if ! dumpe2fs -h "$set_work/disk1.img" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
+    # (Each tool's output is read whole first: with pipefail, grep -q's early exit
+    # could fail the pipeline and turn a match into none.)
+    local seen
+    seen=$(dumpe2fs -h "$set_work/disk1.img" 2>/dev/null)
+    if ! grep -q '^Filesystem features:.*needs_recovery' <<<"$seen"; then
         log "dirty: the helper VM left no needs_recovery; see $set_work/check.log"
         exit 1
     fi
-    if debugfs -R 'ls -l /boot' "$set_work/disk1.img" 2>/dev/null | grep -q -e '-journal' -e ' grub'; then
+    seen=$(debugfs -R 'ls -l /boot' "$set_work/disk1.img" 2>/dev/null)
+    if grep -q -e '-journal' -e ' grub' <<<"$seen"; then
         log "dirty: the change is visible without a journal replay; see $set_work/check.log"
         exit 1
     fi
@@ -557,6 +562,116 @@ build_dirty() {
         "DIRTY_ROOT_UUID=$dirty_root_uuid" "DIRTY_ROOT_LABEL=dirtyroot" \
         "DIRTY_NEW_KERNEL=/boot/vmlinuz-$kernel_version-journal" \
         "DIRTY_NEW_RAMDISK=/boot/initrd.img-$kernel_version-journal" >"$set_work/set.env"
+    chmod a-w "$set_work/disk1.img"
+    echo "$hash" >"$set_work/.stamp"
+    rm -rf "$final"
+    mv "$set_work" "$final"
+}
+
+# dirtyxfs: the same proof on XFS (mkfs.xfs on the host cannot fill a tree, so the
+# helper VM copies disk-onefs's root tree in and unmounts cleanly first; the xfs
+# module comes on the payload disk, since the tools initramfs has none). The kernel
+# upgrade is then left in the log alone: xfs_logprint shows the transactions and
+# xfs_db's /boot lacks the new files (dirtyxfs/check.log).
+recipe_dirtyxfs() {
+    cat <<'EOF'
+mkdir -p /mnt /tmp/payload
+tar -xf /dev/vdb -C /tmp/payload
+for module in $(cat /tmp/payload/modules/load-order); do
+    insmod "/tmp/payload/modules/$module" || grep -q "^${module%.ko} " /proc/modules
+done
+mount -t xfs /dev/vda /mnt
+cp -a /tmp/payload/root/. /mnt/
+umount /mnt
+section "the upgrade, left in the log"
+mount -t xfs /dev/vda /mnt
+ls -l /mnt/boot
+mkdir -p /mnt/boot/grub
+cp /tmp/payload/new/vmlinuz-* /tmp/payload/new/initrd.img-* /mnt/boot/
+cp /tmp/payload/new/grub/grub.cfg /mnt/boot/grub/grub.cfg
+for file in /mnt/boot/vmlinuz-*-journal /mnt/boot/initrd.img-*-journal \
+    /mnt/boot/grub/grub.cfg /mnt/boot/grub /mnt/boot; do
+    sync "$file"
+done
+ls -l /mnt/boot /mnt/boot/grub
+sleep 7
+set +x
+echo "VMFIX DONE"
+echo o >/proc/sysrq-trigger
+sleep 5
+poweroff -f -n
+EOF
+}
+
+build_dirtyxfs() {
+    local set=dirtyxfs hash final=$vm_dir/dirtyxfs
+    local dirty_root_uuid=4b424f4f-0002-4000-8000-0000000000d2
+    # An xfs_logprint whose log was clean would print "state: <CLEAN>".
+    local xfs_mib=320
+    hash=$( (echo "$tools_hash" "$xfs_mib" "$old_version" "$kernel_version"
+        declare -f recipe_dirtyxfs dirty_grub_cfg build_dirtyxfs recipe_prelude \
+            fill_root_tree run_vm
+        sha256sum "$tests_dir/fixtures.sh") | sha256sum | cut -c1-16)
+    if [[ -f "$final/.stamp" && $(<"$final/.stamp") == "$hash" && -f "$final/set.env" ]]; then
+        return
+    fi
+    log "building image set dirtyxfs in the helper VM"
+    set_work=$vm_dir/dirtyxfs.work
+    rm -rf "$set_work"
+    mkdir -p "$set_work"
+    truncate -s "${xfs_mib}M" "$set_work/disk1.img"
+    mkfs.xfs -q -f \
+        -m uuid="$dirty_root_uuid" -L dirtyxfs "$set_work/disk1.img"
+    local payload marker module
+    payload=$(mktemp -d "$set_work/payload.XXXXXX")
+    marker=$(mktemp -d "$set_work/marker.XXXXXX")
+    mkdir -p "$payload/root" "$payload/new/grub" "$payload/modules"
+    fill_root_tree "$payload/root" kboot-dirtyxfs
+    for module in $(module_load_order xfs); do
+        cp "$modules_dir/$module" "$payload/modules/"
+        basename "$module" >>"$payload/modules/load-order"
+    done
+    cp "$cache_dir/kernel/boot/vmlinuz-$kernel_version" "$payload/new/vmlinuz-$kernel_version-journal"
+    zcat "$cache_dir/marker-new.cpio.gz" | (cd "$marker" && cpio --quiet -i init)
+    sed -i 's/^echo "KBOOT-MARKER ramdisk=new /echo "KBOOT-MARKER ramdisk=journal /' "$marker/init"
+    grep -q 'ramdisk=journal' "$marker/init"
+    chmod 755 "$marker/init"
+    {
+        cat "$cache_dir/marker-new.cpio.gz"
+        (cd "$marker" && echo init | cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -9n
+    } >"$payload/new/initrd.img-$kernel_version-journal"
+    rm -rf "$marker"
+    dirty_grub_cfg >"$payload/new/grub/grub.cfg"
+    (cd "$payload" && tar --owner=0 --group=0 -cf "$set_work/payload.tar" root new modules)
+    rm -rf "$payload"
+    {
+        recipe_prelude
+        recipe_dirtyxfs
+    } >"$set_work/recipe.sh"
+    run_vm build "$set_work/recipe.sh" "$set_work/disk1.img" "$set_work/payload.tar:ro"
+    {
+        echo "== xfs_logprint -t (a dirty log: transactions after the tail)"
+        xfs_logprint -t "$set_work/disk1.img" 2>&1 | head -n 60 || true
+        echo "== xfs_db -r: ls /boot and /boot/grub without log recovery"
+        xfs_db -r -c 'ls /boot' "$set_work/disk1.img" 2>&1 || true
+        xfs_db -r -c 'ls /boot/grub' "$set_work/disk1.img" 2>&1 || true
+    } >"$set_work/check.log"
+    local seen
+    seen=$(xfs_logprint -t "$set_work/disk1.img" 2>/dev/null || true)
+    if ! grep -q 'state: <DIRTY>' <<<"$seen"; then
+        log "dirtyxfs: the helper VM left a clean log; see $set_work/check.log"
+        exit 1
+    fi
+    seen=$(xfs_db -r -c 'ls /boot' "$set_work/disk1.img" 2>/dev/null || true)
+    if grep -q -e '-journal' -e ' grub$' <<<"$seen"; then
+        log "dirtyxfs: the change is visible without log recovery; see $set_work/check.log"
+        exit 1
+    fi
+    rm -f "$set_work/payload.tar"
+    printf '%s\n' "DIRTYXFS_DISK_COUNT=1" "DIRTYXFS_DISK1=$final/disk1.img" \
+        "DIRTYXFS_ROOT_UUID=$dirty_root_uuid" \
+        "DIRTYXFS_NEW_KERNEL=/boot/vmlinuz-$kernel_version-journal" \
+        "DIRTYXFS_NEW_RAMDISK=/boot/initrd.img-$kernel_version-journal" >"$set_work/set.env"
     chmod a-w "$set_work/disk1.img"
     echo "$hash" >"$set_work/.stamp"
     rm -rf "$final"
@@ -804,7 +919,7 @@ write_env() {
         echo "VM_MDADM_VERSION=$(mdadm --version 2>&1 | sed 's/ - /,/g; s/ /_/g')"
         echo "VM_LVM_VERSION=$(lvm version 2>/dev/null | sed -n 's/^ *LVM version: *\([^ ]*\).*/\1/p')"
         local set
-        for set in "${sets[@]}" dirty; do
+        for set in "${sets[@]}" dirty dirtyxfs; do
             cat "$vm_dir/$set/set.env"
         done
     } >"$cache_dir/vm-fixtures.env.tmp"
@@ -817,4 +932,5 @@ for set in "${sets[@]}"; do
     build_set "$set"
 done
 build_dirty
+build_dirtyxfs
 write_env
