@@ -338,3 +338,56 @@ fn raid0_with_end_metadata_boots_from_a_partition_on_the_array_never_the_member(
         line.contains(&format!("root {}", &root["root=".len()..])) && line.contains("/dev/md127p1")
     });
 }
+
+/// The journal proof (issue 11): set `dirty` (ext4) and `dirtyxfs` (XFS) are
+/// filesystems that the helper VM's kernel changed like a kernel upgrade (a new kernel
+/// and ramdisk in /boot, a grub.cfg making it the default) and then lost power: the
+/// change lives only in the journal or log (`vm/SET/check.log`: ext4's
+/// `needs_recovery` and /boot without the new files as `debugfs` reads it, with them
+/// once e2fsck replayed a scratch copy; XFS's dirty log in `xfs_logprint` and /boot
+/// without them in `xfs_db`). kboot must replay the journal into RAM, boot the new
+/// kernel from the new grub.cfg, warn about nothing and leave the disk byte for byte
+/// as it was.
+fn assert_dirty_set_boots_the_new_kernel(test_name: &str, set: &str, fstype: &str) {
+    let fixtures = storage_fixtures();
+    let prefix = set.to_uppercase();
+    let root = format!("root=UUID={}", fixtures.var(&format!("{prefix}_ROOT_UUID")));
+    let boot = boot_set_to_marker(
+        test_name,
+        set,
+        1,
+        &format!("console=ttyS0 {root} kboot.timeout=0"),
+    );
+    boot.assert_line("saying the journal was replayed in RAM", |line| {
+        line.contains(&format!("({fstype}) read-only on "))
+            && line.ends_with("its journal replayed in RAM")
+    });
+    boot.assert_no_warnings();
+    assert_eq!(
+        boot.booting.kernel,
+        fixtures.var(&format!("{prefix}_NEW_KERNEL"))
+    );
+    assert_eq!(
+        boot.booting.ramdisk,
+        fixtures.var(&format!("{prefix}_NEW_RAMDISK"))
+    );
+    assert_eq!(boot.marker.ramdisk, "journal");
+    let words = boot.marker.cmdline_words();
+    assert!(
+        words.contains(&"kboot_proof=journal") && words.contains(&root.as_str()),
+        "target cmdline {:?} is not the new grub.cfg entry's",
+        boot.marker.cmdline
+    );
+}
+
+#[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
+fn dirty_ext4_journal_is_replayed_in_ram_and_the_new_kernel_boots() {
+    assert_dirty_set_boots_the_new_kernel("storage_dirty_ext4", "dirty", "ext4");
+}
+
+#[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
+fn dirty_xfs_log_is_replayed_in_ram_and_the_new_kernel_boots() {
+    assert_dirty_set_boots_the_new_kernel("storage_dirty_xfs", "dirtyxfs", "xfs");
+}

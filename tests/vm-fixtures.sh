@@ -26,7 +26,8 @@
 #   vm/SET/recipe.sh, verify.sh   the scripts those two boots ran
 #   vm/SET/set.env         what the VM recorded (UUIDs, offsets, events)
 #   vm-fixtures.env        fixtures.env's keys plus every set.env, KEY=value
-# Sets: r1lvm, r1090, r5, stale (see the recipe_* functions).
+# Sets: r1lvm, r1090, r5, stale, r0part, dirty (see the recipe_* functions; dirty's
+# disk holds an ext4 journal that must be replayed, its check.log the evidence).
 #
 # A set is rebuilt only when its recipe (the text of the functions that make it), the
 # tools initramfs or tests/fixtures.sh changed; a warm run takes well under a second.
@@ -425,6 +426,258 @@ host_r0part() {
     make_whole_disk 2
 }
 
+# dirty: one whole-disk ext4 (made on the host like the other roots: two kernels with
+# the marker ramdisks, no grub.cfg) that the helper VM's own kernel mounts and changes
+# as a kernel upgrade would: a new kernel vmlinuz-$V-journal with a ramdisk whose
+# marker says ramdisk=journal, and a grub.cfg whose default entry boots them (with the
+# word kboot_proof=journal). The recipe waits past the 5 s jbd2 commit and powers off
+# at once (sysrq o: no sync, no unmount), so the change lives only in the journal; the
+# host then checks with dumpe2fs and debugfs that needs_recovery is set and that
+# /boot shows neither the new kernel nor grub/ without a replay (dirty/check.log).
+recipe_dirty() {
+    cat <<'EOF'
+mkdir -p /mnt
+mount -t ext4 -o rw /dev/vda /mnt
+ls -l /mnt/boot
+mkdir -p /mnt/boot/grub
+tar -xf /dev/vdb -C /mnt/boot
+ls -l /mnt/boot /mnt/boot/grub
+cat /mnt/boot/grub/grub.cfg
+# fsync each new file and its directory, as a package manager does: the data goes to
+# its blocks and the metadata into a journal commit; no global sync, no checkpoint.
+for file in /mnt/boot/vmlinuz-*-journal /mnt/boot/initrd.img-*-journal \
+    /mnt/boot/grub/grub.cfg /mnt/boot/grub /mnt/boot; do
+    sync "$file"
+done
+section "waiting past the jbd2 commit (5 s), then off without sync or unmount"
+sleep 7
+cat /proc/fs/jbd2/vda*/info || true
+set +x
+echo "VMFIX DONE"
+echo o >/proc/sysrq-trigger
+sleep 5
+poweroff -f -n
+EOF
+}
+
+dirty_grub_cfg() {
+    cat <<EOF
+set default="0"
+set timeout=5
+menuentry 'kboot journal proof' {
+	search --no-floppy --fs-uuid --set=root $dirty_root_uuid
+	linux	/boot/vmlinuz-$kernel_version-journal root=UUID=$dirty_root_uuid ro console=ttyS0 kboot_proof=journal
+	initrd	/boot/initrd.img-$kernel_version-journal
+}
+menuentry 'kboot journal proof: the old kernel' {
+	linux	/boot/vmlinuz-$old_version root=UUID=$dirty_root_uuid ro console=ttyS0 kboot_proof=old
+	initrd	/boot/initrd.img-$old_version
+}
+EOF
+}
+
+# Builds the dirty set (see recipe_dirty); a set of its own, outside build_set (no
+# verify boot: mounting would replay the journal).
+build_dirty() {
+    local set=dirty hash final=$vm_dir/dirty
+    local dirty_root_uuid=4b424f4f-0002-4000-8000-0000000000d1
+    # Room for a third 14 MB kernel next to the two.
+    local root_fs_mib=96
+    hash=$( (echo "$tools_hash" "$root_fs_mib" "$old_version" "$kernel_version"
+        declare -f recipe_dirty dirty_grub_cfg build_dirty recipe_prelude fill_root_tree \
+            make_root_fs run_vm
+        sha256sum "$tests_dir/fixtures.sh") | sha256sum | cut -c1-16)
+    if [[ -f "$final/.stamp" && $(<"$final/.stamp") == "$hash" && -f "$final/set.env" ]]; then
+        return
+    fi
+    log "building image set dirty in the helper VM"
+    set_work=$vm_dir/dirty.work
+    rm -rf "$set_work"
+    mkdir -p "$set_work"
+    make_root_fs "$set_work/disk1.img" "$dirty_root_uuid" dirtyroot kboot-dirty
+    # What the "upgrade" writes: the kernel under a new version, a ramdisk whose
+    # marker says journal (the marker ramdisk plus an appended /init), a grub.cfg.
+    local payload marker
+    payload=$(mktemp -d "$set_work/payload.XXXXXX")
+    marker=$(mktemp -d "$set_work/marker.XXXXXX")
+    mkdir -p "$payload/grub"
+    cp "$cache_dir/kernel/boot/vmlinuz-$kernel_version" "$payload/vmlinuz-$kernel_version-journal"
+    sed 's/^echo "KBOOT-MARKER ramdisk=new /echo "KBOOT-MARKER ramdisk=journal /' \
+        < <(zcat "$cache_dir/marker-new.cpio.gz" | (cd "$marker" && cpio --quiet -i init && cat init)) \
+        >"$marker/init.new"
+    grep -q 'ramdisk=journal' "$marker/init.new"
+    mv "$marker/init.new" "$marker/init"
+    chmod 755 "$marker/init"
+    {
+        cat "$cache_dir/marker-new.cpio.gz"
+        (cd "$marker" && echo init | cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -9n
+    } >"$payload/initrd.img-$kernel_version-journal"
+    rm -rf "$marker"
+    dirty_grub_cfg >"$payload/grub/grub.cfg"
+    (cd "$payload" && tar --owner=0 --group=0 -cf "$set_work/payload.tar" \
+        "vmlinuz-$kernel_version-journal" "initrd.img-$kernel_version-journal" grub)
+    rm -rf "$payload"
+    {
+        recipe_prelude
+        recipe_dirty
+    } >"$set_work/recipe.sh"
+    run_vm build "$set_work/recipe.sh" "$set_work/disk1.img" "$set_work/payload.tar:ro"
+    # The proof holds only if the change is in the journal alone.
+    {
+        echo "== dumpe2fs -h"
+        dumpe2fs -h "$set_work/disk1.img" 2>&1
+        echo "== debugfs ls -l /boot"
+        debugfs -R 'ls -l /boot' "$set_work/disk1.img" 2>&1
+        echo "== debugfs stat /boot/grub/grub.cfg"
+        debugfs -R 'stat /boot/grub/grub.cfg' "$set_work/disk1.img" 2>&1
+        # And the journal does hold it: e2fsck on a scratch copy replays it.
+        cp --sparse=always "$set_work/disk1.img" "$set_work/replayed.img"
+        echo "== e2fsck -fy on a scratch copy (replays the journal)"
+        e2fsck -fy "$set_work/replayed.img" 2>&1 || true
+        echo "== debugfs ls -l /boot and cat grub.cfg after that replay"
+        debugfs -R 'ls -l /boot' "$set_work/replayed.img" 2>&1
+        debugfs -R 'cat /boot/grub/grub.cfg' "$set_work/replayed.img" 2>&1
+    } >"$set_work/check.log"
+    seen=$(debugfs -R 'cat /boot/grub/grub.cfg' "$set_work/replayed.img" 2>/dev/null)
+    if ! grep -q kboot_proof=journal <<<"$seen"; then
+        log "dirty: even a replayed copy lacks the new kernel; see $set_work/check.log"
+        exit 1
+    fi
+    rm -f "$set_work/replayed.img"
+    # (Each tool's output is read whole first: with pipefail, grep -q's early exit
+    # could fail the pipeline and turn a match into none.)
+    local seen
+    seen=$(dumpe2fs -h "$set_work/disk1.img" 2>/dev/null)
+    if ! grep -q '^Filesystem features:.*needs_recovery' <<<"$seen"; then
+        log "dirty: the helper VM left no needs_recovery; see $set_work/check.log"
+        exit 1
+    fi
+    seen=$(debugfs -R 'ls -l /boot' "$set_work/disk1.img" 2>/dev/null)
+    if grep -q -e '-journal' -e ' grub' <<<"$seen"; then
+        log "dirty: the change is visible without a journal replay; see $set_work/check.log"
+        exit 1
+    fi
+    rm -f "$set_work/payload.tar"
+    printf '%s\n' "DIRTY_DISK_COUNT=1" "DIRTY_DISK1=$final/disk1.img" \
+        "DIRTY_ROOT_UUID=$dirty_root_uuid" "DIRTY_ROOT_LABEL=dirtyroot" \
+        "DIRTY_NEW_KERNEL=/boot/vmlinuz-$kernel_version-journal" \
+        "DIRTY_NEW_RAMDISK=/boot/initrd.img-$kernel_version-journal" >"$set_work/set.env"
+    chmod a-w "$set_work/disk1.img"
+    echo "$hash" >"$set_work/.stamp"
+    rm -rf "$final"
+    mv "$set_work" "$final"
+}
+
+# dirtyxfs: the same proof on XFS (mkfs.xfs on the host cannot fill a tree, so the
+# helper VM copies disk-onefs's root tree in and unmounts cleanly first; the xfs
+# module comes on the payload disk, since the tools initramfs has none). The kernel
+# upgrade is then left in the log alone: xfs_logprint shows the transactions and
+# xfs_db's /boot lacks the new files (dirtyxfs/check.log).
+recipe_dirtyxfs() {
+    cat <<'EOF'
+mkdir -p /mnt /tmp/payload
+tar -xf /dev/vdb -C /tmp/payload
+for module in $(cat /tmp/payload/modules/load-order); do
+    insmod "/tmp/payload/modules/$module" || grep -q "^${module%.ko} " /proc/modules
+done
+mount -t xfs /dev/vda /mnt
+cp -a /tmp/payload/root/. /mnt/
+umount /mnt
+section "the upgrade, left in the log"
+mount -t xfs /dev/vda /mnt
+ls -l /mnt/boot
+mkdir -p /mnt/boot/grub
+cp /tmp/payload/new/vmlinuz-* /tmp/payload/new/initrd.img-* /mnt/boot/
+cp /tmp/payload/new/grub/grub.cfg /mnt/boot/grub/grub.cfg
+for file in /mnt/boot/vmlinuz-*-journal /mnt/boot/initrd.img-*-journal \
+    /mnt/boot/grub/grub.cfg /mnt/boot/grub /mnt/boot; do
+    sync "$file"
+done
+ls -l /mnt/boot /mnt/boot/grub
+sleep 7
+set +x
+echo "VMFIX DONE"
+echo o >/proc/sysrq-trigger
+sleep 5
+poweroff -f -n
+EOF
+}
+
+build_dirtyxfs() {
+    local set=dirtyxfs hash final=$vm_dir/dirtyxfs
+    local dirty_root_uuid=4b424f4f-0002-4000-8000-0000000000d2
+    # An xfs_logprint whose log was clean would print "state: <CLEAN>".
+    local xfs_mib=320
+    hash=$( (echo "$tools_hash" "$xfs_mib" "$old_version" "$kernel_version"
+        declare -f recipe_dirtyxfs dirty_grub_cfg build_dirtyxfs recipe_prelude \
+            fill_root_tree run_vm
+        sha256sum "$tests_dir/fixtures.sh") | sha256sum | cut -c1-16)
+    if [[ -f "$final/.stamp" && $(<"$final/.stamp") == "$hash" && -f "$final/set.env" ]]; then
+        return
+    fi
+    log "building image set dirtyxfs in the helper VM"
+    set_work=$vm_dir/dirtyxfs.work
+    rm -rf "$set_work"
+    mkdir -p "$set_work"
+    truncate -s "${xfs_mib}M" "$set_work/disk1.img"
+    mkfs.xfs -q -f \
+        -m uuid="$dirty_root_uuid" -L dirtyxfs "$set_work/disk1.img"
+    local payload marker module
+    payload=$(mktemp -d "$set_work/payload.XXXXXX")
+    marker=$(mktemp -d "$set_work/marker.XXXXXX")
+    mkdir -p "$payload/root" "$payload/new/grub" "$payload/modules"
+    fill_root_tree "$payload/root" kboot-dirtyxfs
+    for module in $(module_load_order xfs); do
+        cp "$modules_dir/$module" "$payload/modules/"
+        basename "$module" >>"$payload/modules/load-order"
+    done
+    cp "$cache_dir/kernel/boot/vmlinuz-$kernel_version" "$payload/new/vmlinuz-$kernel_version-journal"
+    zcat "$cache_dir/marker-new.cpio.gz" | (cd "$marker" && cpio --quiet -i init)
+    sed -i 's/^echo "KBOOT-MARKER ramdisk=new /echo "KBOOT-MARKER ramdisk=journal /' "$marker/init"
+    grep -q 'ramdisk=journal' "$marker/init"
+    chmod 755 "$marker/init"
+    {
+        cat "$cache_dir/marker-new.cpio.gz"
+        (cd "$marker" && echo init | cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -9n
+    } >"$payload/new/initrd.img-$kernel_version-journal"
+    rm -rf "$marker"
+    dirty_grub_cfg >"$payload/new/grub/grub.cfg"
+    (cd "$payload" && tar --owner=0 --group=0 -cf "$set_work/payload.tar" root new modules)
+    rm -rf "$payload"
+    {
+        recipe_prelude
+        recipe_dirtyxfs
+    } >"$set_work/recipe.sh"
+    run_vm build "$set_work/recipe.sh" "$set_work/disk1.img" "$set_work/payload.tar:ro"
+    {
+        echo "== xfs_logprint -t (a dirty log: transactions after the tail)"
+        xfs_logprint -t "$set_work/disk1.img" 2>&1 | head -n 60 || true
+        echo "== xfs_db -r: ls /boot and /boot/grub without log recovery"
+        xfs_db -r -c 'ls /boot' "$set_work/disk1.img" 2>&1 || true
+        xfs_db -r -c 'ls /boot/grub' "$set_work/disk1.img" 2>&1 || true
+    } >"$set_work/check.log"
+    local seen
+    seen=$(xfs_logprint -t "$set_work/disk1.img" 2>/dev/null || true)
+    if ! grep -q 'state: <DIRTY>' <<<"$seen"; then
+        log "dirtyxfs: the helper VM left a clean log; see $set_work/check.log"
+        exit 1
+    fi
+    seen=$(xfs_db -r -c 'ls /boot' "$set_work/disk1.img" 2>/dev/null || true)
+    if grep -q -e '-journal' -e ' grub$' <<<"$seen"; then
+        log "dirtyxfs: the change is visible without log recovery; see $set_work/check.log"
+        exit 1
+    fi
+    rm -f "$set_work/payload.tar"
+    printf '%s\n' "DIRTYXFS_DISK_COUNT=1" "DIRTYXFS_DISK1=$final/disk1.img" \
+        "DIRTYXFS_ROOT_UUID=$dirty_root_uuid" \
+        "DIRTYXFS_NEW_KERNEL=/boot/vmlinuz-$kernel_version-journal" \
+        "DIRTYXFS_NEW_RAMDISK=/boot/initrd.img-$kernel_version-journal" >"$set_work/set.env"
+    chmod a-w "$set_work/disk1.img"
+    echo "$hash" >"$set_work/.stamp"
+    rm -rf "$final"
+    mv "$set_work" "$final"
+}
+
 sets=(r1lvm r1090 r5 stale r0part)
 
 # make_gpt_member N TYPE PARTUUID: disk N of the set being built, one partition from
@@ -666,7 +919,7 @@ write_env() {
         echo "VM_MDADM_VERSION=$(mdadm --version 2>&1 | sed 's/ - /,/g; s/ /_/g')"
         echo "VM_LVM_VERSION=$(lvm version 2>/dev/null | sed -n 's/^ *LVM version: *\([^ ]*\).*/\1/p')"
         local set
-        for set in "${sets[@]}"; do
+        for set in "${sets[@]}" dirty dirtyxfs; do
             cat "$vm_dir/$set/set.env"
         done
     } >"$cache_dir/vm-fixtures.env.tmp"
@@ -678,4 +931,6 @@ build_tools
 for set in "${sets[@]}"; do
     build_set "$set"
 done
+build_dirty
+build_dirtyxfs
 write_env

@@ -61,8 +61,8 @@ impl Fixtures {
         self.var("KERNEL_VERSION")
     }
 
-    /// The pristine disk images of an md/LVM image set (`r1lvm`, `r1090`, `r5`,
-    /// `stale`), in the order the helper VM saw them: vda, vdb, ...
+    /// The pristine disk images of an image set of `tests/vm-fixtures.sh` (`r1lvm`, `r1090`, `r5`,
+    /// `stale`, `r0part`, `dirty`, `dirtyxfs`), in the order the helper VM saw them: vda, vdb, ...
     pub(crate) fn set_disks(&self, set: &str) -> Vec<PathBuf> {
         let prefix = set.to_uppercase();
         let count: usize = self
