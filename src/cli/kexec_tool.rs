@@ -275,6 +275,7 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
         kernel,
         ramdisks: o.initrds.clone(),
         cmdline,
+        modules: Vec::new(),
     };
     if o.dry_run || o.dump.is_some() || o.debug {
         let root = o.memmap_root.as_deref().unwrap_or(Path::new("/"));

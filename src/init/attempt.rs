@@ -237,6 +237,7 @@ impl Boot {
             kernel: entry.kernel_file(),
             ramdisks: entry.ramdisk_files(),
             cmdline: cmdline.to_string(),
+            modules: Vec::new(),
         };
         if let Err(source) = kexec::check_kernel(&plan.kernel) {
             return BootError::Kernel {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::files::read_files;
+use super::files::{read_files, read_modules};
 use super::syscall::{self, KexecSyscalls, LiveKexec};
 use super::{firmware, lay_out, KexecError, KexecPlan};
 
@@ -129,8 +129,13 @@ fn load_with(
         then: Box::new(then),
     };
     match method {
+        KexecMethod::File if !plan.modules.is_empty() => Err(KexecError::ModulesNeedKexecLoad),
         KexecMethod::File => file_load(plan, kexec).map(|()| Loaded::file()),
         KexecMethod::Load => load_own(plan, kexec, root).map(Loaded::own),
+        // `kexec_file_load` boots Linux kernels alone: modules mean multiboot (Xen).
+        KexecMethod::Auto if !plan.modules.is_empty() => {
+            load_own(plan, kexec, root).map(Loaded::own)
+        }
         KexecMethod::Auto if firmware::booted_through_uefi(root) => match file_load(plan, kexec) {
             Ok(()) => Ok(Loaded::file()),
             Err(refused) if file_load_refusal_allows_load(&refused) => {
@@ -181,9 +186,11 @@ fn load_own(
 ) -> Result<LoadTimes, KexecError> {
     let started = Instant::now();
     let (kernel, ramdisk) = read_files(plan)?;
-    let bytes_read = (kernel.len() + ramdisk.len()) as u64;
+    let modules = read_modules(plan)?;
+    let module_bytes: usize = modules.iter().map(|m| m.bytes.len()).sum();
+    let bytes_read = (kernel.len() + ramdisk.len() + module_bytes) as u64;
     let read_done = Instant::now();
-    let image = lay_out(plan, kernel, ramdisk, root)?;
+    let image = lay_out(plan, kernel, ramdisk, modules, root)?;
     let layout_done = Instant::now();
     let segments: Vec<syscall::LoadSegment<'_>> = image
         .segments

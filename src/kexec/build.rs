@@ -53,8 +53,14 @@ fn add_purgatory(image: &mut DomImage, handoff: Handoff) -> Result<(), BuildErro
     )?;
     let purgatory_seg = &image.segments[purgatory_index];
     let (purgatory_addr, purgatory_end) = (purgatory_seg.mem, purgatory_seg.end());
-    image.regs.rip = handoff.rip;
-    image.regs.rsi = handoff.rsi;
+    let Handoff::Long64 { rip, rsi } = handoff else {
+        // The 32-bit exit (multiboot, PVH) comes with the purgatory's 32-bit path.
+        return Err(BuildError::Purgatory(
+            purgatory::PurgatoryError::No32BitExit,
+        ));
+    };
+    image.regs.rip = rip;
+    image.regs.rsi = rsi;
     image.regs.rsp = purgatory_end;
     // Everything but the purgatory itself, data only: hashing the kernel's zero fill
     // (init_size is ~4x the file) would cost seconds under emulation.

@@ -5,6 +5,7 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::image::ModuleImage;
 use super::loader::bzimage::header::{SetupHeader, HEADER_BYTES};
 use super::{KexecError, KexecPlan};
 use crate::compression::{decompress_if_compressed, Compression};
@@ -55,6 +56,30 @@ pub(crate) fn read_files(plan: &KexecPlan) -> Result<(Vec<u8>, Vec<u8>), KexecEr
             })?;
     }
     Ok((kernel, ramdisk))
+}
+
+/// The plan's multiboot modules, each read as it is (not unpacked: as GRUB's
+/// `module --nounzip`; Xen unpacks a compressed dom0 kernel itself, and Linux its
+/// compressed ramdisk), within the ramdisks' limit together.
+pub(crate) fn read_modules(plan: &KexecPlan) -> Result<Vec<ModuleImage>, KexecError> {
+    let mut modules = Vec::with_capacity(plan.modules.len());
+    let mut total_bytes = 0u64;
+    for module in &plan.modules {
+        let room = untrusted::Limit {
+            max_bytes: untrusted::RAMDISKS.max_bytes.saturating_sub(total_bytes),
+            ..untrusted::RAMDISKS
+        };
+        let bytes = untrusted::read(&module.file, room).map_err(|source| KexecError::ReadFile {
+            path: module.file.clone(),
+            source,
+        })?;
+        total_bytes += bytes.len() as u64;
+        modules.push(ModuleImage {
+            bytes,
+            cmdline: module.cmdline.clone(),
+        });
+    }
+    Ok(modules)
 }
 
 /// Appends the ramdisk at `path` to `joined`, which already holds `joined_bytes`, as

@@ -27,6 +27,8 @@ pub(crate) enum SegmentRole {
     BootParams,
     Kernel,
     Ramdisk,
+    /// A multiboot module (the dom0 kernel, its ramdisk, ...).
+    Module,
 }
 
 /// The role as the JSON plan and `--dump`'s file names spell it.
@@ -37,6 +39,7 @@ impl std::fmt::Display for SegmentRole {
             SegmentRole::BootParams => "boot-params",
             SegmentRole::Kernel => "kernel",
             SegmentRole::Ramdisk => "ramdisk",
+            SegmentRole::Module => "module",
         })
     }
 }
@@ -48,6 +51,8 @@ pub(crate) enum SegmentData {
     Owned(Vec<u8>),
     Kernel(Range<usize>),
     Ramdisk,
+    /// The bytes of `DomImage::modules[n]`.
+    Module(usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,12 +150,25 @@ pub(crate) enum Parsed {
     Elf(super::loader::elf::ElfInfo),
 }
 
+/// A multiboot module as the image holds it: its bytes and its command line (the file's
+/// name first, as GRUB and kexec-tools pass it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ModuleImage {
+    pub bytes: Vec<u8>,
+    pub cmdline: String,
+}
+
 #[derive(Debug)]
 pub(crate) struct DomImage {
+    /// The kernel's name as the user gave it (the first word of a multiboot kernel's
+    /// command line, which Xen strips).
+    pub kernel_name: String,
     pub kernel: Vec<u8>,
     /// All ramdisks joined (see `files::append_ramdisk`); empty for none.
     pub ramdisk: Vec<u8>,
     pub cmdline: String,
+    /// Multiboot modules, in order (empty for Linux).
+    pub modules: Vec<ModuleImage>,
     /// The target's memory map, sorted by address.
     pub memmap: Vec<MemRange>,
     /// The ACPI RSDP for `boot_params.acpi_rsdp_addr`, when the firmware is UEFI.
@@ -290,9 +308,11 @@ impl DomImage {
         memmap: Vec<MemRange>,
     ) -> Self {
         DomImage {
+            kernel_name: String::new(),
             kernel,
             ramdisk,
             cmdline,
+            modules: Vec::new(),
             memmap,
             acpi_rsdp_addr: None,
             segments: Vec::new(),
@@ -313,6 +333,7 @@ impl DomImage {
             SegmentData::Owned(bytes) => bytes,
             SegmentData::Kernel(range) => self.kernel.get(range.clone()).unwrap_or(&[]),
             SegmentData::Ramdisk => &self.ramdisk,
+            SegmentData::Module(n) => self.modules.get(*n).map_or(&[], |m| &m.bytes),
         }
     }
 

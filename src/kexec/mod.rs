@@ -85,6 +85,11 @@ pub(crate) enum KexecError {
         needed_bytes: u64,
         available_bytes: u64,
     },
+    #[error(
+        "kexec_file_load boots Linux kernels only, not a kernel with modules (multiboot): \
+         use kexec_load (kboot.kexec=load, or kboot kexec -c)"
+    )]
+    ModulesNeedKexecLoad,
     #[error("{first}; then {then}")]
     BothRefused {
         first: Box<KexecError>,
@@ -100,13 +105,26 @@ pub(crate) struct KexecPlan {
     /// concatenated archives), as BLS and grub entries with several `initrd`s want.
     pub ramdisks: Vec<PathBuf>,
     pub cmdline: String,
+    /// Multiboot modules (Xen: the dom0 kernel, then its ramdisk), in order; empty for
+    /// a Linux kernel. Only kboot's own builder (`kexec_load`) boots them.
+    pub modules: Vec<BootModule>,
+}
+
+/// A multiboot module to load: the file, and the command line the kernel gets for it
+/// with the file's name as its first word (Xen strips that word, as from GRUB's and
+/// kexec-tools' strings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BootModule {
+    pub file: PathBuf,
+    pub cmdline: String,
 }
 
 /// Reads the plan's files (the kernel unpacked when it is compressed; ramdisks as they
 /// are, joined) and lays them out for the memory map under `root`.
 pub(crate) fn build_image(plan: &KexecPlan, root: &Path) -> Result<image::DomImage, KexecError> {
     let (kernel, ramdisk) = files::read_files(plan)?;
-    lay_out(plan, kernel, ramdisk, root)
+    let modules = files::read_modules(plan)?;
+    lay_out(plan, kernel, ramdisk, modules, root)
 }
 
 /// Lays out the bytes for the memory map (and the ACPI RSDP) under `root`.
@@ -114,10 +132,13 @@ fn lay_out(
     plan: &KexecPlan,
     kernel: Vec<u8>,
     ramdisk: Vec<u8>,
+    modules: Vec<image::ModuleImage>,
     root: &Path,
 ) -> Result<image::DomImage, KexecError> {
     let memmap = memmap::read(root)?;
     let mut image = image::DomImage::new(kernel, ramdisk, plan.cmdline.clone(), memmap);
+    image.kernel_name = plan.kernel.to_string_lossy().into_owned();
+    image.modules = modules;
     image.acpi_rsdp_addr = firmware::acpi_rsdp(root);
     build::build(&mut image).map_err(|source| KexecError::Layout {
         path: plan.kernel.clone(),

@@ -113,6 +113,7 @@ fn machine(uefi: bool, kernel: &[u8]) -> Machine {
         kernel: kernel_path,
         ramdisks: vec![ramdisk],
         cmdline: "console=ttyS0 ro".into(),
+        modules: Vec::new(),
     };
     Machine { root, plan }
 }

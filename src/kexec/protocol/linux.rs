@@ -75,7 +75,7 @@ pub(crate) fn configure(
     boot_params.extend_from_slice(image.cmdline.as_bytes());
     boot_params.push(0);
     image.segments[params_index].data = SegmentData::Owned(boot_params);
-    Ok(Handoff {
+    Ok(Handoff::Long64 {
         rip: kernel.entry_64,
         rsi: params_addr,
     })

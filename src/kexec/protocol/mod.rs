@@ -30,12 +30,22 @@ pub(crate) enum KernelBoot {
     Linux(linux::LinuxKernel),
 }
 
-/// Where the purgatory jumps and what it hands over, in 64-bit long mode: `rip` the
-/// kernel's entry, `rsi` the boot parameters (the zero page for Linux).
+/// Where the purgatory jumps and the CPU state it hands over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Handoff {
-    pub rip: u64,
-    pub rsi: u64,
+pub(crate) enum Handoff {
+    /// 64-bit long mode on the purgatory's identity map: `rip` the kernel's entry,
+    /// `rsi` the boot parameters (the zero page for Linux).
+    Long64 { rip: u64, rsi: u64 },
+    /// 32-bit protected mode, paging off, flat segments (multiboot's machine state,
+    /// Linux's 32-bit entry, PVH): `eip` the entry, then `eax`, `ebx` and `esi` as the
+    /// protocol defines them (multiboot: magic and information; PVH: `ebx` = the
+    /// start info; Linux 32-bit: `esi` = the zero page); other registers zero.
+    Protected32 {
+        eip: u32,
+        eax: u32,
+        ebx: u32,
+        esi: u32,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

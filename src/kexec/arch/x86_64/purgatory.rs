@@ -366,6 +366,8 @@ pub(crate) struct Check {
 pub(crate) enum PurgatoryError {
     #[error("{count} regions to check; the purgatory holds {MAX_REGIONS}")]
     TooManyRegions { count: usize },
+    #[error("the purgatory cannot enter a kernel in 32-bit protected mode yet")]
+    No32BitExit,
 }
 
 /// The check for segments placed at `mem` holding `data` (hashed here with the

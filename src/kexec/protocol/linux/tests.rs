@@ -33,7 +33,7 @@ fn configure_places_ramdisk_and_zero_page_and_hands_over_the_entry() {
     assert_eq!(params.mem, 0x10_0000);
     assert_eq!(
         handoff,
-        Handoff {
+        Handoff::Long64 {
             rip: 0x100_0200,
             rsi: params.mem
         }
