@@ -8,28 +8,39 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::kexec::{self, KexecMethod, KexecPlan};
+use crate::kexec::{self, BootModule, KexecMethod, KexecPlan};
 
 /// The usage text, a macro so `kboot --help` can `concat!` it.
 macro_rules! kexec_usage {
     () => {
         "\
   kboot kexec -l KERNEL [--initrd=FILE]... [--append=STR | --command-line=STR]
-              [--reuse-cmdline] [-s | -c] [-d] [--dry-run | --dump DIR] [--memmap-root DIR]
-      Load KERNEL (a 64-bit bzImage) to boot with `kboot kexec -e`, as kexec-tools'
-      kexec does: -s kexec_file_load only, -c kboot's own image builder and
+              [--reuse-cmdline] [--type=TYPE] [--module=\"FILE ARGS\"]...
+              [-s | -c] [-d] [--dry-run | --dump DIR] [--memmap-root DIR]
+      Load KERNEL (a 64-bit bzImage, a multiboot kernel such as Xen, gzip'd or not,
+      or an x86_64 ELF vmlinux) to boot with `kboot kexec -e`, as kexec-tools'
+      kexec does. -t/--type names the loader, as kexec-tools' types: bzImage64
+      (or bzImage), multiboot2-x86, multiboot-x86, elf-x86_64; without it kboot
+      picks the first that recognises KERNEL (multiboot2 before multiboot).
+      --module (repeatable, in order; multiboot only, so kexec_load): the module's
+      command line, its first word the file: for Xen, --module \"VMLINUZ ARGS\" for
+      dom0's kernel, then --module INITRD; --command-line is Xen's own.
+      -s kexec_file_load only, -c kboot's own image builder and
       kexec_load only, neither: as kboot.kexec=auto (kboot's builder first, then
       kexec_file_load if the kernel refuses it; the other way round under UEFI).
-      --dry-run prints the plan (segments, entry registers) as JSON and loads nothing;
+      --dry-run prints the plan (segments, entry registers; for multiboot the
+      information structure: memory limits and map, command lines, modules with
+      their addresses) as JSON and loads nothing;
       --dump DIR writes it as DIR/plan.json and each segment as DIR/N-ROLE.bin; -d
       prints the plan on stderr and loads. --memmap-root reads the memory map under
       DIR (DIR/sys/firmware/memmap, DIR/proc/iomem) instead of /.
   kboot kexec -e | -u
       Boot the loaded kernel now / unload it.
   kboot kexec --info KERNEL
-      What the loaders read in KERNEL (bzImage or x86_64 ELF vmlinux, gzip or not) as
-      JSON: header fields, PT_LOADs, Xen ELF notes and whether it can boot as a Xen
-      PV or PVH guest.
+      What the loaders read in KERNEL (bzImage, multiboot image, x86_64 ELF vmlinux,
+      gzip or not; --type picks the loader) as JSON: header fields, multiboot headers
+      (offsets, flags, tags, load ranges, entry), PT_LOADs, Xen ELF notes and whether
+      it can boot as a Xen PV or PVH guest.
   kboot kexec -h | --help
       This text.
 "
@@ -92,6 +103,28 @@ struct Options {
     dry_run: bool,
     dump: Option<PathBuf>,
     memmap_root: Option<PathBuf>,
+    loader_type: Option<String>,
+    modules: Vec<BootModule>,
+}
+
+/// A `--module` string: its first word is the file, the whole is its command line.
+fn boot_module(value: &str) -> Result<BootModule, KexecCliError> {
+    let cmdline = value.trim();
+    let file = cmdline
+        .split_whitespace()
+        .next()
+        .ok_or_else(|| KexecCliError::Usage("--module needs a FILE".to_string()))?;
+    Ok(BootModule {
+        file: PathBuf::from(file),
+        cmdline: cmdline.to_string(),
+    })
+}
+
+/// A `--type` name kboot knows.
+fn loader_type(name: String) -> Result<String, KexecCliError> {
+    kexec::loader::named(&name)
+        .map(|_| name)
+        .map_err(|e| KexecCliError::Usage(e.to_string()))
 }
 
 /// `--name=value` or `--name value`.
@@ -142,6 +175,12 @@ fn parse(args: &[String]) -> Result<Options, KexecCliError> {
             "-d" | "--debug" => o.debug = true,
             "--dry-run" => o.dry_run = true,
             "--reuse-cmdline" => o.reuse_cmdline = true,
+            "-t" => {
+                i += 1;
+                let name = args.get(i).cloned();
+                let name = name.ok_or_else(|| KexecCliError::Usage("-t needs a TYPE".into()))?;
+                o.loader_type = Some(loader_type(name)?);
+            }
             _ if arg.starts_with("--") => {
                 if let Some(v) = long_value(args, &mut i, arg, "--initrd")? {
                     o.initrds.push(PathBuf::from(v));
@@ -155,6 +194,10 @@ fn parse(args: &[String]) -> Result<Options, KexecCliError> {
                     o.dump = Some(PathBuf::from(v));
                 } else if let Some(v) = long_value(args, &mut i, arg, "--memmap-root")? {
                     o.memmap_root = Some(PathBuf::from(v));
+                } else if let Some(v) = long_value(args, &mut i, arg, "--type")? {
+                    o.loader_type = Some(loader_type(v)?);
+                } else if let Some(v) = long_value(args, &mut i, arg, "--module")? {
+                    o.modules.push(boot_module(&v)?);
                 } else {
                     return Err(KexecCliError::Usage(format!("unknown option {arg}")));
                 }
@@ -233,9 +276,11 @@ fn info(o: &Options) -> Result<(), KexecCliError> {
         .ok_or_else(|| KexecCliError::Usage("--info needs a KERNEL".into()))?;
     let bytes = kexec::read_decompressed(&kernel)?;
     let (loader, parsed) =
-        kexec::loader::describe(&bytes).map_err(|source| KexecCliError::Describe {
-            path: kernel.clone(),
-            source,
+        kexec::loader::describe_as(&bytes, o.loader_type.as_deref()).map_err(|source| {
+            KexecCliError::Describe {
+                path: kernel.clone(),
+                source,
+            }
         })?;
     let report = serde_json::json!({
         "file": kernel,
@@ -275,11 +320,18 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
         kernel,
         ramdisks: o.initrds.clone(),
         cmdline,
-        modules: Vec::new(),
+        modules: o.modules.clone(),
+        loader_type: o.loader_type.clone(),
     };
     if o.dry_run || o.dump.is_some() || o.debug {
         let root = o.memmap_root.as_deref().unwrap_or(Path::new("/"));
         let image = kexec::build_image(&plan, root)?;
+        if image.boot_info.is_some() && plan.modules.is_empty() {
+            eprintln!(
+                "kboot kexec: warning: a multiboot kernel with no --module (Xen panics \
+                 without a dom0 kernel)"
+            );
+        }
         let plan_json = serde_json::to_string_pretty(&image.plan())?;
         if o.dry_run {
             // A closed pipe (`| head`) is not an error worth a panic.

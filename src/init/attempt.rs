@@ -238,6 +238,7 @@ impl Boot {
             ramdisks: entry.ramdisk_files(),
             cmdline: cmdline.to_string(),
             modules: Vec::new(),
+            loader_type: None,
         };
         if let Err(source) = kexec::check_kernel(&plan.kernel) {
             return BootError::Kernel {

@@ -1,6 +1,7 @@
 //! kboot's own image builder for `kexec_load`, in three steps, each in one place:
 //!
-//! 1. the first loader whose probe takes the kernel lays it out (`loader/`);
+//! 1. the loader lays the kernel out (`loader/`): the first whose probe takes it, or
+//!    the one a kexec-tools `--type` names;
 //! 2. the boot protocol it speaks places and writes the boot parameters (`protocol/`);
 //! 3. the purgatory is added last, once for every format and protocol: it checks the
 //!    other segments and enters the kernel as the protocol's [`Handoff`] says.
@@ -27,15 +28,30 @@ pub(crate) enum BuildError {
 
 /// Lays out `image` (made with `DomImage::new`: nothing placed yet): its segments,
 /// entry and registers, the loader's name and what it parsed.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn build(image: &mut DomImage) -> Result<(), BuildError> {
-    let loader = loader::probe(&image.kernel)?;
+    build_as(image, None)
+}
+
+/// [`build`] with the loader `loader_type` (a kexec-tools `--type` name) names, if any.
+pub(crate) fn build_as(image: &mut DomImage, loader_type: Option<&str>) -> Result<(), BuildError> {
+    let handoff = lay_out(image, loader_type)?;
+    add_purgatory(image, handoff)
+}
+
+/// Steps 1 and 2: the kernel's segments and the boot protocol's, without the purgatory;
+/// returns how the purgatory is to enter the kernel.
+pub(crate) fn lay_out(
+    image: &mut DomImage,
+    loader_type: Option<&str>,
+) -> Result<Handoff, BuildError> {
+    let loader = loader::choose(&image.kernel, loader_type)?;
     let layout = loader.layout(&image.kernel, &image.memmap)?;
     image.segments = layout.segments;
     let handoff = protocol::configure(image, &layout.boot)?;
-    add_purgatory(image, handoff)?;
     image.loader = Some(loader.name());
     image.parsed = Some(layout.parsed);
-    Ok(())
+    Ok(handoff)
 }
 
 /// Places the purgatory (its code, then its stack up to the end of the segment) and

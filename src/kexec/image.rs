@@ -148,6 +148,7 @@ pub(crate) enum ImageError {
 pub(crate) enum Parsed {
     BzImage(super::loader::bzimage::BzImageInfo),
     Elf(super::loader::elf::ElfInfo),
+    Multiboot(super::loader::multiboot::MultibootInfo),
 }
 
 /// A multiboot module as the image holds it: its bytes and its command line (the file's
@@ -180,6 +181,8 @@ pub(crate) struct DomImage {
     pub regs: EntryRegs,
     pub loader: Option<&'static str>,
     pub parsed: Option<Parsed>,
+    /// The multiboot information as written, for `--dry-run` (multiboot kernels only).
+    pub boot_info: Option<super::protocol::multiboot::MultibootBootInfo>,
 }
 
 pub(crate) fn align_up(value: u64, align: u64) -> Result<u64, ImageError> {
@@ -320,6 +323,7 @@ impl DomImage {
             regs: EntryRegs::default(),
             loader: None,
             parsed: None,
+            boot_info: None,
         }
     }
 
@@ -404,6 +408,8 @@ pub(crate) struct Plan {
     pub cmdline: String,
     pub segments: Vec<SegmentPlan>,
     pub parsed: Option<Parsed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiboot: Option<super::protocol::multiboot::MultibootBootInfo>,
 }
 
 impl DomImage {
@@ -429,6 +435,7 @@ impl DomImage {
                 })
                 .collect(),
             parsed: self.parsed.clone(),
+            multiboot: self.boot_info.clone(),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! - a new kernel *format* (bzImage, ELF vmlinux, ...): a loader in `loader/`. It
 //!   probes the image and returns its layout (the kernel's segments, what it parsed,
 //!   the boot protocol it speaks) and writes no boot parameters;
-//! - a new *boot protocol* (Linux zero page now; multiboot next): a module in
+//! - a new *boot protocol* (Linux zero page; multiboot 1 and 2 for Xen): a module in
 //!   `protocol/`. It turns a loader's layout plus the command line and ramdisk (or
 //!   modules) into boot parameters and says how to enter the kernel;
 //! - `build.rs` runs loader, then protocol, then adds the purgatory (once, for all);
@@ -108,6 +108,9 @@ pub(crate) struct KexecPlan {
     /// Multiboot modules (Xen: the dom0 kernel, then its ramdisk), in order; empty for
     /// a Linux kernel. Only kboot's own builder (`kexec_load`) boots them.
     pub modules: Vec<BootModule>,
+    /// The loader to use, by its kexec-tools `--type` name (`loader::TYPE_NAMES`);
+    /// `None`: the first loader that recognises the kernel.
+    pub loader_type: Option<String>,
 }
 
 /// A multiboot module to load: the file, and the command line the kernel gets for it
@@ -140,9 +143,11 @@ fn lay_out(
     image.kernel_name = plan.kernel.to_string_lossy().into_owned();
     image.modules = modules;
     image.acpi_rsdp_addr = firmware::acpi_rsdp(root);
-    build::build(&mut image).map_err(|source| KexecError::Layout {
-        path: plan.kernel.clone(),
-        source,
+    build::build_as(&mut image, plan.loader_type.as_deref()).map_err(|source| {
+        KexecError::Layout {
+            path: plan.kernel.clone(),
+            source,
+        }
     })?;
     Ok(image)
 }

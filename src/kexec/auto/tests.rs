@@ -114,6 +114,7 @@ fn machine(uefi: bool, kernel: &[u8]) -> Machine {
         ramdisks: vec![ramdisk],
         cmdline: "console=ttyS0 ro".into(),
         modules: Vec::new(),
+        loader_type: None,
     };
     Machine { root, plan }
 }

@@ -10,15 +10,14 @@
 //!
 //! - `linux`: the Linux x86 boot protocol (Documentation/arch/x86/boot.rst): the zero
 //!   page with the setup header, e820 map and ACPI RSDP, the command line, the ramdisk.
-//!
-//! Multiboot (Xen) fits the same way: its loader returns `KernelBoot::Multiboot(...)`
-//! with the multiboot header it found; `multiboot.rs` places the modules (read as
-//! bytes by `files`, like ramdisks, from a `modules` list the `KexecPlan` gains) and
-//! the multiboot information; [`Handoff`] becomes an enum with a 32-bit variant
-//! (`eip`, `eax` = magic, `ebx` = information), and the purgatory (`build.rs`,
-//! `arch/x86_64/purgatory.rs`) a path that drops to 32-bit protected mode for it.
+//! - `multiboot`: multiboot 1 and 2 (Xen): the modules (`DomImage::modules`, read as
+//!   bytes by `files` from the `KexecPlan`'s `modules`), page-aligned, and the
+//!   information structure, all between 1 MiB and 4 GiB; the kernel is entered by the
+//!   [`Handoff::Protected32`] variant (`eip` the entry, `eax` the magic, `ebx` the
+//!   information), which the purgatory's 32-bit exit carries out.
 
 pub(crate) mod linux;
+pub(crate) mod multiboot;
 
 use super::image::DomImage;
 
@@ -28,6 +27,8 @@ use super::image::DomImage;
 pub(crate) enum KernelBoot {
     /// The Linux x86 64-bit boot protocol.
     Linux(linux::LinuxKernel),
+    /// Multiboot 1 or 2 (the Xen hypervisor).
+    Multiboot(multiboot::MultibootKernel),
 }
 
 /// Where the purgatory jumps and the CPU state it hands over.
@@ -52,6 +53,8 @@ pub(crate) enum Handoff {
 pub(crate) enum ProtocolError {
     #[error(transparent)]
     Linux(#[from] linux::LinuxBootError),
+    #[error(transparent)]
+    Multiboot(#[from] multiboot::MultibootBootError),
 }
 
 /// Adds the boot parameters `boot` calls for to `image`, whose kernel segments are
@@ -59,5 +62,6 @@ pub(crate) enum ProtocolError {
 pub(crate) fn configure(image: &mut DomImage, boot: &KernelBoot) -> Result<Handoff, ProtocolError> {
     match boot {
         KernelBoot::Linux(kernel) => Ok(linux::configure(image, kernel)?),
+        KernelBoot::Multiboot(kernel) => Ok(multiboot::configure(image, kernel)?),
     }
 }

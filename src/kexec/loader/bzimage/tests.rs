@@ -381,7 +381,9 @@ fn the_loader_places_only_the_kernel_and_hands_the_protocol_its_header() {
         [SegmentRole::Kernel],
         "no boot parameters, no purgatory"
     );
-    let KernelBoot::Linux(boot) = &layout.boot;
+    let KernelBoot::Linux(boot) = &layout.boot else {
+        panic!("not the Linux boot protocol");
+    };
     assert_eq!(boot.entry_64, PREF + ENTRY_64_OFFSET);
     assert_eq!(boot.setup_header, &kernel[..header::HEADER_BYTES]);
     assert_eq!(boot.cmdline_max_bytes, Some(0x7ff));

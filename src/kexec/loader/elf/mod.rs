@@ -165,16 +165,26 @@ fn xen_notes(elf: &Elf<'_>, bytes: &[u8]) -> XenNotes {
     xen
 }
 
-/// Parses and checks the headers; bounds every PT_LOAD by the file.
+/// Parses and checks the headers of an x86_64 ELF; bounds every PT_LOAD by the file.
 pub(crate) fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
     // The machine first, from the raw header: a kernel for another architecture is
     // named as such even when the rest of the file is more than goblin takes.
-    if bytes.len() >= 20 {
-        let machine = le16(bytes, 18);
-        if bytes.starts_with(b"\x7fELF") && machine != EM_X86_64 {
+    if let Some(machine) = machine(bytes) {
+        if machine != EM_X86_64 {
             return Err(ElfLoadError::WrongMachine(machine));
         }
     }
+    parse_any_machine(bytes)
+}
+
+/// `e_machine` of an ELF file (either class), `None` for no ELF.
+pub(crate) fn machine(bytes: &[u8]) -> Option<u16> {
+    (bytes.len() >= 20 && bytes.starts_with(b"\x7fELF")).then(|| le16(bytes, 18))
+}
+
+/// [`parse`] for an ELF of either class and any machine (the multiboot loader takes
+/// i386 ELF32 files and checks the machine itself).
+pub(crate) fn parse_any_machine(bytes: &[u8]) -> Result<ElfInfo, ElfLoadError> {
     let elf = Elf::parse(bytes).map_err(|e| ElfLoadError::Parse(e.to_string()))?;
     let mut loads = Vec::new();
     for (index, ph) in elf.program_headers.iter().enumerate() {
@@ -279,14 +289,36 @@ impl Loader for ElfLoader {
 /// through the Linux 64-bit boot protocol with a synthesised setup header.
 fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, ElfLoadError> {
     let info = parse(kernel)?;
-    if info.loads.len() > 12 {
+    let segments = place_loads(kernel, &info.loads, memmap)?;
+    let boot = LinuxKernel {
+        entry_64: info.entry,
+        setup_header: synthetic_header(),
+        cmdline_max_bytes: None,
+        ramdisk_max_end: RAMDISK_MAX_END,
+    };
+    Ok(KernelLayout {
+        segments,
+        boot: KernelBoot::Linux(boot),
+        parsed: Parsed::Elf(info),
+    })
+}
+
+/// Places each load (a PT_LOAD, or a multiboot a.out kludge's range) at its physical
+/// address, reserving its memory size: `kexec_load` zero-fills past the file bytes.
+/// The loads must be bounded by `kernel` already ([`parse`] checks PT_LOADs).
+pub(crate) fn place_loads(
+    kernel: &[u8],
+    loads: &[LoadSegmentInfo],
+    memmap: &[MemRange],
+) -> Result<Vec<Segment>, ElfLoadError> {
+    if loads.len() > 12 {
         return Err(ElfLoadError::TooManyLoads);
     }
-    let mut segments: Vec<Segment> = Vec::with_capacity(info.loads.len());
+    let mut segments: Vec<Segment> = Vec::with_capacity(loads.len());
     // Each PT_LOAD's pages, to name two that overlap (placing the second would only
     // find no room).
-    let mut placed: Vec<(usize, u64, u64)> = Vec::with_capacity(info.loads.len());
-    for load in &info.loads {
+    let mut placed: Vec<(usize, u64, u64)> = Vec::with_capacity(loads.len());
+    for load in loads {
         let mem = load.paddr & !(PAGE_BYTES - 1);
         let lead = load.paddr - mem;
         let end = align_up(
@@ -317,7 +349,7 @@ fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, ElfLoadErr
             SegmentData::Kernel(file_range)
         } else {
             let mut bytes = vec![0u8; lead as usize];
-            bytes.extend_from_slice(&kernel[file_range]);
+            bytes.extend_from_slice(kernel.get(file_range).unwrap_or_default());
             SegmentData::Owned(bytes)
         };
         let request = SegmentRequest {
@@ -334,17 +366,7 @@ fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, ElfLoadErr
         };
         segments.push(place_segment(memmap, &segments, request, placement)?);
     }
-    let boot = LinuxKernel {
-        entry_64: info.entry,
-        setup_header: synthetic_header(),
-        cmdline_max_bytes: None,
-        ramdisk_max_end: RAMDISK_MAX_END,
-    };
-    Ok(KernelLayout {
-        segments,
-        boot: KernelBoot::Linux(boot),
-        parsed: Parsed::Elf(info),
-    })
+    Ok(segments)
 }
 
 #[cfg(test)]
