@@ -48,3 +48,43 @@ fn reuse_cmdline_drops_boot_image_and_crashkernel() {
         "root=/dev/vda1 ro"
     );
 }
+
+#[test]
+fn type_and_module_options_parse_as_kexec_tools_means_them() {
+    let o = parse(&args(&[
+        "-l",
+        "/boot/xen.gz",
+        "--type=multiboot-x86",
+        "--module",
+        "/boot/vmlinuz-6.1 root=/dev/vda1 ro",
+        "--module=/boot/initrd.img-6.1",
+    ]))
+    .unwrap();
+    assert_eq!(o.loader_type.as_deref(), Some("multiboot-x86"));
+    assert_eq!(
+        o.modules,
+        [
+            BootModule {
+                file: PathBuf::from("/boot/vmlinuz-6.1"),
+                cmdline: "/boot/vmlinuz-6.1 root=/dev/vda1 ro".into()
+            },
+            BootModule {
+                file: PathBuf::from("/boot/initrd.img-6.1"),
+                cmdline: "/boot/initrd.img-6.1".into()
+            }
+        ]
+    );
+    let o = parse(&args(&["-t", "multiboot2-x86", "/boot/xen"])).unwrap();
+    assert_eq!(o.loader_type.as_deref(), Some("multiboot2-x86"));
+    let Err(KexecCliError::Usage(message)) = parse(&args(&["--type=xen", "/boot/xen"])) else {
+        panic!("an unknown type was taken");
+    };
+    assert!(
+        message.contains("multiboot2-x86, multiboot-x86, elf-x86_64"),
+        "{message}"
+    );
+    assert!(matches!(
+        parse(&args(&["--module= ", "/boot/xen"])),
+        Err(KexecCliError::Usage(_))
+    ));
+}

@@ -46,12 +46,13 @@ const MB2_MMAP_ENTRY_BYTES: u32 = 24;
 const LOW_MEMORY_END: u64 = 0xA_0000;
 
 /// Allocation for the modules and the information: page-aligned (what multiboot 1's
-/// flag 0 and multiboot 2's module alignment tag ask), 1 MiB..4 GiB, bottom-up.
+/// flag 0 and multiboot 2's module alignment tag ask), 1 MiB..4 GiB, top-down as the
+/// Linux ramdisk: the memory next to the kernel stays free for its early allocations.
 const MULTIBOOT_PLACEMENT: Placement = Placement {
     align: PAGE_BYTES,
     min: LOW_LIMIT_BYTES,
     max_end: FOUR_GIB,
-    top_down: false,
+    top_down: true,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
