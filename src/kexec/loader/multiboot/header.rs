@@ -258,93 +258,88 @@ fn read_tags(
         relocatable: None,
     };
     let mut tag_at = at + 16;
-    let mut address = None;
     while tag_at + 8 <= end {
-        let (tag_type, flags, size) = (
-            le16(bytes, tag_at),
-            le16(bytes, tag_at + 2),
-            le32(bytes, tag_at + 4),
-        );
+        let tag = Mb2Tag {
+            tag_type: le16(bytes, tag_at),
+            optional: le16(bytes, tag_at + 2) & TAG_OPTIONAL != 0,
+            size: le32(bytes, tag_at + 4),
+        };
         let bad = HeaderError::Mb2BadTag {
             at: tag_at as u64,
-            tag_type,
-            size,
+            tag_type: tag.tag_type,
+            size: tag.size,
         };
         let body_end = tag_at
-            .checked_add(size as usize)
-            .filter(|&e| size >= 8 && e <= end);
-        let Some(body_end) = body_end else {
-            return Err(bad);
-        };
-        let optional = flags & TAG_OPTIONAL != 0;
-        header.tags.push(Mb2Tag {
-            tag_type,
-            optional,
-            size,
-        });
-        let body = &bytes[tag_at + 8..body_end];
-        let word = |i: usize| (body.len() >= 4 * (i + 1)).then(|| le32(body, 4 * i));
-        match tag_type {
-            TAG_END => {
-                header.aout = address.map(|a: AoutKludge| AoutKludge {
-                    entry_addr: header.entry_addr.unwrap_or(0),
-                    ..a
-                });
-                return Ok(header);
+            .checked_add(tag.size as usize)
+            .filter(|&e| tag.size >= 8 && e <= end)
+            .ok_or_else(|| bad.clone())?;
+        header.tags.push(tag);
+        if tag.tag_type == TAG_END {
+            // The address tag's kludge enters where the entry address tag says.
+            let entry_addr = header.entry_addr.unwrap_or(0);
+            if let Some(aout) = &mut header.aout {
+                aout.entry_addr = entry_addr;
             }
-            TAG_INFO_REQUEST => {
-                let types: Vec<u32> = (0..body.len() / 4).map(|i| le32(body, 4 * i)).collect();
-                let missing: Vec<u32> = types
-                    .iter()
-                    .copied()
-                    .filter(|t| !MB2_INFO_PROVIDED.contains(t))
-                    .collect();
-                if !optional && !missing.is_empty() {
-                    return Err(HeaderError::Mb2InfoUnavailable { types: missing });
-                }
-                header.info_requests.extend(types);
-            }
-            TAG_ADDRESS => {
-                let (Some(header_addr), Some(load_addr), Some(load_end_addr), Some(bss_end_addr)) =
-                    (word(0), word(1), word(2), word(3))
-                else {
-                    return Err(bad);
-                };
-                address = Some(AoutKludge {
-                    header_addr,
-                    load_addr,
-                    load_end_addr,
-                    bss_end_addr,
-                    entry_addr: 0,
-                });
-            }
-            TAG_ENTRY => header.entry_addr = Some(word(0).ok_or(bad)?),
-            TAG_CONSOLE_FLAGS => header.console_flags = Some(word(0).ok_or(bad)?),
-            TAG_MODULE_ALIGN => header.module_align = true,
-            TAG_RELOCATABLE => {
-                let (Some(min_addr), Some(max_addr), Some(align), Some(preference)) =
-                    (word(0), word(1), word(2), word(3))
-                else {
-                    return Err(bad);
-                };
-                header.relocatable = Some(Relocatable {
-                    min_addr,
-                    max_addr,
-                    align,
-                    preference,
-                });
-            }
-            TAG_EFI_BS | TAG_ENTRY_EFI32 | TAG_ENTRY_EFI64 if !optional => {
-                return Err(HeaderError::Mb2NeedsEfi { tag_type })
-            }
-            TAG_FRAMEBUFFER if !optional => return Err(HeaderError::Mb2NeedsFramebuffer),
-            TAG_EFI_BS | TAG_ENTRY_EFI32 | TAG_ENTRY_EFI64 | TAG_FRAMEBUFFER => {}
-            _ if !optional => return Err(HeaderError::Mb2UnknownTag { tag_type }),
-            _ => {}
+            return Ok(header);
         }
+        read_tag(&mut header, tag, &bytes[tag_at + 8..body_end], bad)?;
         tag_at = body_end.next_multiple_of(8);
     }
     Err(HeaderError::Mb2NoEndTag)
+}
+
+/// Records one tag (not the end tag) in `header`, or refuses it when it is required
+/// and kboot cannot honour it; `bad` is the error for a body too short for its type.
+fn read_tag(
+    header: &mut Mb2Header,
+    tag: Mb2Tag,
+    body: &[u8],
+    bad: HeaderError,
+) -> Result<(), HeaderError> {
+    let words: Vec<u32> = (0..body.len() / 4).map(|i| le32(body, 4 * i)).collect();
+    let (tag_type, optional) = (tag.tag_type, tag.optional);
+    match (tag_type, words.as_slice()) {
+        (TAG_INFO_REQUEST, types) => {
+            let missing: Vec<u32> = types
+                .iter()
+                .copied()
+                .filter(|t| !MB2_INFO_PROVIDED.contains(t))
+                .collect();
+            if !optional && !missing.is_empty() {
+                return Err(HeaderError::Mb2InfoUnavailable { types: missing });
+            }
+            header.info_requests.extend(types);
+        }
+        (TAG_ADDRESS, &[header_addr, load_addr, load_end_addr, bss_end_addr, ..]) => {
+            header.aout = Some(AoutKludge {
+                header_addr,
+                load_addr,
+                load_end_addr,
+                bss_end_addr,
+                entry_addr: 0,
+            });
+        }
+        (TAG_ENTRY, &[entry_addr, ..]) => header.entry_addr = Some(entry_addr),
+        (TAG_CONSOLE_FLAGS, &[flags, ..]) => header.console_flags = Some(flags),
+        (TAG_MODULE_ALIGN, _) => header.module_align = true,
+        (TAG_RELOCATABLE, &[min_addr, max_addr, align, preference, ..]) => {
+            header.relocatable = Some(Relocatable {
+                min_addr,
+                max_addr,
+                align,
+                preference,
+            });
+        }
+        (TAG_ADDRESS | TAG_ENTRY | TAG_CONSOLE_FLAGS | TAG_RELOCATABLE, _) => return Err(bad),
+        (TAG_EFI_BS | TAG_ENTRY_EFI32 | TAG_ENTRY_EFI64, _) if !optional => {
+            return Err(HeaderError::Mb2NeedsEfi { tag_type })
+        }
+        (TAG_FRAMEBUFFER, _) if !optional => return Err(HeaderError::Mb2NeedsFramebuffer),
+        (TAG_EFI_BS | TAG_ENTRY_EFI32 | TAG_ENTRY_EFI64 | TAG_FRAMEBUFFER, _) => {}
+        _ if !optional => return Err(HeaderError::Mb2UnknownTag { tag_type }),
+        _ => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -284,3 +284,16 @@ fn the_multiboot2_address_and_entry_tags_make_an_a_out_kludge() {
         })
     );
 }
+
+#[test]
+fn a_multiboot2_tag_too_short_for_its_fields_is_refused() {
+    let h = mb2_header(&[(2, 0, &[0x10_0000, 0x10_0000])]);
+    assert!(matches!(
+        find_mb2(&file_with(0x200, 0, &h)),
+        Some(Err(HeaderError::Mb2BadTag {
+            tag_type: 2,
+            size: 16,
+            ..
+        }))
+    ));
+}
