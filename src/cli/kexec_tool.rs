@@ -16,6 +16,7 @@ macro_rules! kexec_usage {
         "\
   kboot kexec -l KERNEL [--initrd=FILE]... [--append=STR | --command-line=STR]
               [--reuse-cmdline] [-s | -c] [-d] [--dry-run | --dump DIR] [--memmap-root DIR]
+              [--entry-32bit]
       Load KERNEL (a 64-bit bzImage) to boot with `kboot kexec -e`, as kexec-tools'
       kexec does: -s kexec_file_load only, -c kboot's own image builder and
       kexec_load only, neither: as kboot.kexec=auto (kboot's builder first, then
@@ -23,7 +24,8 @@ macro_rules! kexec_usage {
       --dry-run prints the plan (segments, entry registers) as JSON and loads nothing;
       --dump DIR writes it as DIR/plan.json and each segment as DIR/N-ROLE.bin; -d
       prints the plan on stderr and loads. --memmap-root reads the memory map under
-      DIR (DIR/sys/firmware/memmap, DIR/proc/iomem) instead of /.
+      DIR (DIR/sys/firmware/memmap, DIR/proc/iomem) instead of /. --entry-32bit
+      enters a bzImage at its 32-bit entry (kexec_load only), as kexec-tools does.
   kboot kexec -e | -u
       Boot the loaded kernel now / unload it.
   kboot kexec --info KERNEL
@@ -92,6 +94,7 @@ struct Options {
     dry_run: bool,
     dump: Option<PathBuf>,
     memmap_root: Option<PathBuf>,
+    entry_32bit: bool,
 }
 
 /// `--name=value` or `--name value`.
@@ -142,6 +145,7 @@ fn parse(args: &[String]) -> Result<Options, KexecCliError> {
             "-d" | "--debug" => o.debug = true,
             "--dry-run" => o.dry_run = true,
             "--reuse-cmdline" => o.reuse_cmdline = true,
+            "--entry-32bit" => o.entry_32bit = true,
             _ if arg.starts_with("--") => {
                 if let Some(v) = long_value(args, &mut i, arg, "--initrd")? {
                     o.initrds.push(PathBuf::from(v));
@@ -276,6 +280,7 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
         ramdisks: o.initrds.clone(),
         cmdline,
         modules: Vec::new(),
+        entry_32bit: o.entry_32bit,
     };
     if o.dry_run || o.dump.is_some() || o.debug {
         let root = o.memmap_root.as_deref().unwrap_or(Path::new("/"));

@@ -238,6 +238,7 @@ impl Boot {
             ramdisks: entry.ramdisk_files(),
             cmdline: cmdline.to_string(),
             modules: Vec::new(),
+            entry_32bit: false,
         };
         if let Err(source) = kexec::check_kernel(&plan.kernel) {
             return BootError::Kernel {

@@ -90,6 +90,11 @@ pub(crate) enum KexecError {
          use kexec_load (kboot.kexec=load, or kboot kexec -c)"
     )]
     ModulesNeedKexecLoad,
+    #[error(
+        "kexec_file_load enters kernels at their 64-bit entry only: for --entry-32bit use \
+         kexec_load (kboot kexec -c)"
+    )]
+    Entry32BitNeedsKexecLoad,
     #[error("{first}; then {then}")]
     BothRefused {
         first: Box<KexecError>,
@@ -108,6 +113,9 @@ pub(crate) struct KexecPlan {
     /// Multiboot modules (Xen: the dom0 kernel, then its ramdisk), in order; empty for
     /// a Linux kernel. Only kboot's own builder (`kexec_load`) boots them.
     pub modules: Vec<BootModule>,
+    /// Enter the kernel at its 32-bit entry (kexec-tools' `--entry-32bit`): kboot's own
+    /// builder only.
+    pub entry_32bit: bool,
 }
 
 /// A multiboot module to load: the file, and the command line the kernel gets for it
@@ -140,6 +148,7 @@ fn lay_out(
     image.kernel_name = plan.kernel.to_string_lossy().into_owned();
     image.modules = modules;
     image.acpi_rsdp_addr = firmware::acpi_rsdp(root);
+    image.entry_32bit = plan.entry_32bit;
     build::build(&mut image).map_err(|source| KexecError::Layout {
         path: plan.kernel.clone(),
         source,

@@ -48,3 +48,10 @@ fn reuse_cmdline_drops_boot_image_and_crashkernel() {
         "root=/dev/vda1 ro"
     );
 }
+
+#[test]
+fn entry_32bit_is_a_load_option() {
+    let o = parse(&args(&["-c", "-l", "/k/vmlinuz", "--entry-32bit"])).unwrap();
+    assert!(o.entry_32bit);
+    assert!(!parse(&args(&["-l", "/k/vmlinuz"])).unwrap().entry_32bit);
+}
