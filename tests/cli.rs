@@ -761,7 +761,6 @@ fn kexec_type_refuses_unknown_names_and_images_not_of_that_type() {
 }
 
 #[test]
-#[ignore = "needs the purgatory's 32-bit exit (issue 12 item 2): un-ignore when it lands"]
 fn kexec_dry_run_prints_the_multiboot_layout() {
     let dir = tempfile::tempdir().unwrap();
     let kernel = dir.path().join("xen");

@@ -17,6 +17,7 @@ macro_rules! kexec_usage {
   kboot kexec -l KERNEL [--initrd=FILE]... [--append=STR | --command-line=STR]
               [--reuse-cmdline] [--type=TYPE] [--module=\"FILE ARGS\"]...
               [-s | -c] [-d] [--dry-run | --dump DIR] [--memmap-root DIR]
+              [--entry-32bit]
       Load KERNEL (a 64-bit bzImage, a multiboot kernel such as Xen, gzip'd or not,
       or an x86_64 ELF vmlinux) to boot with `kboot kexec -e`, as kexec-tools'
       kexec does. -t/--type names the loader, as kexec-tools' types: bzImage64
@@ -33,7 +34,8 @@ macro_rules! kexec_usage {
       their addresses) as JSON and loads nothing;
       --dump DIR writes it as DIR/plan.json and each segment as DIR/N-ROLE.bin; -d
       prints the plan on stderr and loads. --memmap-root reads the memory map under
-      DIR (DIR/sys/firmware/memmap, DIR/proc/iomem) instead of /.
+      DIR (DIR/sys/firmware/memmap, DIR/proc/iomem) instead of /. --entry-32bit
+      enters a bzImage at its 32-bit entry (kexec_load only), as kexec-tools does.
   kboot kexec -e | -u
       Boot the loaded kernel now / unload it.
   kboot kexec --info KERNEL
@@ -104,6 +106,7 @@ struct Options {
     dump: Option<PathBuf>,
     memmap_root: Option<PathBuf>,
     loader_type: Option<String>,
+    entry_32bit: bool,
     modules: Vec<BootModule>,
 }
 
@@ -181,6 +184,7 @@ fn parse(args: &[String]) -> Result<Options, KexecCliError> {
                 let name = name.ok_or_else(|| KexecCliError::Usage("-t needs a TYPE".into()))?;
                 o.loader_type = Some(loader_type(name)?);
             }
+            "--entry-32bit" => o.entry_32bit = true,
             _ if arg.starts_with("--") => {
                 if let Some(v) = long_value(args, &mut i, arg, "--initrd")? {
                     o.initrds.push(PathBuf::from(v));
@@ -322,6 +326,7 @@ fn load(o: &Options) -> Result<(), KexecCliError> {
         cmdline,
         modules: o.modules.clone(),
         loader_type: o.loader_type.clone(),
+        entry_32bit: o.entry_32bit,
     };
     if o.dry_run || o.dump.is_some() || o.debug {
         let root = o.memmap_root.as_deref().unwrap_or(Path::new("/"));

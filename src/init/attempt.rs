@@ -239,6 +239,7 @@ impl Boot {
             cmdline: cmdline.to_string(),
             modules: Vec::new(),
             loader_type: None,
+            entry_32bit: false,
         };
         if let Err(source) = kexec::check_kernel(&plan.kernel) {
             return BootError::Kernel {

@@ -10,7 +10,9 @@
 //! memory map; reading them from files and `/sys` is `kexec::build_image`'s.
 
 use super::arch::x86_64::purgatory;
-use super::image::{DomImage, ImageError, SegmentData, SegmentRole, BELOW_4G};
+use super::image::{
+    DomImage, EntryMode, EntryRegs, ImageError, SegmentData, SegmentRole, BELOW_4G, FOUR_GIB,
+};
 use super::loader::{self, LoaderError};
 use super::protocol::{self, Handoff, ProtocolError};
 
@@ -24,6 +26,11 @@ pub(crate) enum BuildError {
     Layout(#[from] ImageError),
     #[error(transparent)]
     Purgatory(#[from] purgatory::PurgatoryError),
+    #[error(
+        "the {role} segment ends at {end:#x}, above 4 GiB: a kernel entered in 32-bit \
+         mode reaches only the first 4 GiB"
+    )]
+    Above4G { role: SegmentRole, end: u64 },
 }
 
 /// Lays out `image` (made with `DomImage::new`: nothing placed yet): its segments,
@@ -55,8 +62,17 @@ pub(crate) fn lay_out(
 }
 
 /// Places the purgatory (its code, then its stack up to the end of the segment) and
-/// has it check every other segment's data before it jumps as `handoff` says.
+/// has it check every other segment's data before it jumps as `handoff` says. A 32-bit
+/// handoff runs with paging off: every segment must then lie below 4 GiB.
 fn add_purgatory(image: &mut DomImage, handoff: Handoff) -> Result<(), BuildError> {
+    if let Handoff::Protected32 { .. } = handoff {
+        if let Some(segment) = image.segments.iter().find(|s| s.end() > FOUR_GIB) {
+            return Err(BuildError::Above4G {
+                role: segment.role,
+                end: segment.end(),
+            });
+        }
+    }
     let code_bytes = purgatory::blob().len() as u64;
     let purgatory_memsz = code_bytes
         .checked_add(purgatory::STACK_BYTES)
@@ -69,15 +85,7 @@ fn add_purgatory(image: &mut DomImage, handoff: Handoff) -> Result<(), BuildErro
     )?;
     let purgatory_seg = &image.segments[purgatory_index];
     let (purgatory_addr, purgatory_end) = (purgatory_seg.mem, purgatory_seg.end());
-    let Handoff::Long64 { rip, rsi } = handoff else {
-        // The 32-bit exit (multiboot, PVH) comes with the purgatory's 32-bit path.
-        return Err(BuildError::Purgatory(
-            purgatory::PurgatoryError::No32BitExit,
-        ));
-    };
-    image.regs.rip = rip;
-    image.regs.rsi = rsi;
-    image.regs.rsp = purgatory_end;
+    image.regs = entry_regs(handoff, purgatory_end);
     // Everything but the purgatory itself, data only: hashing the kernel's zero fill
     // (init_size is ~4x the file) would cost seconds under emulation.
     let check = purgatory::check_for(
@@ -87,12 +95,34 @@ fn add_purgatory(image: &mut DomImage, handoff: Handoff) -> Result<(), BuildErro
             .filter(|s| s.role != SegmentRole::Purgatory)
             .map(|s| (s.mem, image.bytes(&s.data))),
     );
-    image.segments[purgatory_index].data = SegmentData::Owned(purgatory::patched(
-        image.regs.rip,
-        image.regs.rsi,
-        image.regs.rsp,
-        &check,
-    )?);
+    image.segments[purgatory_index].data =
+        SegmentData::Owned(purgatory::patched(&image.regs, &check)?);
     image.entry = purgatory_addr + purgatory::entry_offset();
     Ok(())
 }
+
+/// The registers the purgatory sets for `handoff`, on its stack ending at `rsp`.
+fn entry_regs(handoff: Handoff, rsp: u64) -> EntryRegs {
+    match handoff {
+        Handoff::Long64 { rip, rsi } => EntryRegs {
+            mode: EntryMode::Long64,
+            rip,
+            rsi,
+            rsp,
+            eax: 0,
+            ebx: 0,
+        },
+        Handoff::Protected32 { eip, eax, ebx, esi } => EntryRegs {
+            mode: EntryMode::Protected32,
+            rip: u64::from(eip),
+            rsi: u64::from(esi),
+            rsp,
+            eax,
+            ebx,
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

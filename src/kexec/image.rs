@@ -92,12 +92,28 @@ impl Segment {
     }
 }
 
-/// Registers the purgatory hands to the target (as kexec-tools' `entry64_regs`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+/// The CPU mode the purgatory enters the target in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum EntryMode {
+    /// 64-bit long mode on the purgatory's identity map.
+    #[default]
+    Long64,
+    /// 32-bit protected mode, paging off, flat segments.
+    Protected32,
+}
+
+/// Registers the purgatory hands to the target (kexec-tools' `entry64_regs` or
+/// `entry32_regs`). In 32-bit mode `rip` and `rsi` hold `eip` and `esi` (below 4 GiB),
+/// as the purgatory's parameter block does; `eax` and `ebx` count only there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct EntryRegs {
+    pub mode: EntryMode,
     pub rip: u64,
     pub rsi: u64,
+    /// The purgatory's stack (the end of its segment).
     pub rsp: u64,
+    pub eax: u32,
+    pub ebx: u32,
 }
 
 /// How a segment may be placed.
@@ -174,6 +190,9 @@ pub(crate) struct DomImage {
     pub memmap: Vec<MemRange>,
     /// The ACPI RSDP for `boot_params.acpi_rsdp_addr`, when the firmware is UEFI.
     pub acpi_rsdp_addr: Option<u64>,
+    /// Enter a Linux kernel at its 32-bit entry (`--entry-32bit`) instead of the
+    /// 64-bit one.
+    pub entry_32bit: bool,
     pub segments: Vec<Segment>,
     /// Where `kexec_load` enters (the purgatory).
     pub entry: u64,
@@ -318,6 +337,7 @@ impl DomImage {
             modules: Vec::new(),
             memmap,
             acpi_rsdp_addr: None,
+            entry_32bit: false,
             segments: Vec::new(),
             entry: 0,
             regs: EntryRegs::default(),
@@ -392,11 +412,44 @@ pub(crate) struct SegmentPlan {
     pub bufsz: Hex,
 }
 
+/// The entry registers as the plan shows them: the 64-bit ones as always, the 32-bit
+/// ones under their own names with `"mode": "protected32"`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct RegsPlan {
-    pub rip: Hex,
-    pub rsi: Hex,
-    pub rsp: Hex,
+#[serde(untagged)]
+pub(crate) enum RegsPlan {
+    Long64 {
+        rip: Hex,
+        rsi: Hex,
+        rsp: Hex,
+    },
+    Protected32 {
+        mode: &'static str,
+        eip: Hex,
+        eax: Hex,
+        ebx: Hex,
+        esi: Hex,
+        esp: Hex,
+    },
+}
+
+impl RegsPlan {
+    fn of(regs: &EntryRegs) -> RegsPlan {
+        match regs.mode {
+            EntryMode::Long64 => RegsPlan::Long64 {
+                rip: Hex(regs.rip),
+                rsi: Hex(regs.rsi),
+                rsp: Hex(regs.rsp),
+            },
+            EntryMode::Protected32 => RegsPlan::Protected32 {
+                mode: "protected32",
+                eip: Hex(regs.rip),
+                eax: Hex(u64::from(regs.eax)),
+                ebx: Hex(u64::from(regs.ebx)),
+                esi: Hex(regs.rsi),
+                esp: Hex(regs.rsp),
+            },
+        }
+    }
 }
 
 /// The image as `kboot kexec --dry-run` prints it and `--dump` writes it.
@@ -417,11 +470,7 @@ impl DomImage {
         Plan {
             loader: self.loader,
             entry: Hex(self.entry),
-            regs: RegsPlan {
-                rip: Hex(self.regs.rip),
-                rsi: Hex(self.regs.rsi),
-                rsp: Hex(self.regs.rsp),
-            },
+            regs: RegsPlan::of(&self.regs),
             cmdline: self.cmdline.clone(),
             segments: self
                 .segments

@@ -90,6 +90,11 @@ pub(crate) enum KexecError {
          use kexec_load (kboot.kexec=load, or kboot kexec -c)"
     )]
     ModulesNeedKexecLoad,
+    #[error(
+        "kexec_file_load enters kernels at their 64-bit entry only: for --entry-32bit use \
+         kexec_load (kboot kexec -c)"
+    )]
+    Entry32BitNeedsKexecLoad,
     #[error("{first}; then {then}")]
     BothRefused {
         first: Box<KexecError>,
@@ -111,6 +116,9 @@ pub(crate) struct KexecPlan {
     /// The loader to use, by its kexec-tools `--type` name (`loader::TYPE_NAMES`);
     /// `None`: the first loader that recognises the kernel.
     pub loader_type: Option<String>,
+    /// Enter the kernel at its 32-bit entry (kexec-tools' `--entry-32bit`): kboot's own
+    /// builder only.
+    pub entry_32bit: bool,
 }
 
 /// A multiboot module to load: the file, and the command line the kernel gets for it
@@ -143,6 +151,7 @@ fn lay_out(
     image.kernel_name = plan.kernel.to_string_lossy().into_owned();
     image.modules = modules;
     image.acpi_rsdp_addr = firmware::acpi_rsdp(root);
+    image.entry_32bit = plan.entry_32bit;
     build::build_as(&mut image, plan.loader_type.as_deref()).map_err(|source| {
         KexecError::Layout {
             path: plan.kernel.clone(),

@@ -88,3 +88,10 @@ fn type_and_module_options_parse_as_kexec_tools_means_them() {
         Err(KexecCliError::Usage(_))
     ));
 }
+
+#[test]
+fn entry_32bit_is_a_load_option() {
+    let o = parse(&args(&["-c", "-l", "/k/vmlinuz", "--entry-32bit"])).unwrap();
+    assert!(o.entry_32bit);
+    assert!(!parse(&args(&["-l", "/k/vmlinuz"])).unwrap().entry_32bit);
+}

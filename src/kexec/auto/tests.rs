@@ -115,6 +115,7 @@ fn machine(uefi: bool, kernel: &[u8]) -> Machine {
         cmdline: "console=ttyS0 ro".into(),
         modules: Vec::new(),
         loader_type: None,
+        entry_32bit: false,
     };
     Machine { root, plan }
 }
@@ -397,4 +398,22 @@ fn mem_available_is_read_in_bytes() {
     let meminfo = "MemTotal:        1000 kB\nMemAvailable:     2048 kB\n";
     assert_eq!(mem_available_bytes(meminfo), Some(2048 * 1024));
     assert_eq!(mem_available_bytes("MemTotal: 1 kB\n"), None);
+}
+
+#[test]
+fn the_32bit_entry_goes_through_kboots_builder_only() {
+    for uefi in [false, true] {
+        let mut m = machine(uefi, &bzimage());
+        m.plan.entry_32bit = true;
+        let mut kexec = Recording::refusing(Some(libc::EPERM), None);
+        let err = m.load(KexecMethod::Auto, &mut kexec).unwrap_err();
+        assert_eq!(kexec.calls, [OWN_LOAD], "no kexec_file_load fallback");
+        assert!(matches!(err, KexecError::Syscall(_)), "{err:?}");
+        let mut kexec = Recording::default();
+        assert!(matches!(
+            m.load(KexecMethod::File, &mut kexec),
+            Err(KexecError::Entry32BitNeedsKexecLoad)
+        ));
+        assert!(kexec.calls.is_empty());
+    }
 }

@@ -10,8 +10,16 @@
 //! - a check of every other segment's data: its XXH64 (seed 0) compared with the one
 //!   kboot computed when it laid the image out. On a mismatch it says which region on
 //!   the first serial port (0x3f8) and halts instead of jumping into corrupt memory;
-//! - `rsi` = the zero page, every other general register zero, interrupts off;
-//! - `jmp` to `rip` (the kernel's 64-bit entry, load address + 0x200).
+//! - then one of two exits, as the parameter block's `exit` word says:
+//!   - 64-bit: `rsi` = the zero page, every other general register zero, interrupts
+//!     off, `jmp` to `rip` (the kernel's 64-bit entry, load address + 0x200);
+//!   - 32-bit protected mode with paging off (multiboot, PVH, Linux's 32-bit entry):
+//!     a second GDT whose 0x10 is flat 32-bit code and 0x18 flat data (the selectors
+//!     Linux's 32-bit boot protocol names), a far return into 0x10 (compatibility
+//!     mode), CR0.PG off (which leaves long mode: the code runs on the identity map
+//!     at its physical address, below 4 GiB), EFER.LME off, CR4 = 0, DS, ES, SS, FS,
+//!     GS = 0x18, CS reloaded, `eax`, `ebx`, `esi` from the block, `ecx`, `edx`,
+//!     `edi`, `ebp` zero, interrupts off, and a jump to `eip`.
 //!
 //! Why XXH64 and not SHA-256 (kexec-tools' choice, and kboot's before): the check
 //! guards against accidental corruption between `kexec_load` and the jump (a stray DMA,
@@ -32,14 +40,24 @@
 #![allow(unsafe_code)]
 
 use crate::bytes::put_le64;
+use crate::kexec::image::{EntryMode, EntryRegs, FOUR_GIB};
 
-/// Parameter block at the start of the blob (all little-endian u64).
+/// Parameter block at the start of the blob (all little-endian u64). The entry: `rip`,
+/// or `eip` for the 32-bit exit.
 pub(crate) const PARAM_RIP: usize = 0x00;
+/// `rsi`, or `esi` for the 32-bit exit.
 pub(crate) const PARAM_RSI: usize = 0x08;
 pub(crate) const PARAM_RSP: usize = 0x10;
 /// How many `{u64 start, u64 len, u64 xxh64}` regions follow; 0 skips the check.
 pub(crate) const PARAM_REGION_COUNT: usize = 0x18;
-pub(crate) const PARAM_REGIONS: usize = 0x20;
+/// Which exit: [`EXIT_LONG64`] or [`EXIT_PROTECTED32`].
+pub(crate) const PARAM_EXIT: usize = 0x20;
+/// `eax` and `ebx` for the 32-bit exit (the low 32 bits of each word).
+pub(crate) const PARAM_EAX: usize = 0x28;
+pub(crate) const PARAM_EBX: usize = 0x30;
+pub(crate) const PARAM_REGIONS: usize = 0x38;
+pub(crate) const EXIT_LONG64: u64 = 0;
+pub(crate) const EXIT_PROTECTED32: u64 = 1;
 pub(crate) const MAX_REGIONS: usize = 16;
 const REGION_BYTES: usize = 24;
 #[cfg(test)]
@@ -59,6 +77,9 @@ core::arch::global_asm!(
     ".Lkboot_rsi: .quad 0",
     ".Lkboot_rsp: .quad 0",
     ".Lkboot_region_count: .quad 0",
+    ".Lkboot_exit: .quad 0",
+    ".Lkboot_eax: .quad 0",
+    ".Lkboot_ebx: .quad 0",
     ".Lkboot_regions: .fill 384, 1, 0",
     ".Lkboot_gdt:",
     ".quad 0",                  // 0x00 null
@@ -69,6 +90,19 @@ core::arch::global_asm!(
     ".Lkboot_gdtr:",
     ".word .Lkboot_gdt_end - .Lkboot_gdt - 1",
     ".quad 0", // base: filled at run time, wherever the blob landed
+    // The 32-bit exit's GDT: the same selectors, 0x10 now 32-bit code (Linux's 32-bit
+    // boot protocol wants exactly __BOOT_CS = 0x10 and __BOOT_DS = 0x18).
+    ".balign 16",
+    ".globl kboot_purgatory_gdt32",
+    "kboot_purgatory_gdt32:",
+    ".quad 0",                  // 0x00 null
+    ".quad 0",                  // 0x08 unused
+    ".quad 0x00cf9a000000ffff", // 0x10: 32-bit code, execute/read, 4 GiB
+    ".quad 0x00cf92000000ffff", // 0x18: data, read/write, 4 GiB
+    ".Lkboot_gdt32_end:",
+    ".Lkboot_gdtr32:",
+    ".word .Lkboot_gdt32_end - kboot_purgatory_gdt32 - 1",
+    ".quad 0", // base: filled at run time, as the 64-bit one
     ".balign 16",
     ".globl kboot_purgatory_entry",
     "kboot_purgatory_entry:",
@@ -106,6 +140,8 @@ core::arch::global_asm!(
     "decq %rbx",
     "jmp .Lkboot_check_next",
     ".Lkboot_checked:",
+    "cmpq $0, .Lkboot_exit(%rip)",
+    "jne .Lkboot_exit_32",
     "movq .Lkboot_rsi(%rip), %rsi",
     "xorl %eax, %eax",
     "xorl %ebx, %ebx",
@@ -122,6 +158,58 @@ core::arch::global_asm!(
     "xorl %r14d, %r14d",
     "xorl %r15d, %r15d",
     "jmp *.Lkboot_rip(%rip)",
+    // The 32-bit exit (SDM vol. 3, 10.8.5.4 "Switching Out of IA-32e Mode Operation"):
+    // the 32-bit GDT, a far return into its 32-bit code segment (compatibility mode),
+    // paging off, EFER.LME off, and the state the protocol asked for. The 32-bit code
+    // cannot address RIP-relative: it reaches the parameter block through ebp, the
+    // blob's address, taken here (the blob runs at its physical address, below 4 GiB,
+    // on the identity map, so turning paging off does not move it).
+    ".Lkboot_exit_32:",
+    "leaq kboot_purgatory_gdt32(%rip), %rax",
+    "movq %rax, .Lkboot_gdtr32+2(%rip)",
+    "lgdt .Lkboot_gdtr32(%rip)",
+    "leaq kboot_purgatory_start(%rip), %rbp",
+    "leaq .Lkboot_compat(%rip), %rax",
+    "pushq $0x10",
+    "pushq %rax",
+    "lretq",
+    ".code32",
+    ".Lkboot_compat:",
+    // CR0.PG off: this leaves long mode (EFER.LMA drops); a branch after it.
+    "movl %cr0, %eax",
+    "andl $0x7fffffff, %eax",
+    "movl %eax, %cr0",
+    "jmp .Lkboot_paging_off",
+    ".Lkboot_paging_off:",
+    "movl $0xc0000080, %ecx", // EFER
+    "rdmsr",
+    "andl $0xfffffeff, %eax", // LME (bit 8) off
+    "wrmsr",
+    "xorl %eax, %eax",
+    "movl %eax, %cr4", // PAE and the rest off: PVH wants CR4 clear
+    "movl $0x18, %eax",
+    "movl %eax, %ds",
+    "movl %eax, %es",
+    "movl %eax, %ss",
+    "movl %eax, %fs",
+    "movl %eax, %gs",
+    // Reload CS from the 32-bit GDT now that this is plain protected mode.
+    "leal (.Lkboot_protected - kboot_purgatory_start)(%ebp), %eax",
+    "pushl $0x10",
+    "pushl %eax",
+    "lretl",
+    ".Lkboot_protected:",
+    // The entry goes on the stack for the final `ret`: no register is left for it.
+    "pushl (.Lkboot_rip - kboot_purgatory_start)(%ebp)",
+    "movl (.Lkboot_eax - kboot_purgatory_start)(%ebp), %eax",
+    "movl (.Lkboot_ebx - kboot_purgatory_start)(%ebp), %ebx",
+    "movl (.Lkboot_rsi - kboot_purgatory_start)(%ebp), %esi",
+    "xorl %ecx, %ecx",
+    "xorl %edx, %edx",
+    "xorl %edi, %edi",
+    "xorl %ebp, %ebp",
+    "retl",
+    ".code64",
     // Corrupt image: say so on COM1 (bounded wait per byte, in case there is none),
     // with the region's start address in hex, and halt for good.
     ".Lkboot_mismatch:",
@@ -366,8 +454,11 @@ pub(crate) struct Check {
 pub(crate) enum PurgatoryError {
     #[error("{count} regions to check; the purgatory holds {MAX_REGIONS}")]
     TooManyRegions { count: usize },
-    #[error("the purgatory cannot enter a kernel in 32-bit protected mode yet")]
-    No32BitExit,
+    #[error(
+        "the purgatory's {what} is at {address:#x}, at or above 4 GiB: the 32-bit exit \
+         runs with paging off and reaches only the first 4 GiB"
+    )]
+    Above4G { what: &'static str, address: u64 },
 }
 
 /// The check for segments placed at `mem` holding `data` (hashed here with the
@@ -385,24 +476,39 @@ pub(crate) fn check_for<'a>(segments: impl IntoIterator<Item = (u64, &'a [u8])>)
     }
 }
 
-/// A copy of the blob with the parameter block filled.
-pub(crate) fn patched(
-    rip: u64,
-    rsi: u64,
-    rsp: u64,
-    check: &Check,
-) -> Result<Vec<u8>, PurgatoryError> {
+/// A copy of the blob with the parameter block filled: the exit `regs` asks for (its
+/// stack at `regs.rsp`) after `check`. For the 32-bit exit, the stack (and so the
+/// purgatory, whose segment holds it) must lie below 4 GiB.
+pub(crate) fn patched(regs: &EntryRegs, check: &Check) -> Result<Vec<u8>, PurgatoryError> {
     if check.regions.len() > MAX_REGIONS {
         return Err(PurgatoryError::TooManyRegions {
             count: check.regions.len(),
         });
     }
+    let exit = match regs.mode {
+        EntryMode::Long64 => EXIT_LONG64,
+        EntryMode::Protected32 => {
+            // `rsp` is the end of the stack: its last byte must be reachable.
+            let limits = [
+                ("entry", regs.rip, FOUR_GIB - 1),
+                ("esi", regs.rsi, FOUR_GIB - 1),
+                ("stack", regs.rsp, FOUR_GIB),
+            ];
+            if let Some(&(what, address, _)) = limits.iter().find(|(_, at, max)| at > max) {
+                return Err(PurgatoryError::Above4G { what, address });
+            }
+            EXIT_PROTECTED32
+        }
+    };
     let mut bytes = blob().to_vec();
     let mut put = |at: usize, value: u64| put_le64(&mut bytes, at, value);
-    put(PARAM_RIP, rip);
-    put(PARAM_RSI, rsi);
-    put(PARAM_RSP, rsp);
+    put(PARAM_RIP, regs.rip);
+    put(PARAM_RSI, regs.rsi);
+    put(PARAM_RSP, regs.rsp);
     put(PARAM_REGION_COUNT, check.regions.len() as u64);
+    put(PARAM_EXIT, exit);
+    put(PARAM_EAX, u64::from(regs.eax));
+    put(PARAM_EBX, u64::from(regs.ebx));
     for (n, region) in check.regions.iter().enumerate() {
         let at = PARAM_REGIONS + n * REGION_BYTES;
         put(at, region.start);

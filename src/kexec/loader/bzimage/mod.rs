@@ -192,6 +192,7 @@ pub(crate) fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout,
 
     let boot = LinuxKernel {
         entry_64: segment.mem + ENTRY_64_OFFSET,
+        entry_32: Some(segment.mem),
         setup_header: kernel[..kernel.len().min(HEADER_BYTES)].to_vec(),
         cmdline_max_bytes: Some(header.cmdline_size),
         ramdisk_max_end: if header.ramdisk_may_be_above_4g() {

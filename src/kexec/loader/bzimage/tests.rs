@@ -7,8 +7,8 @@ use crate::bytes::{le32, put_le16, put_le32, put_le64};
 use crate::kexec::arch::x86_64::purgatory;
 use crate::kexec::arch::x86_64::zero_page as zp;
 use crate::kexec::build::{build, BuildError};
-use crate::kexec::image::DomImage;
 use crate::kexec::image::FOUR_GIB;
+use crate::kexec::image::{DomImage, EntryMode, EntryRegs};
 use crate::kexec::image::{Segment, MAX_SEGMENTS};
 use crate::kexec::memmap::{MemRange, E820_ACPI, E820_RAM, E820_RESERVED};
 use crate::kexec::protocol::linux::LinuxBootError;
@@ -137,7 +137,13 @@ fn qemu_1g_layout_and_zero_page_field_by_field() {
     ]);
     assert_eq!(expected.regions[0].len, PAYLOAD_BYTES as u64);
     assert_eq!(expected.regions[1].len, 0x1_2345);
-    let patched = purgatory::patched(image.regs.rip, p.mem, g.end(), &expected).unwrap();
+    let regs = EntryRegs {
+        rip: image.regs.rip,
+        rsi: p.mem,
+        rsp: g.end(),
+        ..EntryRegs::default()
+    };
+    let patched = purgatory::patched(&regs, &expected).unwrap();
     assert_eq!(code, &patched[..]);
 
     let zp = zero_page(&image);
@@ -289,6 +295,56 @@ fn ramdisk_stays_below_initrd_addr_max_unless_the_kernel_takes_it_above_4g() {
     assert_eq!(le32(zp, 0x0c0), 1, "ext_ramdisk_image");
     let boot_params = seg(&above, SegmentRole::BootParams);
     assert!(boot_params.end() <= FOUR_GIB);
+}
+
+#[test]
+fn entry_32bit_enters_startup_32_with_every_segment_below_4g() {
+    // RAM above 4 GiB and a kernel that takes its ramdisk there: the 32-bit entry keeps
+    // it below.
+    let map = vec![
+        range(0x10_0000, 0xc000_0000, E820_RAM),
+        range(0x1_0000_0000, 0x2_0000_0000, E820_RAM),
+    ];
+    let mut image = DomImage::new(bzimage(0x03), vec![0xab; 0x1000], CMDLINE.into(), map);
+    image.entry_32bit = true;
+    build(&mut image).unwrap();
+    let k = seg(&image, SegmentRole::Kernel);
+    let p = seg(&image, SegmentRole::BootParams);
+    let g = seg(&image, SegmentRole::Purgatory);
+    for s in &image.segments {
+        assert!(s.reserved_end() <= FOUR_GIB, "{s:?}");
+    }
+    assert_eq!(seg(&image, SegmentRole::Ramdisk).end(), 0xc000_0000);
+    assert_eq!(
+        image.regs,
+        EntryRegs {
+            mode: EntryMode::Protected32,
+            rip: k.mem,
+            rsi: p.mem,
+            rsp: g.end(),
+            eax: 0,
+            ebx: 0,
+        },
+        "eip = startup_32 (the load address), esi = zero page"
+    );
+    let code = image.bytes(&g.data);
+    assert_eq!(
+        &code[purgatory::PARAM_EXIT..][..8],
+        &purgatory::EXIT_PROTECTED32.to_le_bytes()
+    );
+    assert_eq!(&code[purgatory::PARAM_RIP..][..8], &PREF.to_le_bytes());
+    let plan = serde_json::to_value(image.plan()).unwrap();
+    assert_eq!(
+        plan["regs"],
+        serde_json::json!({
+            "mode": "protected32",
+            "eip": format!("{PREF:#x}"),
+            "eax": "0x0",
+            "ebx": "0x0",
+            "esi": format!("{:#x}", p.mem),
+            "esp": format!("{:#x}", g.end()),
+        })
+    );
 }
 
 #[test]

@@ -292,6 +292,7 @@ fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout, ElfLoadErr
     let segments = place_loads(kernel, &info.loads, memmap)?;
     let boot = LinuxKernel {
         entry_64: info.entry,
+        entry_32: None,
         setup_header: synthetic_header(),
         cmdline_max_bytes: None,
         ramdisk_max_end: RAMDISK_MAX_END,

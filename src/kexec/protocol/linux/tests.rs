@@ -15,6 +15,7 @@ fn ram_1g() -> Vec<MemRange> {
 fn kernel(cmdline_max_bytes: Option<u32>) -> LinuxKernel {
     LinuxKernel {
         entry_64: 0x100_0200,
+        entry_32: Some(0x100_0000),
         setup_header: synthetic_header(),
         cmdline_max_bytes,
         ramdisk_max_end: 0x8000_0000,
@@ -59,4 +60,46 @@ fn the_command_line_limit_is_the_kernels_and_only_when_it_gives_one() {
     assert!(image.segments.is_empty(), "refused before placing anything");
     let mut image = DomImage::new(vec![], vec![], too_long, ram_1g());
     assert!(configure(&mut image, &kernel(None)).is_ok());
+}
+
+#[test]
+fn the_32bit_entry_hands_over_startup_32_and_the_zero_page_in_esi() {
+    let mut image = DomImage::new(vec![], vec![5; 0x1234], "quiet".into(), ram_1g());
+    image.entry_32bit = true;
+    let handoff = configure(&mut image, &kernel(None)).unwrap();
+    let params = image.segment(SegmentRole::BootParams).unwrap();
+    assert_eq!(
+        handoff,
+        Handoff::Protected32 {
+            eip: 0x100_0000,
+            eax: 0,
+            ebx: 0,
+            esi: params.mem as u32
+        }
+    );
+}
+
+#[test]
+fn the_32bit_entry_is_refused_without_one_or_above_4g() {
+    let mut image = DomImage::new(vec![], vec![], "quiet".into(), ram_1g());
+    image.entry_32bit = true;
+    let vmlinux = LinuxKernel {
+        entry_32: None,
+        ..kernel(None)
+    };
+    assert_eq!(
+        configure(&mut image, &vmlinux),
+        Err(LinuxBootError::No32BitEntry)
+    );
+    let high = LinuxKernel {
+        entry_32: Some(0x1_0000_0000),
+        ..kernel(None)
+    };
+    assert_eq!(
+        configure(&mut image, &high),
+        Err(LinuxBootError::Entry32Above4G {
+            entry: 0x1_0000_0000
+        })
+    );
+    assert!(image.segments.is_empty(), "refused before placing anything");
 }
