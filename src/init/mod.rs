@@ -64,7 +64,7 @@ pub(crate) struct Boot {
     storage: Storage,
     /// Entries that failed to boot (kernel and ramdisk paths) and why: the menu marks
     /// them, and a failed default is never booted again by itself.
-    failed: BTreeMap<(String, Vec<String>), String>,
+    failed: BTreeMap<attempt::EntryKey, String>,
 }
 
 impl Boot {

@@ -8,6 +8,7 @@ fn item(n: u32) -> MenuItem {
         detail: format!("/boot/vmlinuz-6.1.0-{n} initrd /boot/initrd.img-6.1.0-{n}"),
         cmdline: format!("root=/dev/vda1 v={n}"),
         problem: None,
+        cannot_boot: None,
     }
 }
 
@@ -379,6 +380,7 @@ fn hostile_item() -> MenuItem {
         detail: "/boot/vmlinuz-\u{202e}1 initrd none (grub.cfg)".into(),
         cmdline: "root=/dev/vda1 \u{9b}2J".into(),
         problem: Some("bad\rline".into()),
+        cannot_boot: None,
     }
 }
 

@@ -1,3 +1,4 @@
+use super::entry::strip_device;
 use super::*;
 use std::fs;
 
@@ -372,6 +373,9 @@ fn boot_entry_for(kernel: &str, cmdline: &str, source: Source) -> BootEntry {
         cmdline: cmdline.into(),
         source,
         missing: Vec::new(),
+        kind: KernelKind::Linux,
+        modules: Vec::new(),
+        cannot_boot: None,
     }
 }
 
