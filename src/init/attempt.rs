@@ -243,16 +243,7 @@ impl Boot {
                 missing: entry.missing.clone(),
             };
         }
-        let plan = KexecPlan {
-            kernel: entry.kernel_file(),
-            ramdisks: entry.ramdisk_files(),
-            cmdline: cmdline.to_string(),
-            modules: entry
-                .module_files()
-                .into_iter()
-                .map(|(file, cmdline)| BootModule { file, cmdline })
-                .collect(),
-        };
+        let plan = kexec_plan(entry, cmdline);
         // A multiboot kernel is not a bzImage: its loader reads its headers in load.
         let checked = if entry.kind.is_linux() {
             kexec::check_kernel(&plan.kernel).map(|_| ())
@@ -318,6 +309,21 @@ pub(super) fn entry_key(entry: &BootEntry) -> EntryKey {
     )
 }
 
+/// The plan that boots `entry` with `cmdline`: its files as found inside its
+/// filesystem, the modules with their command lines (path first) in order.
+fn kexec_plan(entry: &BootEntry, cmdline: &str) -> KexecPlan {
+    KexecPlan {
+        kernel: entry.kernel_file(),
+        ramdisks: entry.ramdisk_files(),
+        cmdline: cmdline.to_string(),
+        modules: entry
+            .module_files()
+            .into_iter()
+            .map(|(file, cmdline)| BootModule { file, cmdline })
+            .collect(),
+    }
+}
+
 /// What an entry boots, as the menu and the boot line say it: the kernel and its
 /// ramdisks, or a multiboot kernel (Xen) with its modules in order.
 fn files_shown(entry: &BootEntry) -> String {
@@ -339,3 +345,7 @@ fn files_shown(entry: &BootEntry) -> String {
         .to_string()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -197,7 +197,7 @@ impl BootEntry {
 
 /// The configs' (or `kboot.default=`'s) default is an entry kboot cannot boot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the default entry \"{title}\" cannot be booted by kboot ({reason}); {}", match .instead {
+#[error("the default entry \"{title}\" cannot be booted by kboot: {reason}; {}", match .instead {
     Some(t) => format!("the default is \"{t}\" instead"),
     None => "no entry can be booted".to_string(),
 })]
