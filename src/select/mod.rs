@@ -19,7 +19,7 @@ pub(crate) use collect::{collect, Collected, SelectError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Source {
-    /// `kernel=` (and `ramdisk=`) on the command line.
+    /// `kernel=` (and `ramdisk=`, `kboot.module=`) on the command line.
     Cmdline,
     /// A Boot Loader Specification type 1 entry (`loader/entries/*.conf`).
     Bls,

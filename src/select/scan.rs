@@ -1,4 +1,5 @@
-//! Finding kernels: `kernel=`/`ramdisk=` when the command line names them, else every
+//! Finding kernels: `kernel=`/`ramdisk=` (and `kboot.module=`, which make `kernel=` a
+//! multiboot kernel such as Xen) when the command line names them, else every
 //! `vmlinuz-*`, `vmlinux-*` and `bzImage*` in the boot directory with the ramdisk that
 //! carries the same version, newest first (`sort -V`).
 
