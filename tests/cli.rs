@@ -809,3 +809,130 @@ fn kexec_dry_run_prints_the_multiboot_layout() {
     assert_eq!(plan["segments"][0]["mem"], "0x200000");
     assert_eq!(plan["segments"][0]["memsz"], "0x3000");
 }
+
+/// A Xen host's /boot (Debian's real grub-mkconfig output with Xen installed; the
+/// kernels and Xen are placeholders) plus an entry kboot cannot boot: `kboot entries`
+/// lists the Xen entries with the hypervisor, its protocol and the modules in order,
+/// and the chainloader entry marked with the reason instead of leaving it out.
+#[test]
+fn entries_shows_xen_entries_with_their_modules_and_marks_what_cannot_boot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let boot = tmp.path().join("boot");
+    fs::create_dir_all(boot.join("grub")).unwrap();
+    let mut cfg = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/grub/debian-xen.cfg"
+    ))
+    .unwrap();
+    cfg.push_str(
+        "menuentry 'Windows Boot Manager' { chainloader /EFI/Microsoft/Boot/bootmgfw.efi }\n",
+    );
+    fs::write(boot.join("grub/grub.cfg"), cfg).unwrap();
+    for f in [
+        "xen-4.17-amd64.gz",
+        "vmlinuz-6.1.0-13-amd64",
+        "initrd.img-6.1.0-13-amd64",
+        "vmlinuz-6.1.0-9-amd64",
+        "initrd.img-6.1.0-9-amd64",
+    ] {
+        fs::write(boot.join(f), f).unwrap();
+    }
+    let root = tmp.path().to_str().unwrap();
+    let (ok, out, err) = kboot(&["entries", "--root", root, "--cmdline", ""]);
+    assert!(ok, "{err}");
+    assert!(err.is_empty(), "{err}");
+    let uuid = "4b424f4f-0005-4000-8000-000000000001";
+    let xen = format!(
+        "6) Debian GNU/Linux, with Xen hypervisor\n   \
+         kernel  /boot/xen-4.17-amd64.gz (multiboot2)\n   \
+         module  /boot/vmlinuz-6.1.0-13-amd64 args \"placeholder root=UUID={uuid} ro console=hvc0 quiet\"\n   \
+         module  /boot/initrd.img-6.1.0-13-amd64\n   \
+         cmdline \"placeholder dom0=pvh iommu=1 console=com1 com1=115200,8n1 dom0_mem=1024M\"\n   \
+         source  grub\n"
+    );
+    assert!(out.contains(&xen), "{out}");
+    assert!(
+        out.contains(
+            "10) Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-9-amd64 (recovery mode)\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "11) Windows Boot Manager\n   CANNOT BOOT chainloader (another boot loader)\n   source  grub\n"
+        ),
+        "{out}"
+    );
+    assert!(out.starts_with("1)*Debian GNU/Linux\n"), "{out}");
+
+    // The same as JSON: kind and modules, the reason; Linux entries without either.
+    let (ok, json, err) = kboot(&["entries", "--json", "--root", root, "--cmdline", ""]);
+    assert!(ok, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(list[5]["kind"], "multiboot2");
+    assert_eq!(
+        list[5]["modules"][1]["path"],
+        "/boot/initrd.img-6.1.0-13-amd64"
+    );
+    assert_eq!(list[10]["cannot_boot"], "chainloader (another boot loader)");
+    assert!(list[0].get("kind").is_none() && list[0].get("modules").is_none());
+
+    // The default naming the entry kboot cannot boot: one warning, the first entry.
+    let cfg = fs::read_to_string(boot.join("grub/grub.cfg")).unwrap();
+    fs::write(
+        boot.join("grub/grub.cfg"),
+        cfg.replace("set default=\"0\"", "set default=\"Windows Boot Manager\""),
+    )
+    .unwrap();
+    let (ok, out, err) = kboot(&["entries", "--root", root, "--cmdline", ""]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        err,
+        "kboot: warning: the default entry \"Windows Boot Manager\" cannot be booted by kboot: \
+         chainloader (another boot loader); the default is \"Debian GNU/Linux\" instead\n"
+    );
+    assert!(out.starts_with("1)*Debian GNU/Linux\n"), "{out}");
+}
+
+/// `kernel=` with `kboot.module=` on the command line: Xen with its modules in order,
+/// the words kboot does not consume as Xen's command line.
+#[test]
+fn entries_with_kernel_and_kboot_module_on_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let boot = tmp.path().join("boot");
+    fs::create_dir_all(&boot).unwrap();
+    for f in [
+        "xen.gz",
+        "vmlinuz-6.1.0-13-amd64",
+        "initrd.img-6.1.0-13-amd64",
+    ] {
+        fs::write(boot.join(f), f).unwrap();
+    }
+    let root = tmp.path().to_str().unwrap();
+    let cmdline = "kernel=/boot/xen.gz \
+        kboot.module=\"/boot/vmlinuz-6.1.0-13-amd64 root=/dev/vda1 console=hvc0\" \
+        kboot.module=/boot/initrd.img-6.1.0-13-amd64 dom0=pvh dom0_mem=1024M";
+    let (ok, out, err) = kboot(&["entries", "--root", root, "--cmdline", cmdline]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "1)*/boot/xen.gz (from the command line)\n   \
+         kernel  /boot/xen.gz (multiboot)\n   \
+         module  /boot/vmlinuz-6.1.0-13-amd64 args \"root=/dev/vda1 console=hvc0\"\n   \
+         module  /boot/initrd.img-6.1.0-13-amd64\n   \
+         cmdline \"dom0=pvh dom0_mem=1024M\"\n   \
+         source  cmdline\n"
+    );
+    let (ok, _, err) = kboot(&[
+        "entries",
+        "--root",
+        root,
+        "--cmdline",
+        "kernel=/boot/xen.gz kboot.module=/boot/initrd-typo",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("kboot.module=/boot/initrd-typo not found"),
+        "{err}"
+    );
+}

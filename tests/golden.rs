@@ -12,8 +12,8 @@
 //! and review the diff before committing it.
 //!
 //! Each case lays its tree out in a temporary directory (the Debian grub.cfg files are
-//! single files in `tests/data/grub/`; their kernels are placeholders, since kboot
-//! only looks at names) and runs kboot there with relative `--root root` / `--boot
+//! single files in `tests/data/grub/`; their kernels, and Xen, are placeholders, since
+//! kboot only looks at names) and runs kboot there with relative `--root root` / `--boot
 //! boot`, so the entries' `fs_root` is `root` or `boot` and the output carries no
 //! temporary path.
 #![allow(clippy::unwrap_used)]
@@ -89,6 +89,16 @@ fn cases() -> Vec<Case> {
             name: "debian-separate-boot",
             files: separate,
             separate_boot: true,
+        },
+        // A Xen host: the hypervisor is a placeholder too (its entries name it; only
+        // booting reads it).
+        {
+            let mut xen = debian("debian-xen", "grub/debian-xen.cfg", None);
+            xen.files.push((
+                "root/boot/xen-4.17-amd64.gz".to_string(),
+                Content::Placeholder,
+            ));
+            xen
         },
         Case {
             name: "fedora39-boot-partition",

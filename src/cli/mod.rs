@@ -186,6 +186,7 @@ fn entries(args: &[String]) -> Result<(), CliError> {
         boot: boot.as_deref(),
         kernel: cmdline.kernel.as_deref(),
         ramdisk: cmdline.ramdisk.as_deref(),
+        modules: &cmdline.modules,
         cmdline: &target,
         append: cmdline.append.as_deref(),
     };
@@ -214,8 +215,33 @@ fn entries_text(collected: &select::Collected) -> String {
         let missing = e.missing.join(",");
         // Writing into a String cannot fail.
         let _ = writeln!(text, "{}){mark}{}", n + 1, Printable(&e.title));
-        let _ = writeln!(text, "   kernel  {}", Printable(&e.kernel));
-        let _ = writeln!(text, "   initrd  {}", Printable(&ramdisks));
+        if let Some(reason) = &e.cannot_boot {
+            let _ = writeln!(text, "   CANNOT BOOT {}", Printable(reason));
+            let _ = writeln!(text, "   source  {}", e.source.name());
+            continue;
+        }
+        if e.kind.is_linux() {
+            let _ = writeln!(text, "   kernel  {}", Printable(&e.kernel));
+            let _ = writeln!(text, "   initrd  {}", Printable(&ramdisks));
+        } else {
+            let _ = writeln!(
+                text,
+                "   kernel  {} ({})",
+                Printable(&e.kernel),
+                e.kind.name()
+            );
+            for m in &e.modules {
+                let _ = match m.args.as_str() {
+                    "" => writeln!(text, "   module  {}", Printable(&m.path)),
+                    args => writeln!(
+                        text,
+                        "   module  {} args \"{}\"",
+                        Printable(&m.path),
+                        Printable(args)
+                    ),
+                };
+            }
+        }
         let _ = writeln!(text, "   cmdline \"{}\"", Printable(&e.cmdline));
         let _ = writeln!(text, "   source  {}", e.source.name());
         if !e.missing.is_empty() {

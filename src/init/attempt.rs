@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use crate::devices::blockdev;
 use crate::devices::mount::{self, MountError};
 use crate::devices::spec::DeviceSpec;
-use crate::kexec::{self, KexecPlan};
+use crate::kexec::{self, BootModule, KexecPlan};
 use crate::select::scan::ScanRequest;
-use crate::select::{self, BootEntry};
+use crate::select::{self, BootEntry, KernelKind, Source};
 
 use super::menu::{self, MenuItem, Outcome};
 use super::root::Role;
@@ -57,6 +57,8 @@ pub(crate) enum BootError {
     Select(#[from] select::SelectError),
     #[error("{title}: {} not found on its filesystem; the config names a file that is not there: pick another entry, or edit the paths with kernel=/ramdisk=", missing.join(", "))]
     MissingFiles { title: String, missing: Vec<String> },
+    #[error("{title}: cannot boot: {reason}; choose another entry")]
+    CannotBoot { title: String, reason: String },
     #[error("kboot.default={0} names no entry: use a number from the list, a version or a title")]
     NoSuchDefault(String),
     #[error("kernel {kernel} cannot be booted: {source}; choose another kernel (kernel=PATH) or reinstall this one")]
@@ -102,6 +104,7 @@ impl Boot {
             boot: boot_mount.as_deref(),
             kernel: self.cmdline.kernel.as_deref(),
             ramdisk: self.cmdline.ramdisk.as_deref(),
+            modules: &self.cmdline.modules,
             cmdline: &target_cmdline,
             append: self.cmdline.append.as_deref(),
         };
@@ -119,8 +122,16 @@ impl Boot {
         ));
         // kboot.default= on the command line wins over what the configs say.
         let default = match self.cmdline.default_entry.as_deref() {
-            Some(wanted) => choose::default_index(&entries, Some(wanted))
-                .ok_or_else(|| BootError::NoSuchDefault(wanted.to_string()))?,
+            Some(wanted) => {
+                let named = choose::default_index(&entries, Some(wanted))
+                    .ok_or_else(|| BootError::NoSuchDefault(wanted.to_string()))?;
+                let (default, unbootable) = select::bootable_default(&entries, named);
+                if let Some(unbootable) = unbootable {
+                    log::warn(format!("kboot.default={wanted}: {unbootable}"));
+                }
+                default
+            }
+            // collect has said so when the configs' default cannot be booted.
             None => collected.default_index,
         };
         let timeout_secs = self
@@ -203,23 +214,16 @@ impl Boot {
             .iter()
             .map(|e| MenuItem {
                 title: e.title.clone(),
-                detail: if e.missing.is_empty() {
-                    format!(
-                        "{} initrd {} ({})",
-                        e.kernel,
-                        e.ramdisks_shown(),
-                        e.source.name()
-                    )
+                detail: if e.cannot_boot.is_some() {
+                    format!("({})", e.source.name())
+                } else if e.missing.is_empty() {
+                    format!("{} ({})", files_shown(e), e.source.name())
                 } else {
-                    format!(
-                        "{} initrd {} (MISSING: {})",
-                        e.kernel,
-                        e.ramdisks_shown(),
-                        e.missing.join(", ")
-                    )
+                    format!("{} (MISSING: {})", files_shown(e), e.missing.join(", "))
                 },
                 cmdline: e.cmdline.clone(),
                 problem: self.failed.get(&entry_key(e)).cloned(),
+                cannot_boot: e.cannot_boot.clone(),
             })
             .collect()
     }
@@ -227,31 +231,34 @@ impl Boot {
     /// Boots `entry` with `cmdline` (the entry's own, or as edited in the menu).
     /// Returns only on failure.
     fn boot_entry(&mut self, entry: &BootEntry, cmdline: &str) -> BootError {
+        if let Some(reason) = &entry.cannot_boot {
+            return BootError::CannotBoot {
+                title: entry.title.clone(),
+                reason: reason.clone(),
+            };
+        }
         if !entry.missing.is_empty() {
             return BootError::MissingFiles {
                 title: entry.title.clone(),
                 missing: entry.missing.clone(),
             };
         }
-        let plan = KexecPlan {
-            kernel: entry.kernel_file(),
-            ramdisks: entry.ramdisk_files(),
-            cmdline: cmdline.to_string(),
-            modules: Vec::new(),
-            loader_type: None,
-            entry_32bit: false,
+        let plan = kexec_plan(entry, cmdline);
+        // A multiboot kernel is not a bzImage: its loader reads its headers in load.
+        let checked = if entry.kind.is_linux() {
+            kexec::check_kernel(&plan.kernel).map(|_| ())
+        } else {
+            Ok(())
         };
-        if let Err(source) = kexec::check_kernel(&plan.kernel) {
+        if let Err(source) = checked {
             return BootError::Kernel {
                 kernel: entry.kernel.clone(),
                 source,
             };
         }
         log::say(format!(
-            "booting {} initrd {} cmdline \"{}\"",
-            entry.kernel,
-            entry.ramdisks_shown(),
-            cmdline
+            "booting {} cmdline \"{cmdline}\"",
+            files_shown(entry)
         ));
         let loaded = match kexec::load(&plan, self.cmdline.kexec) {
             Ok(loaded) => loaded,
@@ -284,7 +291,74 @@ impl Boot {
     }
 }
 
-/// What identifies an entry across rescans: its kernel and ramdisk paths.
-pub(super) fn entry_key(entry: &BootEntry) -> (String, Vec<String>) {
-    (entry.kernel.clone(), entry.ramdisks.clone())
+/// What identifies an entry across rescans: its kernel, ramdisk paths and modules
+/// (Xen's entries share the kernel), and the title of one that names no kernel.
+pub(super) type EntryKey = (String, Vec<String>, String, String);
+
+pub(super) fn entry_key(entry: &BootEntry) -> EntryKey {
+    let title = if entry.kernel.is_empty() {
+        entry.title.clone()
+    } else {
+        String::new()
+    };
+    (
+        entry.kernel.clone(),
+        entry.ramdisks.clone(),
+        entry.modules_shown(),
+        title,
+    )
 }
+
+/// The plan that boots `entry` with `cmdline`: its files as found inside its
+/// filesystem, the modules with their command lines (path first) in order.
+fn kexec_plan(entry: &BootEntry, cmdline: &str) -> KexecPlan {
+    KexecPlan {
+        kernel: entry.kernel_file(),
+        ramdisks: entry.ramdisk_files(),
+        cmdline: cmdline.to_string(),
+        modules: entry
+            .module_files()
+            .into_iter()
+            .map(|(file, cmdline)| BootModule { file, cmdline })
+            .collect(),
+        loader_type: loader_type(entry).map(str::to_string),
+        entry_32bit: false,
+    }
+}
+
+/// The loader a grub.cfg entry names by its command, as GRUB would use it: `multiboot`
+/// is version 1 even for an image with both headers. Otherwise the image's headers
+/// decide (`kernel=` with `kboot.module=`, Linux entries).
+fn loader_type(entry: &BootEntry) -> Option<&'static str> {
+    match (entry.kind, entry.source) {
+        (KernelKind::Multiboot2, _) => Some("multiboot2-x86"),
+        (KernelKind::Multiboot, Source::Grub) => Some("multiboot-x86"),
+        _ => None,
+    }
+}
+
+/// What an entry boots, as the menu and the boot line say it: the kernel and its
+/// ramdisks, or a multiboot kernel (Xen) with its modules in order.
+fn files_shown(entry: &BootEntry) -> String {
+    if entry.kind.is_linux() {
+        format!("{} initrd {}", entry.kernel, entry.ramdisks_shown())
+    } else {
+        let modules: Vec<String> = entry
+            .modules
+            .iter()
+            .map(|m| format!("module \"{}\"", m.cmdline()))
+            .collect();
+        format!(
+            "{} {} {}",
+            entry.kind.name(),
+            entry.kernel,
+            modules.join(" ")
+        )
+        .trim_end()
+        .to_string()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

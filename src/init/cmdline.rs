@@ -30,6 +30,9 @@ pub(crate) struct Cmdline {
     pub boot: Option<DeviceSpec>,
     pub kernel: Option<String>,
     pub ramdisk: Option<String>,
+    /// `kboot.module=`, repeatable, in order: a multiboot module's file, then its
+    /// arguments (`kboot.module="/boot/vmlinuz-V root=..."`). With `kernel=` (Xen).
+    pub modules: Vec<String>,
     pub rootfstype: Vec<String>,
     pub rootflags: Option<String>,
     pub rootwait: bool,
@@ -193,6 +196,7 @@ impl Cmdline {
                     })?
             }
             "kboot.default" => self.default_entry = Some(value()),
+            "kboot.module" => self.modules.push(value()),
             "kboot.append" => self.append = Some(value()),
             "kboot.debug" => self.debug = true,
             "kboot.lock" => {
@@ -274,6 +278,12 @@ impl FromStr for Cmdline {
                     }
                 }
             }
+        }
+        if cmdline.kernel.is_none() && !cmdline.modules.is_empty() {
+            cmdline.warnings.push(
+                "kboot.module= without kernel= is ignored: name the multiboot kernel (kernel=/boot/xen.gz)"
+                    .to_string(),
+            );
         }
         Ok(cmdline)
     }

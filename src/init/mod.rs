@@ -62,9 +62,9 @@ pub(crate) struct Boot {
     debug_seen_devices: Vec<String>,
     /// md arrays and LVM volumes brought up so far.
     storage: Storage,
-    /// Entries that failed to boot (kernel and ramdisk paths) and why: the menu marks
+    /// Entries that failed to boot (by `attempt::entry_key`) and why: the menu marks
     /// them, and a failed default is never booted again by itself.
-    failed: BTreeMap<(String, Vec<String>), String>,
+    failed: BTreeMap<attempt::EntryKey, String>,
 }
 
 impl Boot {

@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 use super::bls::{self, BlsError, NamedEntry};
 use super::grub::{self, GrubEnv, GrubError, Menu, MenuItem, Vars};
 use super::scan::{self, ScanError, ScanRequest, ScanWarning};
-use super::{on_fs, BootEntry, Config, DefaultSpec, Source};
+use super::{on_fs, BootEntry, Config, DefaultSpec, KernelKind, Source};
 use crate::untrusted;
+use entry::{boot_entry, unreadable_files};
+
+mod entry;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SelectError {
@@ -47,6 +50,8 @@ pub(crate) enum ConfigWarning {
         count: usize,
         limit: usize,
     },
+    #[error(transparent)]
+    Default(#[from] super::UnbootableDefault),
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -119,6 +124,8 @@ pub(crate) fn collect(req: &ScanRequest<'_>) -> Result<Collected, SelectError> {
         Err(_) => {}
     }
     let (entries, default_index) = dedup(entries, listed.default_at.unwrap_or(0));
+    let (default_index, unbootable) = super::bootable_default(&entries, default_index);
+    warnings.extend(unbootable.map(ConfigWarning::from));
     Ok(Collected {
         entries,
         default_index,
@@ -285,112 +292,14 @@ fn bls_as_grub_entry(named: &NamedEntry, vars: Option<&Vars>) -> grub::GrubEntry
                     .collect::<Vec<_>>()
             })
             .collect(),
+        kind: KernelKind::Linux,
+        modules: Vec::new(),
         source: Source::Bls,
+        cannot_boot: e.linux.is_none().then(|| "no linux line".to_string()),
     }
 }
 
-fn boot_entry(req: &ScanRequest<'_>, e: &grub::GrubEntry, config_fs: &Path) -> BootEntry {
-    let kernel = e.kernel.as_deref().map(strip_device).unwrap_or_default();
-    let initrds: Vec<String> = e.initrds.iter().map(|r| strip_device(r)).collect();
-    let located = locate(req, config_fs, &kernel)
-        .or_else(|| initrds.first().and_then(|r| locate(req, config_fs, r)))
-        // Missing everywhere: report it where the config is.
-        .unwrap_or(Located {
-            fs_root: config_fs.to_path_buf(),
-            prefix: "",
-        });
-    let ramdisks: Vec<String> = initrds.iter().map(|r| located.adjust(r)).collect();
-    let kernel = located.adjust(&kernel);
-    let missing = std::iter::once(&kernel)
-        .chain(&ramdisks)
-        .filter(|p| !scan::is_file_on(&located.fs_root, p))
-        .cloned()
-        .collect();
-    let mut cmdline = e.cmdline();
-    if let Some(append) = req.append.filter(|a| !a.trim().is_empty()) {
-        if !cmdline.is_empty() {
-            cmdline.push(' ');
-        }
-        cmdline.push_str(append.trim());
-    }
-    let version = Path::new(&kernel)
-        .file_name()
-        .and_then(|n| scan::kernel_version(&n.to_string_lossy()).map(str::to_string))
-        .filter(|v| !v.is_empty());
-    BootEntry {
-        title: e.title.clone(),
-        id: e.id.clone(),
-        version,
-        fs_root: located.fs_root,
-        kernel,
-        ramdisks,
-        cmdline,
-        source: e.source,
-        missing,
-    }
-}
-
-/// Files the entries name that are there but cannot be read (a FIFO, a directory, a
-/// symlink loop): `missing` only says the entry cannot boot, this says why.
-fn unreadable_files(entries: &[BootEntry]) -> Vec<ConfigWarning> {
-    let mut unreadable = Vec::new();
-    for entry in entries {
-        for path in &entry.missing {
-            match untrusted::check_regular_file_in_root(&entry.fs_root, Path::new(path)) {
-                Err(source) if source.kind() != io::ErrorKind::NotFound => {
-                    unreadable.push(ConfigWarning::Read {
-                        path: on_fs(&entry.fs_root, path),
-                        source,
-                    })
-                }
-                _ => {}
-            }
-        }
-    }
-    unreadable
-}
-
-/// GRUB paths may start with the device: `(hd0,gpt2)/vmlinuz`, `($root)/vmlinuz`.
-fn strip_device(path: &str) -> String {
-    let path = match path.strip_prefix('(').and_then(|p| p.split_once(')')) {
-        Some((_, rest)) => rest,
-        None => path,
-    };
-    scan::absolute(path)
-}
-
-/// Where a config's paths point. A path is relative to the filesystem GRUB's `root`
-/// is on, which kboot cannot evaluate (`search --set=root`), so it looks: the
-/// filesystem the config is on, then the other one, then `/boot` on root (a config
-/// written for a separate /boot, read from a root whose /boot holds the files).
-struct Located {
-    fs_root: PathBuf,
-    /// Prefix added to the config's paths (`/boot` in the last case).
-    prefix: &'static str,
-}
-
-impl Located {
-    fn adjust(&self, path: &str) -> String {
-        format!("{}{path}", self.prefix)
-    }
-}
-
-/// Where `path` (the kernel, or failing that the first ramdisk) is.
-fn locate(req: &ScanRequest<'_>, config_fs: &Path, path: &str) -> Option<Located> {
-    let mut candidates: Vec<(PathBuf, &'static str)> = vec![(config_fs.to_path_buf(), "")];
-    for fs in req.boot.into_iter().chain([req.root]) {
-        if fs != config_fs {
-            candidates.push((fs.to_path_buf(), ""));
-        }
-    }
-    candidates.push((req.root.to_path_buf(), "/boot"));
-    candidates
-        .into_iter()
-        .find(|(fs, prefix)| scan::is_file_on(fs, &format!("{prefix}{path}")))
-        .map(|(fs_root, prefix)| Located { fs_root, prefix })
-}
-
-/// One entry per (kernel file, ramdisk files, command line) across sources: the first
+/// One entry per (kernel file, ramdisk files, module files, command line) across sources: the first
 /// source wins. Within one config, same-looking entries stay, as the boot loader shows
 /// them (Debian's top entry and the first one in "Advanced options" are the same
 /// kernel). The default follows its entry, or the entry that replaced it.
@@ -398,13 +307,18 @@ fn locate(req: &ScanRequest<'_>, config_fs: &Path, path: &str) -> Option<Located
 /// Linear: a hash map from what makes entries the same to the first kept entry of
 /// each source, so the match is the earliest kept entry of another source.
 fn dedup(entries: Vec<BootEntry>, default_index: usize) -> (Vec<BootEntry>, usize) {
-    type Sameness = (PathBuf, Vec<PathBuf>, String);
+    type Sameness = (PathBuf, Vec<PathBuf>, Vec<PathBuf>, String);
     let mut first_by_source: HashMap<Sameness, Vec<(Source, usize)>> = HashMap::new();
     let mut kept: Vec<BootEntry> = Vec::new();
     let mut new_default = 0;
     for (i, e) in entries.into_iter().enumerate() {
         let firsts = first_by_source
-            .entry((e.kernel_path(), e.ramdisk_paths(), e.cmdline.clone()))
+            .entry((
+                e.kernel_path(),
+                e.ramdisk_paths(),
+                e.module_paths(),
+                e.cmdline.clone(),
+            ))
             .or_default();
         // At most one element per source: a short list.
         let same = firsts

@@ -1,4 +1,5 @@
-//! Finding kernels: `kernel=`/`ramdisk=` when the command line names them, else every
+//! Finding kernels: `kernel=`/`ramdisk=` (and `kboot.module=`, which make `kernel=` a
+//! multiboot kernel such as Xen) when the command line names them, else every
 //! `vmlinuz-*`, `vmlinux-*` and `bzImage*` in the boot directory with the ramdisk that
 //! carries the same version, newest first (`sort -V`).
 
@@ -7,7 +8,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{on_fs, version, BootEntry, Source};
+use super::{on_fs, version, BootEntry, EntryModule, KernelKind, Source};
 use crate::untrusted;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +19,12 @@ pub(crate) enum ScanError {
     KernelMissing { path: String, fs: ScannedFs },
     #[error("ramdisk={path} not found on {fs}: check the path, or leave ramdisk= out")]
     RamdiskMissing { path: String, fs: ScannedFs },
-    /// `kernel=` or `ramdisk=` names something there that cannot be read as a file.
+    #[error("kboot.module={path} not found on {fs}: check the path (the module's file comes first, then its arguments)")]
+    ModuleMissing { path: String, fs: ScannedFs },
+    #[error("kboot.module= is empty: give the module's file, then its arguments (kboot.module=\"/boot/vmlinuz-V root=...\")")]
+    ModuleEmpty,
+    /// `kernel=`, `ramdisk=` or `kboot.module=` names something there that cannot be
+    /// read as a file.
     #[error("{param}={path} on {fs} cannot be read: {source}")]
     Unreadable {
         param: &'static str,
@@ -93,6 +99,9 @@ pub(crate) struct ScanRequest<'a> {
     pub boot: Option<&'a Path>,
     pub kernel: Option<&'a str>,
     pub ramdisk: Option<&'a str>,
+    /// `kboot.module=` values, in order: each a file, then its arguments. With
+    /// `kernel=` they make it a multiboot entry (Xen with its dom0 kernel and ramdisk).
+    pub modules: &'a [String],
     /// The command line scanned and `kernel=` entries get.
     pub cmdline: &'a str,
     /// `kboot.append`: words added to the command line of BLS and grub.cfg entries
@@ -109,6 +118,7 @@ impl<'a> ScanRequest<'a> {
             boot,
             kernel: None,
             ramdisk: None,
+            modules: &[],
             cmdline,
             append: None,
         }
@@ -215,17 +225,58 @@ fn cmdline_entry(req: &ScanRequest<'_>, kernel: &str) -> Result<BootEntry, ScanE
         }
         None => Vec::new(),
     };
+    let modules = cmdline_modules(req, fs_root, fs)?;
+    // Xen carries no Linux version; its first module (the dom0 kernel) does.
+    let version = match modules.first() {
+        Some(first) => Path::new(&first.path)
+            .file_name()
+            .and_then(|n| kernel_version(&n.to_string_lossy()).map(str::to_string)),
+        None => version,
+    };
     Ok(BootEntry {
         title: format!("{kernel} (from the command line)"),
         id: None,
         version,
         fs_root: fs_root.to_path_buf(),
         kernel,
+        kind: if modules.is_empty() {
+            KernelKind::Linux
+        } else {
+            KernelKind::Multiboot
+        },
         ramdisks,
+        modules,
         cmdline: req.cmdline.to_string(),
         source: Source::Cmdline,
         missing: Vec::new(),
+        cannot_boot: None,
     })
+}
+
+/// `kboot.module=` as modules: each value's first word is the file (on the same
+/// filesystem as `kernel=`, which must hold it), the rest its arguments.
+fn cmdline_modules(
+    req: &ScanRequest<'_>,
+    fs_root: &Path,
+    fs: ScannedFs,
+) -> Result<Vec<EntryModule>, ScanError> {
+    let mut modules = Vec::with_capacity(req.modules.len());
+    for value in req.modules {
+        let value = value.trim();
+        let (file, args) = value.split_once(char::is_whitespace).unwrap_or((value, ""));
+        if file.is_empty() {
+            return Err(ScanError::ModuleEmpty);
+        }
+        let path = absolute(file);
+        check_named_file(fs_root, fs, "kboot.module", &path, |path| {
+            ScanError::ModuleMissing { path, fs }
+        })?;
+        modules.push(EntryModule {
+            path,
+            args: args.trim().to_string(),
+        });
+    }
+    Ok(modules)
 }
 
 /// That the file `param` (`kernel` or `ramdisk`) names at `path` is a regular file on
@@ -331,10 +382,13 @@ fn scanned_entry(req: &ScanRequest<'_>, name: &str, names: &[String]) -> BootEnt
         version,
         fs_root: fs_root.to_path_buf(),
         kernel: join_dir(dir, name),
+        kind: KernelKind::Linux,
         ramdisks: ramdisk.map(|r| join_dir(dir, &r)).into_iter().collect(),
+        modules: Vec::new(),
         cmdline: req.cmdline.to_string(),
         source: Source::Scan,
         missing: Vec::new(),
+        cannot_boot: None,
     }
 }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::select::Source;
+use crate::select::{KernelKind, Source};
 use std::path::PathBuf;
 
 fn entry(version: &str) -> BootEntry {
@@ -13,6 +13,9 @@ fn entry(version: &str) -> BootEntry {
         cmdline: String::new(),
         source: Source::Scan,
         missing: Vec::new(),
+        kind: KernelKind::Linux,
+        modules: Vec::new(),
+        cannot_boot: None,
     }
 }
 

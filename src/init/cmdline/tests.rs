@@ -122,3 +122,33 @@ fn an_unreadable_kboot_lock_value_locks_anyway_with_a_warning() {
         vec!["kboot.lock=maybe: expected no value, 1 or 0; locked anyway".to_string()]
     );
 }
+
+/// `kboot.module=` repeats, in order; a quoted value keeps its spaces (the kernel
+/// leaves the quotes in /proc/cmdline) and loses its quotes; none reaches the target.
+#[test]
+fn kboot_module_is_repeatable_and_quoted_values_keep_their_arguments() {
+    let c = parse(
+        "kernel=/boot/xen.gz kboot.module=\"/boot/vmlinuz-6.1.0-13-amd64 root=/dev/vda1 \
+         console=hvc0\" kboot.module=/boot/initrd.img-6.1.0-13-amd64 dom0=pvh dom0_mem=1024M",
+    );
+    assert_eq!(c.kernel.as_deref(), Some("/boot/xen.gz"));
+    assert_eq!(
+        c.modules,
+        [
+            "/boot/vmlinuz-6.1.0-13-amd64 root=/dev/vda1 console=hvc0",
+            "/boot/initrd.img-6.1.0-13-amd64"
+        ]
+    );
+    // Xen's own command line: what kboot did not consume.
+    assert_eq!(c.target_cmdline(), "dom0=pvh dom0_mem=1024M");
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn kboot_module_without_a_kernel_is_ignored_with_a_warning() {
+    let c = parse("root=/dev/vda1 kboot.module=/boot/vmlinuz");
+    assert_eq!(c.modules, ["/boot/vmlinuz"]);
+    assert_eq!(c.target_cmdline(), "root=/dev/vda1");
+    assert_eq!(c.warnings.len(), 1);
+    assert!(c.warnings[0].contains("kboot.module= without kernel="));
+}

@@ -54,6 +54,9 @@ pub(crate) struct MenuItem {
     pub cmdline: String,
     /// Why booting this entry failed last time; the menu marks it.
     pub problem: Option<String>,
+    /// Why kboot cannot boot this entry at all (`chainloader (another boot loader)`):
+    /// the menu marks it so, and never counts down to it.
+    pub cannot_boot: Option<String>,
 }
 
 /// What the boot flow should do next.
@@ -154,11 +157,13 @@ pub(crate) struct Menu {
 
 impl Menu {
     /// `timeout_secs`: `0` boots the default at once (see `boots_at_once`), negative
-    /// waits forever, N counts N ticks. A default marked with a problem never counts
-    /// down: booting it again unasked would loop.
+    /// waits forever, N counts N ticks. A default marked with a problem, or one kboot
+    /// cannot boot, never counts down: booting it again unasked would loop.
     pub(crate) fn new(items: Vec<MenuItem>, default: usize, timeout_secs: i64) -> Self {
         let default = if default < items.len() { default } else { 0 };
-        let default_failed = items.get(default).is_some_and(|i| i.problem.is_some());
+        let default_failed = items
+            .get(default)
+            .is_some_and(|i| i.problem.is_some() || i.cannot_boot.is_some());
         let countdown_secs = if default_failed {
             None
         } else {

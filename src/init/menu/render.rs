@@ -37,7 +37,13 @@ impl Menu {
                 &format!(" {marker} {}{star} {}", i + 1, Printable(&item.title)),
                 width,
             ));
-            if let Some(problem) = &item.problem {
+            if let Some(reason) = &item.cannot_boot {
+                lines.extend(word_wrap(
+                    &format!("cannot boot: {}", Printable(reason)),
+                    "      ",
+                    width,
+                ));
+            } else if let Some(problem) = &item.problem {
                 lines.extend(word_wrap(
                     &format!("failed: {}", Printable(problem)),
                     "      ",

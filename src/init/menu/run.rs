@@ -41,7 +41,7 @@ pub(super) fn without_terminal(menu: &Menu, timeout_secs: i64) -> Outcome {
     let Some(item) = menu.items().get(menu.default_index()) else {
         return Outcome::Rescue;
     };
-    if item.problem.is_some() {
+    if item.problem.is_some() || item.cannot_boot.is_some() {
         return Outcome::Rescue;
     }
     let wait_secs = u64::try_from(timeout_secs).unwrap_or(NO_TERMINAL_WAIT_SECS);

@@ -8,6 +8,7 @@ fn item(n: u32) -> MenuItem {
         detail: format!("/boot/vmlinuz-6.1.0-{n} initrd /boot/initrd.img-6.1.0-{n}"),
         cmdline: format!("root=/dev/vda1 v={n}"),
         problem: None,
+        cannot_boot: None,
     }
 }
 
@@ -379,6 +380,7 @@ fn hostile_item() -> MenuItem {
         detail: "/boot/vmlinuz-\u{202e}1 initrd none (grub.cfg)".into(),
         cmdline: "root=/dev/vda1 \u{9b}2J".into(),
         problem: Some("bad\rline".into()),
+        cannot_boot: None,
     }
 }
 
@@ -439,4 +441,31 @@ fn a_locked_menu_neither_edits_nor_opens_the_rescue_prompt() {
     press(&mut menu, &[Key::Char('e')]);
     assert!(menu.is_editing());
     assert_eq!(press(&mut three(-1), &[Key::Char('s')]), Outcome::Rescue);
+}
+
+/// An entry kboot cannot boot is listed in its place with the reason, never counted
+/// down to, and choosing it still goes to the boot flow (which says why and comes
+/// back to the menu).
+#[test]
+fn an_entry_kboot_cannot_boot_is_marked_and_never_counted_down_to() {
+    let mut items = vec![item(3), item(2)];
+    items[0].title = "Windows Boot Manager".into();
+    items[0].cannot_boot = Some("chainloader (another boot loader)".into());
+    let menu = Menu::new(items.clone(), 1, 5);
+    let screen = menu.render(80);
+    let at = screen
+        .iter()
+        .position(|l| l.contains("Windows Boot Manager"))
+        .unwrap();
+    assert_eq!(
+        screen[at + 1].trim(),
+        "cannot boot: chainloader (another boot loader)"
+    );
+    assert_eq!(menu.countdown_secs(), Some(5));
+    let mut menu = Menu::new(items, 0, 5);
+    assert_eq!(menu.countdown_secs(), None);
+    assert!(!menu.boots_at_once());
+    assert_eq!(menu.handle(Key::Tick), Outcome::Continue);
+    assert_eq!(menu.handle(Key::Enter), boot(0, "root=/dev/vda1 v=3"));
+    assert_eq!(without_terminal(&menu, 0), Outcome::Rescue);
 }

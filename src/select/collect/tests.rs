@@ -1,4 +1,6 @@
+use super::entry::strip_device;
 use super::*;
+use crate::select::{EntryModule, KernelKind};
 use std::fs;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
@@ -372,6 +374,9 @@ fn boot_entry_for(kernel: &str, cmdline: &str, source: Source) -> BootEntry {
         cmdline: cmdline.into(),
         source,
         missing: Vec::new(),
+        kind: KernelKind::Linux,
+        modules: Vec::new(),
+        cannot_boot: None,
     }
 }
 
@@ -462,4 +467,124 @@ fn blscfg_repeated_cannot_multiply_entries_past_the_limit() {
             ..
         }
     )));
+}
+
+/// Debian's Xen grub.cfg on a root holding Xen, the kernels and ramdisks: the Xen
+/// entries come after the Linux ones, each Xen with the dom0 kernel then its ramdisk
+/// (found on root like the kernel), `kboot.append` on Xen's own command line, and the
+/// version of the dom0 kernel.
+#[test]
+fn debian_xen_entries_carry_their_modules() {
+    let mut files = vec![
+        (
+            "boot/grub/grub.cfg".to_string(),
+            data("grub/debian-xen.cfg"),
+        ),
+        ("boot/xen-4.17-amd64.gz".to_string(), b"x".to_vec()),
+    ];
+    files.extend(debian_kernels("boot/"));
+    let t = tree(&files);
+    let mut req = request(t.path(), None);
+    req.append = Some("loglvl=all");
+    let c = collect(&req).unwrap();
+    let xen: Vec<&BootEntry> = c.entries.iter().filter(|e| !e.kind.is_linux()).collect();
+    let titles: Vec<&str> = xen.iter().map(|e| e.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Debian GNU/Linux, with Xen hypervisor",
+            "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-13-amd64",
+            "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-13-amd64 (recovery mode)",
+            "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-9-amd64",
+            "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-9-amd64 (recovery mode)",
+        ]
+    );
+    // They follow 10_linux's five entries, before the scanned kernels.
+    assert_eq!(c.entries[5].title, titles[0]);
+    assert_eq!(c.default_index, 0);
+    let top = xen[0];
+    assert_eq!(top.kind, KernelKind::Multiboot2);
+    assert_eq!(top.kernel, "/boot/xen-4.17-amd64.gz");
+    assert_eq!(
+        top.cmdline,
+        "placeholder dom0=pvh iommu=1 console=com1 com1=115200,8n1 dom0_mem=1024M loglvl=all"
+    );
+    assert_eq!(top.version.as_deref(), Some("6.1.0-13-amd64"));
+    assert!(top.missing.is_empty());
+    assert!(top.ramdisks.is_empty());
+    let modules: Vec<String> = top.modules.iter().map(EntryModule::cmdline).collect();
+    assert_eq!(
+        modules,
+        [
+            format!(
+                "/boot/vmlinuz-6.1.0-13-amd64 placeholder root=UUID={ROOT_UUID} ro console=hvc0 quiet"
+            ),
+            "/boot/initrd.img-6.1.0-13-amd64".to_string(),
+        ]
+    );
+    assert_eq!(
+        top.module_files()[1].0,
+        t.path().join("boot/initrd.img-6.1.0-13-amd64")
+    );
+    // A module that is not there is missing, as a ramdisk would be.
+    fs::remove_file(t.path().join("boot/initrd.img-6.1.0-9-amd64")).unwrap();
+    let c = collect(&req).unwrap();
+    let nine = c
+        .entries
+        .iter()
+        .find(|e| e.title == "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-9-amd64")
+        .unwrap();
+    assert_eq!(nine.missing, ["/boot/initrd.img-6.1.0-9-amd64"]);
+}
+
+/// A grub.cfg whose default is an entry kboot cannot boot: the entry is listed,
+/// marked, and the default is the first entry kboot can boot, with a warning saying so.
+#[test]
+fn a_default_kboot_cannot_boot_falls_back_to_the_first_bootable_entry() {
+    let cfg = "set default=1\n\
+        menuentry 'Firmware' { fwsetup }\n\
+        menuentry 'Windows' { chainloader /EFI/Microsoft/Boot/bootmgfw.efi }\n\
+        menuentry 'Debian' { linux /boot/vmlinuz-6.1.0-13-amd64 ro }\n";
+    let mut files = vec![("boot/grub/grub.cfg".to_string(), cfg.as_bytes().to_vec())];
+    files.extend(debian_kernels("boot/"));
+    let t = tree(&files);
+    let mut req = request(t.path(), None);
+    req.append = Some("quiet");
+    let c = collect(&req).unwrap();
+    let marked: Vec<(&str, Option<&str>, &str)> = c
+        .entries
+        .iter()
+        .take(3)
+        .map(|e| {
+            (
+                e.title.as_str(),
+                e.cannot_boot.as_deref(),
+                e.cmdline.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            (
+                "Firmware",
+                Some("fwsetup (the firmware's setup screen)"),
+                ""
+            ),
+            ("Windows", Some("chainloader (another boot loader)"), ""),
+            ("Debian", None, "ro quiet"),
+        ]
+    );
+    assert!(c.entries[..2]
+        .iter()
+        .all(|e| e.missing.is_empty() && e.kernel.is_empty()));
+    assert_eq!(c.default_index, 2);
+    let said: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        said,
+        [
+            "the default entry \"Windows\" cannot be booted by kboot: chainloader (another boot \
+          loader); the default is \"Debian\" instead"
+        ]
+    );
 }

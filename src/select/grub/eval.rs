@@ -1,6 +1,8 @@
 //! Running the statements the way GRUB would for the part that decides the menu:
 //! variables (`set`, `unset`, assignments), `if` on conditions that can be decided
-//! without a device, `menuentry`/`submenu`, `linux*`/`initrd*` and `blscfg`.
+//! without a device, `menuentry`/`submenu`, `linux*`/`initrd*`,
+//! `multiboot*`/`module*` and `blscfg`; other boot loaders' commands (`chainloader`)
+//! are noted, so the entry is shown with the reason kboot cannot boot it.
 //!
 //! Nothing here loops or calls: `function` bodies and loops are never run (a function
 //! that calls itself is a command kboot ignores), and a variable expands once (`$a`
@@ -11,10 +13,10 @@
 //! ([`MAX_COPIED_BYTES`], variables copied into each entry and `blscfg`).
 
 use super::lexer::{is_name_char, Part, Word};
-use super::menu::{GrubEntry, Menu, MenuItem};
+use super::menu::{GrubEntry, GrubModule, Menu, MenuItem};
 use super::parser::{parse, Stmt};
 use super::{GrubError, Vars};
-use crate::select::{Config, DefaultSpec, Source};
+use crate::select::{Config, DefaultSpec, KernelKind, Source};
 
 /// Variables GRUB itself sets that generated configs test (`feature_*` say which
 /// features this GRUB has; every GRUB since 2.00 has these).
@@ -120,14 +122,62 @@ impl Budget {
     }
 }
 
+/// GRUB's options before the file of `multiboot`/`multiboot2` (`--quirk-*`) and of
+/// `module`/`module2` (`--nounzip`), as the GRUB manual lists them; they say how GRUB
+/// loads the file, which kboot's loader decides for itself.
+fn is_load_option(word: &str) -> bool {
+    word == "--nounzip" || word.starts_with("--quirk-")
+}
+
+/// Commands that boot something kboot cannot, and what that is (the reason an entry
+/// holding one is marked).
+const OTHER_LOADERS: [(&str, &str); 10] = [
+    ("chainloader", "another boot loader"),
+    ("ntldr", "the Windows boot loader"),
+    ("appleloader", "the Apple firmware's boot loader"),
+    ("kfreebsd", "a FreeBSD kernel"),
+    ("knetbsd", "a NetBSD kernel"),
+    ("kopenbsd", "an OpenBSD kernel"),
+    ("xen_hypervisor", "Xen on Arm"),
+    ("fwsetup", "the firmware's setup screen"),
+    ("legacy_kernel", "a GRUB Legacy entry"),
+    ("truecrypt", "a TrueCrypt image"),
+];
+
 /// What running a list of statements produced: menu items, and (inside a menuentry)
-/// the kernel and initrds.
+/// the kernel, initrds and modules.
 #[derive(Default)]
 struct Sink {
     items: Vec<MenuItem>,
     kernel: Option<String>,
+    kind: KernelKind,
     args: Vec<String>,
     initrds: Vec<String>,
+    modules: Vec<GrubModule>,
+    /// The first command of `OTHER_LOADERS` run, with what it boots.
+    other_loader: Option<(&'static str, &'static str)>,
+}
+
+impl Sink {
+    /// The menu entry this body made.
+    fn into_entry(self, title: String, id: Option<String>) -> GrubEntry {
+        let cannot_boot = match (&self.kernel, self.other_loader) {
+            (Some(_), _) => None,
+            (None, Some((command, what))) => Some(format!("{command} ({what})")),
+            (None, None) => Some("no linux or multiboot command".to_string()),
+        };
+        GrubEntry {
+            title,
+            id,
+            kernel: self.kernel,
+            kind: self.kind,
+            args: self.args,
+            initrds: self.initrds,
+            modules: self.modules,
+            source: Source::Grub,
+            cannot_boot,
+        }
+    }
 }
 
 /// A menu body being run: its own copy of the variables, what it has produced,
@@ -177,14 +227,7 @@ fn run(stmts: &[Stmt], vars: Vars, budget: &mut Budget) -> Result<(Vars, Sink), 
                     items: done.sink.items,
                 }
             } else {
-                MenuItem::Entry(GrubEntry {
-                    title: head.title,
-                    id: head.id,
-                    kernel: done.sink.kernel,
-                    args: done.sink.args,
-                    initrds: done.sink.initrds,
-                    source: Source::Grub,
-                })
+                MenuItem::Entry(done.sink.into_entry(head.title, head.id))
             };
             if let Some(parent) = scopes.last_mut() {
                 parent.sink.items.push(item);
@@ -276,22 +319,56 @@ fn command(
         "linux" | "linux16" | "linuxefi" => {
             if let Some((kernel, rest)) = args.split_first() {
                 sink.kernel = Some(kernel.clone());
+                sink.kind = KernelKind::Linux;
                 sink.args = rest.to_vec();
+                sink.modules.clear();
+            }
+        }
+        // A new kernel drops the modules loaded so far, as GRUB's loader does.
+        "multiboot" | "multiboot2" => {
+            let args: Vec<&String> = args.iter().skip_while(|a| is_load_option(a)).collect();
+            if let Some((kernel, rest)) = args.split_first() {
+                sink.kernel = Some((*kernel).clone());
+                sink.kind = if name == "multiboot" {
+                    KernelKind::Multiboot
+                } else {
+                    KernelKind::Multiboot2
+                };
+                sink.args = rest.iter().map(|a| (*a).clone()).collect();
+                sink.modules.clear();
+            }
+        }
+        // GRUB refuses a module before a multiboot kernel is loaded.
+        "module" | "module2" if !sink.kind.is_linux() => {
+            let args: Vec<&String> = args.iter().skip_while(|a| is_load_option(a)).collect();
+            if let Some((file, rest)) = args.split_first() {
+                sink.modules.push(GrubModule {
+                    file: (*file).clone(),
+                    args: rest.iter().map(|a| (*a).clone()).collect(),
+                });
             }
         }
         "initrd" | "initrd16" | "initrdefi" => sink.initrds = args.to_vec(),
         "blscfg" => blscfg(vars, line, sink, budget)?,
-        // `name=value` on its own is an assignment, as in sh.
-        assignment if args.is_empty() => {
-            if let Some((k, v)) = assignment.split_once('=') {
-                if !k.is_empty() && k.chars().all(is_name_char) {
-                    vars.insert(k.to_string(), v.to_string());
-                }
-            }
+        other if sink.other_loader.is_none() => {
+            sink.other_loader = OTHER_LOADERS.iter().copied().find(|(c, _)| *c == other);
+            assign(other, args, vars);
         }
-        _ => {}
+        other => assign(other, args, vars),
     }
     Ok(())
+}
+
+/// `name=value` on its own is an assignment, as in sh.
+fn assign(word: &str, args: &[String], vars: &mut Vars) {
+    if !args.is_empty() {
+        return;
+    }
+    if let Some((k, v)) = word.split_once('=') {
+        if !k.is_empty() && k.chars().all(is_name_char) {
+            vars.insert(k.to_string(), v.to_string());
+        }
+    }
 }
 
 /// `blscfg`: the BLS entries go here, with a copy of the variables at this point.

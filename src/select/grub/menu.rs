@@ -2,21 +2,36 @@
 //! entries; finding the entry `set default=` names, and the bootable entries in order.
 
 use super::{GrubError, Vars};
-use crate::select::{Config, Source};
+use crate::select::{Config, KernelKind, Source};
 
-/// A `menuentry`. Entries without a `linux` command (`fwsetup`, `chainloader`) stay
-/// in the menu, since GRUB counts them in `set default=N`, but give no boot entry.
+/// A `menuentry`. Entries kboot cannot boot (`chainloader`, `fwsetup`, no kernel at
+/// all) stay in the menu, since GRUB counts them in `set default=N` and shows them,
+/// and carry the reason in `cannot_boot`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GrubEntry {
     pub title: String,
     pub id: Option<String>,
     /// As written after expansion, possibly with a `(device)` prefix.
     pub kernel: Option<String>,
-    /// The `linux` command's arguments: the kernel command line.
+    /// `linux*` or `multiboot`/`multiboot2`: which command loaded the kernel.
+    pub kind: KernelKind,
+    /// The kernel command's arguments: the kernel command line.
     pub args: Vec<String>,
     pub initrds: Vec<String>,
+    /// `module`/`module2` after a `multiboot`/`multiboot2`, in order.
+    pub modules: Vec<GrubModule>,
     /// `Grub`, or `Bls` once collect has put BLS entries where `blscfg` stood.
     pub source: Source,
+    /// Why kboot cannot boot it (no kernel; another loader's command).
+    pub cannot_boot: Option<String>,
+}
+
+/// A `module`/`module2` line: the file (options such as `--nounzip` dropped) and
+/// the words after it, which GRUB passes as the module's command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GrubModule {
+    pub file: String,
+    pub args: Vec<String>,
 }
 
 impl GrubEntry {
@@ -88,7 +103,7 @@ pub(crate) fn resolve_default(items: &[MenuItem], steps: &[String]) -> Option<Ve
 
 fn first_bootable(items: &[MenuItem]) -> Option<Vec<usize>> {
     items.iter().enumerate().find_map(|(i, item)| match item {
-        MenuItem::Entry(e) if e.kernel.is_some() => Some(vec![i]),
+        MenuItem::Entry(e) if e.cannot_boot.is_none() => Some(vec![i]),
         MenuItem::Submenu { items, .. } => first_bootable(items).map(|mut p| {
             p.insert(0, i);
             p
@@ -97,7 +112,8 @@ fn first_bootable(items: &[MenuItem]) -> Option<Vec<usize>> {
     })
 }
 
-/// The bootable entries in menu order, each with its position path. Paths are built
+/// The entries in menu order (those kboot cannot boot too, marked), each with its
+/// position path. Paths are built
 /// top-down (one copy per entry, no shifting), so deep submenus cost their depth once
 /// per entry; the evaluator has charged that.
 pub(crate) fn flatten(items: &[MenuItem]) -> Vec<(Vec<usize>, &GrubEntry)> {
@@ -114,7 +130,7 @@ fn flatten_into<'m>(
     for (i, item) in items.iter().enumerate() {
         prefix.push(i);
         match item {
-            MenuItem::Entry(e) if e.kernel.is_some() => out.push((prefix.clone(), e)),
+            MenuItem::Entry(e) => out.push((prefix.clone(), e)),
             MenuItem::Submenu { items, .. } => flatten_into(items, prefix, out),
             _ => {}
         }

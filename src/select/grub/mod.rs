@@ -7,9 +7,11 @@
 //! newlines, `{ }` blocks, `if/elif/else/fi`, `function`, `for`/`while`/`until`,
 //! `menuentry` and `submenu`) and an evaluator for the part that decides the menu:
 //! `set` and plain assignments, `if` on `[ ... ]`/`test` conditions it can decide
-//! (string tests only), `menuentry`/`submenu`, `linux*`/`initrd*`, and `blscfg`. Every
-//! other command (`search`, `insmod`, `load_video`, `load_env`, function calls...) is
-//! skipped, and an `if` whose condition it cannot decide (`loadfont`, file tests) is
+//! (string tests only), `menuentry`/`submenu`, `linux*`/`initrd*`,
+//! `multiboot*`/`module*` (Xen, as Debian's `20_linux_xen` writes it), and `blscfg`.
+//! Other boot loaders' commands (`chainloader`, `fwsetup`...) mark their entry as one
+//! kboot cannot boot (it stays in the menu, with the reason). Every other command
+//! (`search`, `insmod`, `load_video`, `load_env`, function calls...) is skipped, and an `if` whose condition it cannot decide (`loadfont`, file tests) is
 //! skipped whole, so the rest of the file still gives its entries.
 //!
 //! The evaluator starts from the grubenv variables (as the generated `load_env` would

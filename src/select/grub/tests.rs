@@ -1,9 +1,12 @@
 use super::*;
 use crate::select::DefaultSpec;
+use crate::select::KernelKind;
+use menu::GrubModule;
 
 const DEBIAN: &str = include_str!("../../../tests/data/grub/debian-boot-on-root.cfg");
 const DEBIAN_SAVED: &str = include_str!("../../../tests/data/grub/debian-saved-default.cfg");
 const DEBIAN_ENV: &str = include_str!("../../../tests/data/grub/debian-grubenv");
+const DEBIAN_XEN: &str = include_str!("../../../tests/data/grub/debian-xen.cfg");
 const ROOT_UUID: &str = "4b424f4f-0005-4000-8000-000000000001";
 
 /// Position path, title, kernel, command line, initrds.
@@ -470,4 +473,222 @@ fn a_long_chain_of_negations_is_decided_without_recursion() {
         };
         assert_eq!(e.title, "even");
     });
+}
+
+/// The entry at `path` in the menu's tree.
+fn entry_at<'m>(items: &'m [MenuItem], path: &[usize]) -> &'m GrubEntry {
+    let (first, rest) = path.split_first().unwrap();
+    match (&items[*first], rest) {
+        (MenuItem::Entry(e), []) => e,
+        (MenuItem::Submenu { items, .. }, rest) => entry_at(items, rest),
+        (other, _) => panic!("no entry at {path:?}: {other:?}"),
+    }
+}
+
+/// The titles of the menu's top level and submenus, as GRUB shows them.
+fn titles(items: &[MenuItem]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| match i {
+            MenuItem::Entry(e) => e.title.clone(),
+            MenuItem::Submenu { title, .. } => format!("{title} >"),
+            MenuItem::Bls { .. } => "blscfg".to_string(),
+        })
+        .collect()
+}
+
+/// Debian 12's real grub-mkconfig with xen-hypervisor-4.17-amd64 installed: the
+/// Linux entries of 10_linux, then 20_linux_xen's top Xen entry and its submenu in a
+/// submenu, each entry `multiboot2` (grub-file says Xen 4.17 is multiboot2) with the
+/// dom0 kernel, then its ramdisk, as modules.
+#[test]
+fn debian_xen_entries_are_multiboot2_with_the_dom0_kernel_then_its_ramdisk() {
+    let menu = read_menu(DEBIAN_XEN, Vars::new()).unwrap();
+    assert_eq!(
+        titles(&menu.items),
+        [
+            "Debian GNU/Linux",
+            "Advanced options for Debian GNU/Linux >",
+            "Debian GNU/Linux, with Xen hypervisor",
+            "Advanced options for Debian GNU/Linux (with Xen hypervisor) >",
+        ]
+    );
+    let MenuItem::Submenu { items, id, .. } = &menu.items[3] else {
+        panic!()
+    };
+    assert_eq!(
+        id.as_deref(),
+        Some(&*format!("gnulinux-advanced-{ROOT_UUID}"))
+    );
+    assert_eq!(titles(items), ["Xen hypervisor, version 4.17-amd64 >"]);
+    let MenuItem::Submenu { items: xen, id, .. } = &items[0] else {
+        panic!()
+    };
+    assert_eq!(
+        id.as_deref(),
+        Some(&*format!("xen-hypervisor-4.17-amd64-{ROOT_UUID}"))
+    );
+    assert_eq!(
+        titles(xen),
+        [
+            "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-13-amd64",
+            "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-13-amd64 (recovery mode)",
+            "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-9-amd64",
+            "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-9-amd64 (recovery mode)",
+        ]
+    );
+    let xen_args = "placeholder dom0=pvh iommu=1 console=com1 com1=115200,8n1 dom0_mem=1024M";
+    let top = entry_at(&menu.items, &[2]);
+    assert_eq!(top.id, Some(format!("xen-gnulinux-simple-{ROOT_UUID}")));
+    assert_eq!(top.kind, KernelKind::Multiboot2);
+    assert_eq!(top.kernel.as_deref(), Some("/boot/xen-4.17-amd64.gz"));
+    // `${xen_rm_opts}` is empty on a PC BIOS (`$grub_platform` unset here).
+    assert_eq!(top.cmdline(), xen_args);
+    assert!(top.initrds.is_empty());
+    assert_eq!(top.cannot_boot, None);
+    let module = |file: &str, args: &str| GrubModule {
+        file: file.to_string(),
+        args: args.split_whitespace().map(str::to_string).collect(),
+    };
+    let root = format!("placeholder root=UUID={ROOT_UUID} ro");
+    // `module2 --nounzip FILE`: the option is GRUB's, not the file.
+    assert_eq!(
+        top.modules,
+        [
+            module(
+                "/boot/vmlinuz-6.1.0-13-amd64",
+                &format!("{root} console=hvc0 quiet")
+            ),
+            module("/boot/initrd.img-6.1.0-13-amd64", ""),
+        ]
+    );
+    let recovery_9 = entry_at(&menu.items, &[3, 0, 3]);
+    assert_eq!(
+        recovery_9.id,
+        Some(format!("xen-gnulinux-6.1.0-9-amd64-recovery-{ROOT_UUID}"))
+    );
+    assert_eq!(recovery_9.cmdline(), xen_args);
+    assert_eq!(
+        recovery_9.modules,
+        [
+            module(
+                "/boot/vmlinuz-6.1.0-9-amd64",
+                &format!("{root} single console=hvc0")
+            ),
+            module("/boot/initrd.img-6.1.0-9-amd64", ""),
+        ]
+    );
+    // The Linux entries are as before, Linux kernels without modules.
+    let linux = entry_at(&menu.items, &[0]);
+    assert_eq!(linux.kind, KernelKind::Linux);
+    assert!(linux.modules.is_empty());
+    assert_eq!(flatten(&menu.items).len(), 10);
+    // By titles, as GRUB's `>` paths go. (By ids, the path's first step names
+    // 10_linux's submenu: 20_linux_xen gives its own submenu the same id, and the
+    // first match wins, in GRUB as here.)
+    let steps = [
+        "Advanced options for Debian GNU/Linux (with Xen hypervisor)".to_string(),
+        "Xen hypervisor, version 4.17-amd64".to_string(),
+        "Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-9-amd64".to_string(),
+    ];
+    assert_eq!(resolve_default(&menu.items, &steps), Some(vec![3, 0, 2]));
+    let top_id = [format!("xen-gnulinux-simple-{ROOT_UUID}")];
+    assert_eq!(resolve_default(&menu.items, &top_id), Some(vec![2]));
+}
+
+/// `multiboot` (v1) with GRUB's `--quirk-*` options, modules with `--nounzip`; a
+/// module before the kernel is refused as GRUB refuses it, and a new kernel drops the
+/// modules loaded before it.
+#[test]
+fn multiboot_lines_drop_grub_options_and_modules_follow_their_kernel() {
+    let cfg = "menuentry 'hand made' {\n\
+        module /early.img\n\
+        multiboot --quirk-bad-kludge --quirk-modules-after-kernel /boot/xen.gz dom0_mem=512M\n\
+        module --nounzip /boot/vmlinuz-6.1 root=/dev/vda1 'console=hvc0 quiet'\n\
+        module /boot/initrd.img-6.1\n\
+        }\n\
+        menuentry 'reloaded' {\n\
+        multiboot2 /boot/old.gz\n\
+        module2 /boot/stale\n\
+        multiboot2 /boot/xen.gz\n\
+        module2 /boot/vmlinuz\n\
+        }\n\
+        menuentry 'linux after all' {\n\
+        multiboot /boot/xen.gz\n\
+        module /boot/vmlinuz\n\
+        linux /boot/vmlinuz-6.1 ro\n\
+        }\n";
+    let menu = read_menu(cfg, Vars::new()).unwrap();
+    let flat = flatten(&menu.items);
+    let hand = flat[0].1;
+    assert_eq!(hand.kind, KernelKind::Multiboot);
+    assert_eq!(hand.kernel.as_deref(), Some("/boot/xen.gz"));
+    assert_eq!(hand.args, ["dom0_mem=512M"]);
+    assert_eq!(
+        hand.modules,
+        [
+            GrubModule {
+                file: "/boot/vmlinuz-6.1".into(),
+                args: vec!["root=/dev/vda1".into(), "console=hvc0 quiet".into()],
+            },
+            GrubModule {
+                file: "/boot/initrd.img-6.1".into(),
+                args: vec![],
+            },
+        ]
+    );
+    let reloaded = flat[1].1;
+    assert_eq!(reloaded.kind, KernelKind::Multiboot2);
+    assert_eq!(reloaded.kernel.as_deref(), Some("/boot/xen.gz"));
+    let files: Vec<&str> = reloaded.modules.iter().map(|m| m.file.as_str()).collect();
+    assert_eq!(files, ["/boot/vmlinuz"]);
+    let linux = flat[2].1;
+    assert_eq!(linux.kind, KernelKind::Linux);
+    assert!(linux.modules.is_empty());
+    assert_eq!(linux.cmdline(), "ro");
+}
+
+/// Entries kboot cannot boot stay in the menu in their place, with the reason; the
+/// default's fallback skips them.
+#[test]
+fn entries_kboot_cannot_boot_are_listed_with_the_reason() {
+    let cfg = "menuentry 'Windows Boot Manager' {\n\
+        insmod chain\n\
+        chainloader /EFI/Microsoft/Boot/bootmgfw.efi\n\
+        }\n\
+        menuentry 'UEFI Firmware Settings' --id uefi-firmware { fwsetup }\n\
+        menuentry 'Just text' { echo hello }\n\
+        submenu 'More' { menuentry 'Tools' { chainloader +1 }; menuentry 'Linux' { linux /vmlinuz } }\n";
+    let menu = read_menu(cfg, Vars::new()).unwrap();
+    let shown: Vec<(Vec<usize>, &str, Option<&str>)> = flatten(&menu.items)
+        .into_iter()
+        .map(|(p, e)| (p, e.title.as_str(), e.cannot_boot.as_deref()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                vec![0],
+                "Windows Boot Manager",
+                Some("chainloader (another boot loader)")
+            ),
+            (
+                vec![1],
+                "UEFI Firmware Settings",
+                Some("fwsetup (the firmware's setup screen)")
+            ),
+            (vec![2], "Just text", Some("no linux or multiboot command")),
+            (
+                vec![3, 0],
+                "Tools",
+                Some("chainloader (another boot loader)")
+            ),
+            (vec![3, 1], "Linux", None),
+        ]
+    );
+    // A default naming the submenu means its first entry kboot can boot.
+    assert_eq!(
+        resolve_default(&menu.items, &["More".into()]),
+        Some(vec![3, 1])
+    );
 }

@@ -211,3 +211,64 @@ fn no_kernel_found_names_the_files_left_out() {
         "{text}"
     );
 }
+
+/// `kernel=` with `kboot.module=`: a multiboot entry whose modules are each a file
+/// (first word) and its arguments, in order; the version is the dom0 kernel's.
+#[test]
+fn command_line_kernel_with_modules_is_a_multiboot_entry() {
+    let t = tree(&[
+        "boot/xen-4.17-amd64.gz",
+        "boot/vmlinuz-6.1.0-13-amd64",
+        "boot/initrd.img-6.1.0-13-amd64",
+    ]);
+    let modules = [
+        "/boot/vmlinuz-6.1.0-13-amd64 root=/dev/vda1  console=hvc0".to_string(),
+        "boot/initrd.img-6.1.0-13-amd64".to_string(),
+    ];
+    let mut req = request(t.path(), None);
+    req.kernel = Some("/boot/xen-4.17-amd64.gz");
+    req.modules = &modules;
+    let entries = find_entries(&req).unwrap();
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!(e.kind, KernelKind::Multiboot);
+    assert_eq!(e.kernel, "/boot/xen-4.17-amd64.gz");
+    assert_eq!(
+        e.modules,
+        [
+            EntryModule {
+                path: "/boot/vmlinuz-6.1.0-13-amd64".into(),
+                args: "root=/dev/vda1  console=hvc0".into(),
+            },
+            EntryModule {
+                path: "/boot/initrd.img-6.1.0-13-amd64".into(),
+                args: String::new(),
+            },
+        ]
+    );
+    assert_eq!(
+        e.modules[0].cmdline(),
+        "/boot/vmlinuz-6.1.0-13-amd64 root=/dev/vda1  console=hvc0"
+    );
+    assert_eq!(e.version.as_deref(), Some("6.1.0-13-amd64"));
+    assert!(e.ramdisks.is_empty());
+    assert_eq!(e.cmdline, "root=LABEL=r");
+}
+
+#[test]
+fn a_missing_or_empty_command_line_module_is_an_error_naming_it() {
+    let t = tree(&["boot/xen.gz", "boot/vmlinuz-6.1"]);
+    let mut req = request(t.path(), None);
+    req.kernel = Some("/boot/xen.gz");
+    let typo = [
+        "/boot/vmlinuz-6.1 ro".to_string(),
+        "/boot/initrd-typo".to_string(),
+    ];
+    req.modules = &typo;
+    assert!(
+        matches!(find_entries(&req), Err(ScanError::ModuleMissing { path, .. }) if path == "/boot/initrd-typo")
+    );
+    let empty = ["  ".to_string()];
+    req.modules = &empty;
+    assert!(matches!(find_entries(&req), Err(ScanError::ModuleEmpty)));
+}

@@ -73,6 +73,7 @@ fn items() -> Vec<MenuItem> {
             detail: format!("/boot/vmlinuz-{v}"),
             cmdline: format!("root=/dev/vda1 ver={v}"),
             problem: None,
+            cannot_boot: None,
         })
         .collect()
 }
