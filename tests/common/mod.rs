@@ -138,6 +138,33 @@ pub(crate) fn storage_fixtures() -> &'static Fixtures {
     })
 }
 
+/// Runs `tests/xen-fixtures.sh` once per test process (after `fixtures()`: it takes
+/// the kernel's ABI number from it) and parses `xen/xen-fixtures.env`: Xen, the
+/// generic dom0 kernel, the dom0 marker ramdisk and the Xen host's disk image.
+pub(crate) fn xen_fixtures() -> &'static Fixtures {
+    static XEN_FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    XEN_FIXTURES.get_or_init(|| {
+        fixtures();
+        let cache = cache_dir();
+        let started = Instant::now();
+        let output = Command::new("bash")
+            .arg(repo_dir().join("tests/xen-fixtures.sh"))
+            .arg(&cache)
+            .output()
+            .unwrap_or_else(|error| panic!("cannot run bash tests/xen-fixtures.sh: {error}"));
+        assert!(
+            output.status.success(),
+            "tests/xen-fixtures.sh {} failed ({}):\n{}\n{}",
+            cache.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        eprintln!("Xen fixtures ready in {:.2?}", started.elapsed());
+        Fixtures::read(&cache.join("xen").join("xen-fixtures.env"))
+    })
+}
+
 /// The kboot initramfs in its two forms: written by `mkinitramfs --cpio`, and built
 /// by the kernel's own `gen_init_cpio` from the list `mkinitramfs -o` writes.
 pub(crate) struct KbootInitramfs {
@@ -478,6 +505,28 @@ pub(crate) enum WaitFailure {
     KernelPanic,
 }
 
+/// The guest machine: what `Qemu::start_on_machine` adds to a boot spec.
+pub(crate) struct Machine<'a> {
+    pub memory_mib: u32,
+    pub cpus: u32,
+    /// Further QEMU arguments for the machine itself (`-cpu`, `-machine`, `-device`).
+    pub args: &'a [&'a str],
+    /// Hang guard for this boot.
+    pub deadline: Duration,
+}
+
+impl Default for Machine<'_> {
+    /// The machine of every other boot: one CPU, `DEFAULT_MEMORY_MIB`, `BOOT_DEADLINE`.
+    fn default() -> Self {
+        Machine {
+            memory_mib: DEFAULT_MEMORY_MIB,
+            cpus: 1,
+            args: &[],
+            deadline: BOOT_DEADLINE,
+        }
+    }
+}
+
 /// A running QEMU whose serial console is this process's pipe. Dropping it kills
 /// QEMU and writes the log.
 pub(crate) struct Qemu {
@@ -495,6 +544,8 @@ pub(crate) struct Qemu {
     console_closed: bool,
     started: Instant,
     deadline: Instant,
+    /// The deadline as a duration from the start, for the log.
+    deadline_after: Duration,
     exit: Option<ExitStatus>,
     killed_at_deadline: bool,
     log_written: bool,
@@ -537,10 +588,24 @@ impl Qemu {
     /// As `start_with_drives`, with `memory_mib` MiB of guest RAM instead of the
     /// default `DEFAULT_MEMORY_MIB`.
     pub(crate) fn start_with_drives_and_memory(spec: &DrivesBootSpec, memory_mib: u32) -> Qemu {
+        Qemu::start_on_machine(
+            spec,
+            &Machine {
+                memory_mib,
+                ..Machine::default()
+            },
+        )
+    }
+
+    /// As `start_with_drives`, on `machine` (CPUs, RAM, machine type, deadline).
+    pub(crate) fn start_on_machine(spec: &DrivesBootSpec, machine: &Machine) -> Qemu {
         let slot = QemuSlot::acquire();
         let mut command = Command::new("qemu-system-x86_64");
         command
-            .args(["-accel", "tcg", "-m", &memory_mib.to_string(), "-smp", "1"])
+            .args(["-accel", "tcg"])
+            .args(machine.args)
+            .args(["-m", &machine.memory_mib.to_string()])
+            .args(["-smp", &machine.cpus.to_string()])
             .args(["-nographic", "-no-reboot"])
             .arg("-kernel")
             .arg(spec.kernel)
@@ -599,7 +664,8 @@ impl Qemu {
             cursor: 0,
             console_closed: false,
             started,
-            deadline: started + BOOT_DEADLINE,
+            deadline: started + machine.deadline,
+            deadline_after: machine.deadline,
             exit: None,
             killed_at_deadline: false,
             log_written: false,
@@ -839,7 +905,7 @@ impl Qemu {
             .and_then(|reader| reader.join().ok())
             .unwrap_or_default();
         let status = match (&self.exit, self.killed_at_deadline) {
-            (_, true) => format!("killed after the {BOOT_DEADLINE:?} deadline"),
+            (_, true) => format!("killed after the {:?} deadline", self.deadline_after),
             (Some(status), false) => status.to_string(),
             (None, false) => "still running".to_string(),
         };
