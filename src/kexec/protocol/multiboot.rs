@@ -75,6 +75,12 @@ impl MultibootVersion {
 pub(crate) struct MultibootKernel {
     pub version: MultibootVersion,
     pub entry: u32,
+    /// Add `no-real-mode` to the kernel's command line unless it is there: the kernel
+    /// knows the option (Xen), and after a kexec the BIOS cannot be called in real
+    /// mode (the running kernel owns the interrupt controllers and devices the BIOS
+    /// would use): Xen's early e820, EDD and video calls hang there, before its first
+    /// console line. What a BIOS call would tell, kboot gives in the information.
+    pub no_real_mode: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -120,6 +126,25 @@ pub(crate) struct MultibootBootInfo {
     pub mmap: Vec<MmapEntry>,
 }
 
+/// The kernel's command line in the information: its name, then the entry's words,
+/// then `no-real-mode` when it should get it and has not.
+fn kernel_cmdline(image: &DomImage, no_real_mode: bool) -> String {
+    let mut cmdline = image.kernel_name.clone();
+    if !image.cmdline.is_empty() {
+        cmdline.push(' ');
+        cmdline.push_str(&image.cmdline);
+    }
+    if no_real_mode
+        && !image
+            .cmdline
+            .split_whitespace()
+            .any(|w| w == "no-real-mode")
+    {
+        cmdline.push_str(" no-real-mode");
+    }
+    cmdline
+}
+
 /// Places the modules and the information structure and says how to enter.
 pub(crate) fn configure(
     image: &mut DomImage,
@@ -141,11 +166,7 @@ pub(crate) fn configure(
             cmdline: image.modules[n].cmdline.clone(),
         });
     }
-    let cmdline = if image.cmdline.is_empty() {
-        image.kernel_name.clone()
-    } else {
-        format!("{} {}", image.kernel_name, image.cmdline)
-    };
+    let cmdline = kernel_cmdline(image, kernel.no_real_mode);
     let (mem_lower_kib, mem_upper_kib) = memory_limits_kib(&image.memmap);
     let mut info = MultibootBootInfo {
         version: kernel.version.number(),

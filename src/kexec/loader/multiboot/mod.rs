@@ -43,7 +43,13 @@ pub(crate) struct MultibootInfo {
     /// Both headers as found (a Xen image has both).
     pub multiboot1: Option<Mb1Header>,
     pub multiboot2: Option<Mb2Header>,
+    /// The image knows the `no-real-mode` option (Xen does): see
+    /// `MultibootKernel::no_real_mode`.
+    pub knows_no_real_mode: bool,
 }
+
+/// The option a kernel that makes BIOS calls in real mode takes to skip them (Xen's).
+pub(crate) const NO_REAL_MODE: &[u8] = b"no-real-mode";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum MultibootLoadError {
@@ -156,6 +162,9 @@ pub(crate) fn parse(
         loads,
         multiboot1,
         multiboot2,
+        knows_no_real_mode: kernel
+            .windows(NO_REAL_MODE.len())
+            .any(|w| w == NO_REAL_MODE),
     })
 }
 
@@ -281,6 +290,7 @@ fn layout(
         boot: KernelBoot::Multiboot(MultibootKernel {
             version,
             entry: info.entry,
+            no_real_mode: info.knows_no_real_mode,
         }),
         parsed: Parsed::Multiboot(info),
     })

@@ -149,7 +149,8 @@ fn an_elf32_pt_load_goes_at_its_physical_address_with_its_memsz_zero_filled() {
             layout.boot,
             KernelBoot::Multiboot(MultibootKernel {
                 version,
-                entry: 0x20_0000
+                entry: 0x20_0000,
+                no_real_mode: false,
             })
         );
         let Parsed::Multiboot(info) = layout.parsed else {

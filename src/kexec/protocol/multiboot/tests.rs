@@ -266,3 +266,33 @@ fn modules_that_do_not_fit_below_4_gib_are_refused() {
         ))
     ));
 }
+
+/// Xen hangs in its real-mode BIOS calls after a kexec: an image that knows the
+/// `no-real-mode` option gets it appended once; one that does not know it, or whose
+/// command line has it already, keeps its command line as given.
+#[test]
+fn a_kernel_that_knows_no_real_mode_gets_it_once() {
+    let with_option = |cmdline: &str| {
+        let mut image = xen_image();
+        // Somewhere in the loaded text, as in Xen's early command-line parser.
+        image.kernel[0x400..0x40c].copy_from_slice(b"no-real-mode");
+        image.cmdline = cmdline.into();
+        lay_out(&mut image, Some("multiboot2-x86")).unwrap();
+        image.boot_info.unwrap().cmdline
+    };
+    assert_eq!(
+        with_option("placeholder dom0=pvh"),
+        "/boot/xen.gz placeholder dom0=pvh no-real-mode"
+    );
+    assert_eq!(with_option(""), "/boot/xen.gz no-real-mode");
+    assert_eq!(
+        with_option("no-real-mode  console=com1"),
+        "/boot/xen.gz no-real-mode  console=com1"
+    );
+    let mut image = xen_image();
+    lay_out(&mut image, Some("multiboot2-x86")).unwrap();
+    assert_eq!(
+        image.boot_info.unwrap().cmdline,
+        "/boot/xen.gz dom0=pvh console=com1"
+    );
+}
