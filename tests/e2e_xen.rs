@@ -225,8 +225,9 @@ fn kboot_menu_shows_the_grub_xen_entry_before_the_linux_entry() {
         &xen_machine(),
     );
     let screen = qemu.expect_text("s: rescue prompt");
-    let xen_title = screen.find("Debian GNU/Linux, with Xen hypervisor");
-    let linux_title = screen.rfind("Debian GNU/Linux\u{20}");
+    // Menu lines: " > 1* TITLE" for the default, "   2  TITLE" for the others.
+    let xen_title = screen.find("1* Debian GNU/Linux, with Xen hypervisor");
+    let linux_title = screen.find("2  Debian GNU/Linux\x1b[K");
     let shown_in_order = matches!((xen_title, linux_title), (Some(x), Some(l)) if x < l);
     qemu.check(
         shown_in_order,
