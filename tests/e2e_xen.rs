@@ -8,7 +8,7 @@
 //! entry of the same kernel and ramdisk (which prints `hypervisor=none`), so a kboot
 //! that skipped the Xen entry fails the test instead of passing it.
 //!
-//! The machine is the one Xen was measured on under TCG (see the README's Xen section):
+//! The machine is the one Xen was measured to boot on under TCG (QEMU 7.2):
 //! `-cpu max,-rdtscp -machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
 //! -m 3072 -smp 2`; TCG emulates AMD SVM with nested paging, which a PVH dom0 needs.
 //! A Xen boot's deadline is `XEN_BOOT_DEADLINE`, not the usual two minutes: Xen and

@@ -60,7 +60,7 @@ linux_fs_type=0FC63DAF-8483-4772-8E79-3D69D8477DE4
 image_size_mib=96
 mib_sectors=2048
 
-# What the measured QEMU (TCG) boot needs (see the README's Xen section): a PVH dom0
+# What Xen needs to boot under QEMU TCG (measured with QEMU 7.2): a PVH dom0
 # (a PV dom0 crashes early under TCG), Xen's console on the first serial port, and a
 # dom0 small enough for -m 3072. dom0's console is hvc0.
 xen_args="dom0=pvh iommu=1 console=com1 com1=115200,8n1 dom0_mem=1024M"
@@ -171,7 +171,10 @@ EOF
 # 20_linux_xen's template writes it (its xen_rm_opts block included), with
 # GRUB_CMDLINE_XEN_DEFAULT="$xen_args" and GRUB_CMDLINE_LINUX_DEFAULT="$dom0_args";
 # the Linux entry after it boots the same kernel and ramdisk without Xen, on ttyS0,
-# so a kboot that skipped the Xen entry prints hypervisor=none.
+# so a kboot that skipped the Xen entry prints hypervisor=none. No no-real-mode on
+# Xen's line (20_linux_xen adds it only off BIOS): Xen 4.17 kexec'd from Linux by
+# kexec-tools (multiboot2) boots without it on the test machine, whose BIOS stays in
+# low memory.
 write_grub_cfg() {
     local version=$1 out=$2
     cat >"$out" <<EOF
