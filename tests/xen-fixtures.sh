@@ -18,6 +18,11 @@
 #                              the Xen entry Debian's 20_linux_xen (diverted to
 #                              08_linux_xen by xen-hypervisor-common) writes, then a plain
 #                              Linux entry of the same kernel and ramdisk
+#   kexec-tools-xen.cpio       initramfs for the cloud kernel of tests/fixtures.sh: its
+#                              /init loads Xen, dom0 and the marker with Debian's
+#                              kexec-tools (--type multiboot2-x86, kexec_load) and runs
+#                              kexec -e: the prior art, and the proof that Xen after a
+#                              kexec boots on the test machine at all
 #   xen-fixtures.env           KEY=value lines: paths, versions, UUIDs, command lines
 #
 # Usage: bash tests/xen-fixtures.sh CACHE_DIR   (after tests/fixtures.sh CACHE_DIR)
@@ -55,7 +60,7 @@ linux_fs_type=0FC63DAF-8483-4772-8E79-3D69D8477DE4
 image_size_mib=96
 mib_sectors=2048
 
-# What the measured QEMU (TCG) boot needs (see the README's Xen section): a PVH dom0
+# What Xen needs to boot under QEMU TCG (measured with QEMU 7.2): a PVH dom0
 # (a PV dom0 crashes early under TCG), Xen's console on the first serial port, and a
 # dom0 small enough for -m 3072. dom0's console is hvc0.
 xen_args="dom0=pvh iommu=1 console=com1 com1=115200,8n1 dom0_mem=1024M"
@@ -166,7 +171,10 @@ EOF
 # 20_linux_xen's template writes it (its xen_rm_opts block included), with
 # GRUB_CMDLINE_XEN_DEFAULT="$xen_args" and GRUB_CMDLINE_LINUX_DEFAULT="$dom0_args";
 # the Linux entry after it boots the same kernel and ramdisk without Xen, on ttyS0,
-# so a kboot that skipped the Xen entry prints hypervisor=none.
+# so a kboot that skipped the Xen entry prints hypervisor=none. No no-real-mode on
+# Xen's line (20_linux_xen adds it only off BIOS): Xen 4.17 kexec'd from Linux by
+# kexec-tools (multiboot2) boots without it on the test machine, whose BIOS stays in
+# low memory.
 write_grub_cfg() {
     local version=$1 out=$2
     cat >"$out" <<EOF
@@ -260,6 +268,55 @@ EOF
     stamp_write disk
 }
 
+# $1 = binary, $2 = tree: the binary and the shared libraries ldd names, at their paths.
+copy_with_libraries() {
+    local binary=$1 tree=$2 file
+    for file in "$binary" $(ldd "$binary" | grep -o '/[^ ]*'); do
+        mkdir -p "$tree$(dirname "$file")"
+        cp -L "$file" "$tree$file"
+    done
+}
+
+build_kexec_tools_initramfs() {
+    local out=$xen_dir/kexec-tools-xen.cpio version tree kexec
+    if stamp_fresh kexec-tools && [[ -f "$out" ]]; then
+        return
+    fi
+    if ! kexec=$(PATH=/usr/sbin:/sbin:/usr/bin:/bin command -v kexec); then
+        log "kexec not found (apt-get install kexec-tools)"
+        exit 1
+    fi
+    log "building the kexec-tools initramfs"
+    version=$(<"$xen_dir/dom0-version")
+    tree=$(mktemp -d "$xen_dir/kexec-tools.XXXXXX")
+    mkdir -p "$tree/bin" "$tree/proc" "$tree/dev" "$tree/sys" "$tree/k"
+    cp /bin/busybox "$tree/bin/busybox"
+    copy_with_libraries "$kexec" "$tree"
+    # Debian's kexec-tools is built without zlib: it gets the gunzip'd Xen.
+    cp "$xen_dir/$xen_name.elf" "$tree/k/xen"
+    cp "$xen_dir/vmlinuz-$version" "$tree/k/vmlinuz"
+    cp "$xen_dir/dom0-marker.cpio.gz" "$tree/k/initrd"
+    cat >"$tree/init" <<END_OF_INIT
+#!/bin/busybox sh
+bb=/bin/busybox
+\$bb mount -t proc proc /proc
+\$bb mount -t sysfs sysfs /sys
+\$bb mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+$kexec -c --type multiboot2-x86 -l /k/xen --module "/k/vmlinuz placeholder $dom0_args" \\
+    --module /k/initrd --command-line "placeholder $xen_args" &&
+    echo "kexec-tools: loaded Xen" && $kexec -e
+echo "kexec-tools: kexec failed"
+\$bb poweroff -f
+END_OF_INIT
+    chmod 755 "$tree/init"
+    (cd "$tree" && find . -mindepth 1 | LC_ALL=C sort |
+        cpio --quiet -o -H newc -R 0:0 --reproducible) >"$out.tmp"
+    mv "$out.tmp" "$out"
+    rm -rf "$tree"
+    stamp_write kexec-tools
+}
+
 write_env() {
     local version
     version=$(<"$xen_dir/dom0-version")
@@ -272,6 +329,7 @@ DOM0_VERSION=$version
 DOM0_KERNEL=$xen_dir/vmlinuz-$version
 DOM0_MARKER=$xen_dir/dom0-marker.cpio.gz
 XEN_IMAGE=$xen_dir/disk-xen.img
+KEXEC_TOOLS_INITRAMFS=$xen_dir/kexec-tools-xen.cpio
 XEN_ROOT_UUID=$xen_root_uuid
 XEN_ROOT_LABEL=$xen_root_label
 XEN_ARGS=$xen_args
@@ -284,4 +342,5 @@ EOF
 build_packages
 build_marker
 build_disk
+build_kexec_tools_initramfs
 write_env
