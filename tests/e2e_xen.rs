@@ -306,6 +306,23 @@ fn kboot_boots_the_default_grub_xen_entry_to_a_pvh_dom0() {
     assert!(!marker.cmdline.contains("kboot."), "{marker:?}");
 }
 
+/// The same Xen through multiboot version 1 (grub.cfg's `multiboot`/`module`, chosen by
+/// its id): kboot writes the version 1 information structure (above 1 MiB, where
+/// kexec-tools' default puts it at 0 and Xen never starts) and Xen boots its PVH dom0.
+#[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
+fn kboot_boots_the_grub_multiboot1_xen_entry_to_a_pvh_dom0() {
+    let xen = xen_fixtures();
+    let append = format!(
+        "console=ttyS0 root=LABEL={} kboot.timeout=0 kboot.default=xen-gnulinux-multiboot1-{}",
+        xen.var("XEN_ROOT_LABEL"),
+        xen.var("XEN_ROOT_UUID")
+    );
+    let marker = boot_kboot_to_dom0("kboot_xen_multiboot1", &append);
+    assert_pvh_dom0(&marker);
+    assert!(marker.has_word("kboot-entry=xen-multiboot1"), "{marker:?}");
+}
+
 /// (b) The same Xen, named on kboot's command line: `kernel=` the hypervisor, one
 /// `kboot.module=` per module (the file name, then its command line: kboot passes
 /// both, and Xen drops the name as it does for any loader but GRUB 2, so no

@@ -228,6 +228,21 @@ menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --clas
 	initrd	/boot/initrd.img-$version
 }
 ### END /etc/grub.d/10_linux ###
+
+### BEGIN /etc/grub.d/40_custom ###
+# The same Xen through multiboot version 1, as 20_linux_xen writes it for a Xen
+# without a multiboot2 header (GRUB's multiboot command: version 1 even though this
+# Xen has both headers).
+menuentry 'Debian GNU/Linux, with Xen hypervisor (multiboot 1)' --class xen \$menuentry_id_option 'xen-gnulinux-multiboot1-$xen_root_uuid' {
+	insmod part_gpt
+	insmod ext2
+	search --no-floppy --fs-uuid --set=root $xen_root_uuid
+	insmod multiboot
+	multiboot	/boot/$xen_name.gz placeholder $xen_args
+	module	/boot/vmlinuz-$version placeholder root=UUID=$xen_root_uuid ro $dom0_args kboot-entry=xen-multiboot1
+	module	--nounzip   /boot/initrd.img-$version
+}
+### END /etc/grub.d/40_custom ###
 EOF
 }
 
