@@ -117,6 +117,9 @@ build_marker() {
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# Only emergencies on the console from here (panics still show): a late kernel line
+# (the TSC calibration at ~2 s) would otherwise land inside the marker line.
+echo 1 >/proc/sys/kernel/printk
 echo "KBOOT-MARKER ramdisk=$name kernel=\$(/bin/busybox uname -r) cmdline=\$(/bin/busybox cat /proc/cmdline)" >/dev/console
 /bin/busybox poweroff -f
 EOF

@@ -154,6 +154,8 @@ bb=/bin/busybox
 $bb mount -t proc proc /proc
 $bb mount -t sysfs sysfs /sys
 $bb mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# Only emergencies on the console from here, so no kernel line lands inside the marker.
+echo 1 >/proc/sys/kernel/printk
 read_word() { if [ -r "$1" ]; then $bb tr -s ' \n' '__' <"$1" | $bb sed 's/_$//'; else echo none; fi; }
 paravirt=$($bb dmesg | $bb sed -n 's/.*Booting .*kernel on //p' | $bb head -n1 | $bb tr ' ' '_')
 echo "KBOOT-XEN-MARKER hypervisor=$(read_word /sys/hypervisor/type) guest_type=$(read_word /sys/hypervisor/guest_type) paravirt=${paravirt:-none} kernel=$($bb uname -r) cmdline=$($bb cat /proc/cmdline)" >/dev/console
