@@ -936,3 +936,141 @@ fn entries_with_kernel_and_kboot_module_on_the_command_line() {
         "{err}"
     );
 }
+
+/// An x86_64 ELF vmlinux in miniature: one PT_LOAD (16 MiB physical, a page of file,
+/// two of memory) and a PT_NOTE with one Xen note of `note_type` (18 is
+/// XEN_ELFNOTE_PHYS32_ENTRY, the PVH entry) holding 0x1000010.
+fn synthetic_vmlinux(note_type: u32) -> Vec<u8> {
+    let mut f = vec![0u8; 0x2000];
+    let mut put = |at: usize, bytes: &[u8]| f[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, b"\x7fELF\x02\x01\x01");
+    put(16, &2u16.to_le_bytes()); // ET_EXEC
+    put(18, &62u16.to_le_bytes()); // x86_64
+    put(20, &1u32.to_le_bytes());
+    put(24, &0x100_0000u64.to_le_bytes()); // e_entry
+    put(32, &64u64.to_le_bytes()); // e_phoff
+    for (at, half) in [(52, 64u16), (54, 56), (56, 2)] {
+        put(at, &half.to_le_bytes());
+    }
+    // PT_LOAD: type, flags, offset, vaddr, paddr, filesz, memsz, align.
+    let load: [u64; 6] = [
+        0x1000,
+        0xffff_ffff_8100_0000,
+        0x100_0000,
+        0x1000,
+        0x2000,
+        0x1000,
+    ];
+    put(64, &1u32.to_le_bytes());
+    put(68, &5u32.to_le_bytes());
+    for (i, v) in load.iter().enumerate() {
+        put(72 + 8 * i, &v.to_le_bytes());
+    }
+    let note: Vec<u8> = [4u32, 4, note_type]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .chain(*b"Xen\0")
+        .chain(0x100_0010u32.to_le_bytes())
+        .collect();
+    put(120, &4u32.to_le_bytes()); // PT_NOTE
+    for (i, v) in [0x200u64, 0, 0, note.len() as u64, note.len() as u64, 4]
+        .iter()
+        .enumerate()
+    {
+        put(128 + 8 * i, &v.to_le_bytes());
+    }
+    put(0x200, &note);
+    f
+}
+
+#[test]
+fn kexec_dry_run_of_type_pvh_prints_the_start_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("vmlinux");
+    fs::write(&kernel, synthetic_vmlinux(18)).unwrap();
+    let initrd = dir.path().join("initrd.img");
+    fs::write(&initrd, vec![2u8; 10_000]).unwrap();
+    let (ok, out, err) = kboot(&[
+        "kexec",
+        "-l",
+        kernel.to_str().unwrap(),
+        "--type",
+        "pvh",
+        "--initrd",
+        initrd.to_str().unwrap(),
+        "--append=console=hvc0 quiet",
+        "--dry-run",
+        "--memmap-root",
+        QEMU_MEMMAP,
+    ]);
+    assert!(ok, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["loader"], "PVH");
+    assert_eq!(plan["regs"]["mode"], "protected32");
+    assert_eq!(plan["regs"]["eip"], "0x1000010");
+    assert_eq!(plan["regs"]["eax"], "0x0");
+    let info = &plan["pvh_start_info"];
+    assert_eq!(plan["regs"]["ebx"], info["start_info_paddr"]);
+    assert_eq!(info["magic"], "0x336ec578");
+    assert_eq!(info["version"], 1);
+    assert_eq!(info["flags"], 0);
+    assert_eq!(info["entry"], "0x1000010");
+    assert_eq!(info["cmdline"], "console=hvc0 quiet");
+    assert_eq!(info["modules"].as_array().unwrap().len(), 1);
+    assert_eq!(info["modules"][0]["size"], "0x2710");
+    assert_eq!(info["memmap"].as_array().unwrap().len(), 7);
+    assert_eq!(info["memmap"][0]["type"], 1);
+    let segments = plan["segments"].as_array().unwrap();
+    let roles: Vec<&str> = segments
+        .iter()
+        .map(|s| s["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["kernel", "ramdisk", "boot-params", "purgatory"]);
+    assert_eq!(segments[0]["mem"], "0x1000000");
+    assert_eq!(segments[0]["memsz"], "0x2000");
+    assert_eq!(info["modules"][0]["paddr"], segments[1]["mem"]);
+    assert_eq!(info["start_info_paddr"], segments[2]["mem"]);
+    let hex = |v: &serde_json::Value| u64::from_str_radix(&v.as_str().unwrap()[2..], 16).unwrap();
+    for s in segments {
+        assert!(hex(&s["mem"]) >= 0x10_0000, "{s}");
+        assert!(hex(&s["mem"]) + hex(&s["memsz"]) <= 1 << 32, "{s}");
+    }
+}
+
+#[test]
+fn kexec_type_pvh_refuses_a_kernel_without_a_pvh_entry_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("vmlinux");
+    fs::write(&kernel, synthetic_vmlinux(17)).unwrap();
+    let path = kernel.to_str().unwrap();
+    let (ok, out, err) = kboot(&[
+        "kexec",
+        "-l",
+        path,
+        "--type=pvh",
+        "--dry-run",
+        "--memmap-root",
+        QEMU_MEMMAP,
+    ]);
+    assert!(!ok);
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(
+        err,
+        format!(
+            "kboot kexec: cannot lay out {path} for kexec_load: the kernel has no PVH entry \
+             (no Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY): it was built without CONFIG_PVH; \
+             boot a kernel built with it, or boot this one without the pvh type\n"
+        )
+    );
+    // Without --type the same file boots through the Linux protocol's 64-bit entry.
+    let (ok, out, err) = kboot(&[
+        "kexec",
+        "-l",
+        path,
+        "--dry-run",
+        "--memmap-root",
+        QEMU_MEMMAP,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"loader\": \"ELF\""), "{out}");
+}

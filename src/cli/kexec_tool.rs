@@ -23,6 +23,10 @@ macro_rules! kexec_usage {
       kexec does. -t/--type names the loader, as kexec-tools' types: bzImage64
       (or bzImage), multiboot2-x86, multiboot-x86, elf-x86_64; without it kboot
       picks the first that recognises KERNEL (multiboot2 before multiboot).
+      --type pvh (kboot's own, never picked by itself; kexec_load only) enters a
+      Linux kernel (a vmlinux, or the one in a bzImage) at its Xen PVH entry with an
+      hvm_start_info (command line, the ramdisk as module, memory map, ACPI RSDP):
+      how a Xen PVH guest boots; kboot's /init uses it inside one.
       --module (repeatable, in order; multiboot only, so kexec_load): the module's
       command line, its first word the file: for Xen, --module \"VMLINUZ ARGS\" for
       dom0's kernel, then --module INITRD; --command-line is Xen's own.
@@ -31,7 +35,7 @@ macro_rules! kexec_usage {
       kexec_file_load if the kernel refuses it; the other way round under UEFI).
       --dry-run prints the plan (segments, entry registers; for multiboot the
       information structure: memory limits and map, command lines, modules with
-      their addresses) as JSON and loads nothing;
+      their addresses; for pvh the start info) as JSON and loads nothing;
       --dump DIR writes it as DIR/plan.json and each segment as DIR/N-ROLE.bin; -d
       prints the plan on stderr and loads. --memmap-root reads the memory map under
       DIR (DIR/sys/firmware/memmap, DIR/proc/iomem) instead of /. --entry-32bit

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use crate::devices::blockdev;
 use crate::devices::mount::{self, MountError};
 use crate::devices::spec::DeviceSpec;
-use crate::kexec::{self, BootModule, KexecPlan};
+use crate::kexec::hypervisor::{Hypervisor, XenGuestType};
+use crate::kexec::{self, BootModule, KexecMethod, KexecPlan};
 use crate::select::scan::ScanRequest;
 use crate::select::{self, BootEntry, KernelKind, Source};
 
@@ -67,6 +68,12 @@ pub(crate) enum BootError {
         #[source]
         source: kexec::KexecError,
     },
+    #[error(
+        "kboot runs in a Xen PV guest, where kexec cannot work (Xen resets only HVM and \
+         PVH guests for a kexec; this guest would be shut down): make it a PVH guest, \
+         type=\"pvh\" in its xl configuration"
+    )]
+    XenPvGuest,
     #[error(transparent)]
     Kexec(#[from] kexec::KexecError),
 }
@@ -243,7 +250,19 @@ impl Boot {
                 missing: entry.missing.clone(),
             };
         }
-        let plan = kexec_plan(entry, cmdline);
+        let hypervisor = kexec::hypervisor::detect(&self.sys_root);
+        let plan = match plan_for_guest(
+            kexec_plan(entry, cmdline),
+            entry.kind.is_linux(),
+            hypervisor,
+            self.cmdline.kexec,
+        ) {
+            Ok(plan) => plan,
+            Err(e) => return e,
+        };
+        if plan.is_pvh() {
+            log::say("in a Xen PVH guest: entering the kernel through its PVH entry");
+        }
         // A multiboot kernel is not a bzImage: its loader reads its headers in load.
         let checked = if entry.kind.is_linux() {
             kexec::check_kernel(&plan.kernel).map(|_| ())
@@ -323,6 +342,32 @@ fn kexec_plan(entry: &BootEntry, cmdline: &str) -> KexecPlan {
             .collect(),
         loader_type: loader_type(entry).map(str::to_string),
         entry_32bit: false,
+    }
+}
+
+/// The loader type of the PVH entry (`kexec::loader::pvh`).
+const PVH_TYPE: &str = "pvh";
+
+/// What running in a Xen guest changes for `plan`: nothing outside Xen; a PV guest
+/// cannot kexec at all; in a PVH guest a Linux kernel whose loader is not named
+/// otherwise is entered through its PVH entry (kboot's builder, `kexec_load`), so it
+/// boots as a PVH guest with its ACPI tables, unless `kboot.kexec=file` asks for the
+/// running kernel's loader (which enters at the 64-bit Linux entry).
+pub(super) fn plan_for_guest(
+    mut plan: KexecPlan,
+    is_linux: bool,
+    hypervisor: Hypervisor,
+    method: KexecMethod,
+) -> Result<KexecPlan, BootError> {
+    match hypervisor {
+        Hypervisor::Xen(XenGuestType::Pv) => Err(BootError::XenPvGuest),
+        Hypervisor::Xen(XenGuestType::Pvh)
+            if is_linux && plan.loader_type.is_none() && method != KexecMethod::File =>
+        {
+            plan.loader_type = Some(PVH_TYPE.to_string());
+            Ok(plan)
+        }
+        _ => Ok(plan),
     }
 }
 

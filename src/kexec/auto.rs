@@ -131,11 +131,12 @@ fn load_with(
     match method {
         KexecMethod::File if !plan.modules.is_empty() => Err(KexecError::ModulesNeedKexecLoad),
         KexecMethod::File if plan.entry_32bit => Err(KexecError::Entry32BitNeedsKexecLoad),
+        KexecMethod::File if plan.is_pvh() => Err(KexecError::PvhNeedsKexecLoad),
         KexecMethod::File => file_load(plan, kexec).map(|()| Loaded::file()),
         KexecMethod::Load => load_own(plan, kexec, root).map(Loaded::own),
         // `kexec_file_load` boots Linux kernels alone, at their 64-bit entry: modules
-        // mean multiboot (Xen).
-        KexecMethod::Auto if !plan.modules.is_empty() || plan.entry_32bit => {
+        // mean multiboot (Xen); the 32-bit and PVH entries are kboot's builder's.
+        KexecMethod::Auto if !plan.modules.is_empty() || plan.entry_32bit || plan.is_pvh() => {
             load_own(plan, kexec, root).map(Loaded::own)
         }
         KexecMethod::Auto if firmware::booted_through_uefi(root) => match file_load(plan, kexec) {

@@ -3,10 +3,21 @@
 //! in the EFI system table, which the kexec'd kernel does not get from kboot (no EFI
 //! setup_data yet). The running kernel shows it in `/sys/firmware/efi/systab`
 //! (`ACPI20=0x...`, `ACPI=0x...`); it goes into `boot_params.acpi_rsdp_addr`
-//! (protocol 2.14), as kexec-tools does.
+//! (protocol 2.14), as kexec-tools does. Without EFI, the running kernel's own
+//! `boot_params.acpi_rsdp_addr` (`/sys/kernel/boot_params/data`, offset 0x70) is the
+//! fallback: what its boot loader gave it, or what its decompressor found by scanning.
+//! A Xen PVH guest has no BIOS area to scan: its RSDP comes only from the start info.
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
+
+use crate::bytes::le64;
+
+/// `boot_params.acpi_rsdp_addr` (arch/x86/include/uapi/asm/bootparam.h, `/* 0x070 */`).
+const BOOT_PARAMS_ACPI_RSDP_ADDR: usize = 0x70;
+/// `struct boot_params` is one page.
+const BOOT_PARAMS_BYTES: u64 = 4096;
 
 /// The RSDP address from systab text: ACPI 2.0's if given, else ACPI 1.0's.
 pub(crate) fn parse_systab_rsdp(text: &str) -> Option<u64> {
@@ -19,10 +30,27 @@ pub(crate) fn parse_systab_rsdp(text: &str) -> Option<u64> {
     value("ACPI20").or_else(|| value("ACPI"))
 }
 
-/// Reads it under `root`; `None` without EFI (the kernel's own scan then finds it).
+/// The RSDP address in the bytes of a `boot_params` (the zero page); `None` for 0 or
+/// a short file.
+pub(crate) fn parse_boot_params_rsdp(boot_params: &[u8]) -> Option<u64> {
+    if boot_params.len() < BOOT_PARAMS_ACPI_RSDP_ADDR + 8 {
+        return None;
+    }
+    Some(le64(boot_params, BOOT_PARAMS_ACPI_RSDP_ADDR)).filter(|&addr| addr != 0)
+}
+
+/// Reads it under `root`: from the EFI system table, else from the running kernel's
+/// boot parameters; `None` when neither has it (the kernel's own scan then finds it).
 pub(crate) fn acpi_rsdp(root: &Path) -> Option<u64> {
-    let text = fs::read_to_string(root.join("sys/firmware/efi/systab")).ok()?;
-    parse_systab_rsdp(&text)
+    let from_systab = fs::read_to_string(root.join("sys/firmware/efi/systab"))
+        .ok()
+        .and_then(|text| parse_systab_rsdp(&text));
+    from_systab.or_else(|| {
+        let file = fs::File::open(root.join("sys/kernel/boot_params/data")).ok()?;
+        let mut bytes = Vec::new();
+        file.take(BOOT_PARAMS_BYTES).read_to_end(&mut bytes).ok()?;
+        parse_boot_params_rsdp(&bytes)
+    })
 }
 
 /// Whether the running kernel was started through UEFI (it shows `/sys/firmware/efi`).

@@ -188,7 +188,8 @@ pub(crate) struct DomImage {
     pub modules: Vec<ModuleImage>,
     /// The target's memory map, sorted by address.
     pub memmap: Vec<MemRange>,
-    /// The ACPI RSDP for `boot_params.acpi_rsdp_addr`, when the firmware is UEFI.
+    /// The ACPI RSDP for `boot_params.acpi_rsdp_addr` or the PVH start info, when the
+    /// running kernel shows it (`kexec::firmware`).
     pub acpi_rsdp_addr: Option<u64>,
     /// Enter a Linux kernel at its 32-bit entry (`--entry-32bit`) instead of the
     /// 64-bit one.
@@ -202,6 +203,8 @@ pub(crate) struct DomImage {
     pub parsed: Option<Parsed>,
     /// The multiboot information as written, for `--dry-run` (multiboot kernels only).
     pub boot_info: Option<super::protocol::multiboot::MultibootBootInfo>,
+    /// The PVH start info as written, for `--dry-run` (the `pvh` loader only).
+    pub pvh_start_info: Option<super::protocol::pvh::PvhStartInfo>,
 }
 
 pub(crate) fn align_up(value: u64, align: u64) -> Result<u64, ImageError> {
@@ -344,6 +347,7 @@ impl DomImage {
             loader: None,
             parsed: None,
             boot_info: None,
+            pvh_start_info: None,
         }
     }
 
@@ -463,6 +467,8 @@ pub(crate) struct Plan {
     pub parsed: Option<Parsed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiboot: Option<super::protocol::multiboot::MultibootBootInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pvh_start_info: Option<super::protocol::pvh::PvhStartInfo>,
 }
 
 impl DomImage {
@@ -485,6 +491,7 @@ impl DomImage {
                 .collect(),
             parsed: self.parsed.clone(),
             multiboot: self.boot_info.clone(),
+            pvh_start_info: self.pvh_start_info.clone(),
         }
     }
 }

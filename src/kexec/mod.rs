@@ -24,6 +24,7 @@ pub(crate) mod auto;
 pub(crate) mod build;
 pub(crate) mod files;
 pub(crate) mod firmware;
+pub(crate) mod hypervisor;
 pub(crate) mod image;
 pub(crate) mod loader;
 pub(crate) mod memmap;
@@ -95,6 +96,11 @@ pub(crate) enum KexecError {
          kexec_load (kboot kexec -c)"
     )]
     Entry32BitNeedsKexecLoad,
+    #[error(
+        "kexec_file_load enters Linux kernels at their 64-bit entry only: the PVH entry \
+         (--type pvh) needs kexec_load (kboot kexec -c, kboot.kexec=load)"
+    )]
+    PvhNeedsKexecLoad,
     #[error("{first}; then {then}")]
     BothRefused {
         first: Box<KexecError>,
@@ -119,6 +125,13 @@ pub(crate) struct KexecPlan {
     /// Enter the kernel at its 32-bit entry (kexec-tools' `--entry-32bit`): kboot's own
     /// builder only.
     pub entry_32bit: bool,
+}
+
+impl KexecPlan {
+    /// Whether the kernel is to be entered through its Xen PVH entry (`--type pvh`).
+    pub(crate) fn is_pvh(&self) -> bool {
+        self.loader_type.as_deref() == Some("pvh")
+    }
 }
 
 /// A multiboot module to load: the file, and the command line the kernel gets for it

@@ -106,3 +106,72 @@ fn choosing_an_entry_kboot_cannot_boot_says_why_in_one_line() {
         "Windows Boot Manager: cannot boot: chainloader (another boot loader); choose another entry"
     );
 }
+
+/// In a Xen PV guest nothing can be kexec'd: the boot fails at once with one line that
+/// gives the remedy.
+#[test]
+fn in_a_xen_pv_guest_booting_fails_with_the_remedy_in_one_line() {
+    let root = tempfile::tempdir().unwrap();
+    let entry = xen_entry(root.path());
+    let plan = kexec_plan(&entry, "ro");
+    let err = plan_for_guest(
+        plan,
+        true,
+        Hypervisor::Xen(XenGuestType::Pv),
+        KexecMethod::Auto,
+    )
+    .unwrap_err();
+    assert!(matches!(err, BootError::XenPvGuest));
+    let line = err.to_string();
+    assert_eq!(
+        line,
+        "kboot runs in a Xen PV guest, where kexec cannot work (Xen resets only HVM and PVH \
+         guests for a kexec; this guest would be shut down): make it a PVH guest, \
+         type=\"pvh\" in its xl configuration"
+    );
+    assert!(!line.contains('\n'));
+}
+
+/// In a PVH guest a Linux kernel is entered through its PVH entry; elsewhere, for
+/// multiboot kernels and with kboot.kexec=file, the plan stays as it was.
+#[test]
+fn in_a_xen_pvh_guest_linux_kernels_boot_through_their_pvh_entry() {
+    let root = tempfile::tempdir().unwrap();
+    let linux = BootEntry {
+        kind: KernelKind::Linux,
+        modules: Vec::new(),
+        ..xen_entry(root.path())
+    };
+    let pvh = Hypervisor::Xen(XenGuestType::Pvh);
+    let plan_in = |entry: &BootEntry, hypervisor, method| {
+        plan_for_guest(
+            kexec_plan(entry, "ro"),
+            entry.kind.is_linux(),
+            hypervisor,
+            method,
+        )
+        .unwrap()
+        .loader_type
+    };
+    assert_eq!(
+        plan_in(&linux, pvh, KexecMethod::Auto).as_deref(),
+        Some("pvh")
+    );
+    assert_eq!(
+        plan_in(&linux, pvh, KexecMethod::Load).as_deref(),
+        Some("pvh")
+    );
+    assert_eq!(plan_in(&linux, pvh, KexecMethod::File), None);
+    for elsewhere in [
+        Hypervisor::NotXen,
+        Hypervisor::Xen(XenGuestType::Hvm),
+        Hypervisor::Xen(XenGuestType::Unknown),
+    ] {
+        assert_eq!(plan_in(&linux, elsewhere, KexecMethod::Auto), None);
+    }
+    let xen = xen_entry(root.path());
+    assert_eq!(
+        plan_in(&xen, pvh, KexecMethod::Auto).as_deref(),
+        Some("multiboot2-x86")
+    );
+}

@@ -417,3 +417,23 @@ fn the_32bit_entry_goes_through_kboots_builder_only() {
         assert!(kexec.calls.is_empty());
     }
 }
+
+#[test]
+fn the_pvh_entry_goes_through_kboots_builder_only() {
+    for uefi in [false, true] {
+        // This bzImage's payload is no vmlinux with a PVH note: the builder refuses
+        // it, and kexec_file_load (the 64-bit entry) is not tried instead.
+        let mut m = machine(uefi, &bzimage());
+        m.plan.loader_type = Some("pvh".into());
+        let mut kexec = Recording::default();
+        let err = m.load(KexecMethod::Auto, &mut kexec).unwrap_err();
+        assert!(matches!(err, KexecError::Layout { .. }), "{err:?}");
+        assert!(kexec.calls.is_empty(), "no kexec_file_load fallback");
+        let mut kexec = Recording::default();
+        assert!(matches!(
+            m.load(KexecMethod::File, &mut kexec),
+            Err(KexecError::PvhNeedsKexecLoad)
+        ));
+        assert!(kexec.calls.is_empty());
+    }
+}

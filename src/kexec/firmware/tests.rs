@@ -8,3 +8,27 @@ fn systab_prefers_acpi20() {
     assert_eq!(parse_systab_rsdp("SMBIOS=0x1\n"), None);
     assert_eq!(acpi_rsdp(Path::new("/nonexistent")), None);
 }
+
+#[test]
+fn boot_params_give_the_rsdp_at_offset_0x70_when_set() {
+    let mut page = vec![0u8; 4096];
+    assert_eq!(parse_boot_params_rsdp(&page), None, "0 means not given");
+    page[0x70..0x78].copy_from_slice(&0xf_5a40u64.to_le_bytes());
+    assert_eq!(parse_boot_params_rsdp(&page), Some(0xf_5a40));
+    assert_eq!(parse_boot_params_rsdp(&page[..0x77]), None);
+}
+
+#[test]
+fn acpi_rsdp_falls_back_from_the_efi_systab_to_the_running_kernels_boot_params() {
+    let root = tempfile::tempdir().unwrap();
+    let params = root.path().join("sys/kernel/boot_params");
+    std::fs::create_dir_all(&params).unwrap();
+    let mut page = vec![0u8; 4096];
+    page[0x70..0x78].copy_from_slice(&0xfc00_0000u64.to_le_bytes());
+    std::fs::write(params.join("data"), &page).unwrap();
+    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
+    let efi = root.path().join("sys/firmware/efi");
+    std::fs::create_dir_all(&efi).unwrap();
+    std::fs::write(efi.join("systab"), "ACPI20=0x7fb7e014\n").unwrap();
+    assert_eq!(acpi_rsdp(root.path()), Some(0x7fb7_e014), "EFI's wins");
+}

@@ -14,10 +14,12 @@
 //! `probe` picks the loader: [`probe`] walks `LOADERS` in order and takes the first
 //! that recognises the image (the Xen domain builder's loader list); [`named`] takes
 //! the one a kexec-tools `--type` names instead, which must still recognise the image.
+//! The `pvh` type (kboot's own) is only ever named, never probed.
 
 pub(crate) mod bzimage;
 pub(crate) mod elf;
 pub(crate) mod multiboot;
+pub(crate) mod pvh;
 
 use super::image::{Parsed, Segment};
 use super::memmap::MemRange;
@@ -66,6 +68,8 @@ pub(crate) static TYPE_NAMES: &[(&str, &dyn Loader)] = &[
     ("multiboot2-x86", &MULTIBOOT2),
     ("multiboot-x86", &MULTIBOOT1),
     ("elf-x86_64", &elf::ElfLoader),
+    // kboot's own: never probed, see `pvh`.
+    ("pvh", &pvh::PvhLoader),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -81,6 +85,8 @@ pub(crate) enum LoaderError {
     Elf(#[from] elf::ElfLoadError),
     #[error(transparent)]
     Multiboot(#[from] multiboot::MultibootLoadError),
+    #[error(transparent)]
+    Pvh(#[from] pvh::PvhLoadError),
     #[error("unknown kernel type {name:?}: kboot knows {}", type_names())]
     UnknownType { name: String },
     #[error(

@@ -15,9 +15,14 @@
 //!   information structure, all between 1 MiB and 4 GiB; the kernel is entered by the
 //!   [`Handoff::Protected32`] variant (`eip` the entry, `eax` the magic, `ebx` the
 //!   information), which the purgatory's 32-bit exit carries out.
+//! - `pvh`: Xen's PVH entry (`XEN_ELFNOTE_PHYS32_ENTRY`) of a Linux vmlinux: the
+//!   ramdisk as module 0 and the `hvm_start_info` with the command line, memory map
+//!   and ACPI RSDP, all below 4 GiB; entered as [`Handoff::Protected32`] with `ebx` =
+//!   the start info.
 
 pub(crate) mod linux;
 pub(crate) mod multiboot;
+pub(crate) mod pvh;
 
 use super::image::DomImage;
 
@@ -29,6 +34,8 @@ pub(crate) enum KernelBoot {
     Linux(linux::LinuxKernel),
     /// Multiboot 1 or 2 (the Xen hypervisor).
     Multiboot(multiboot::MultibootKernel),
+    /// The PVH entry (a Linux vmlinux with `XEN_ELFNOTE_PHYS32_ENTRY`).
+    Pvh(pvh::PvhKernel),
 }
 
 /// Where the purgatory jumps and the CPU state it hands over.
@@ -55,6 +62,8 @@ pub(crate) enum ProtocolError {
     Linux(#[from] linux::LinuxBootError),
     #[error(transparent)]
     Multiboot(#[from] multiboot::MultibootBootError),
+    #[error(transparent)]
+    Pvh(#[from] pvh::PvhBootError),
 }
 
 /// Adds the boot parameters `boot` calls for to `image`, whose kernel segments are
@@ -63,5 +72,6 @@ pub(crate) fn configure(image: &mut DomImage, boot: &KernelBoot) -> Result<Hando
     match boot {
         KernelBoot::Linux(kernel) => Ok(linux::configure(image, kernel)?),
         KernelBoot::Multiboot(kernel) => Ok(multiboot::configure(image, kernel)?),
+        KernelBoot::Pvh(kernel) => Ok(pvh::configure(image, kernel)?),
     }
 }

@@ -17,7 +17,7 @@ pub(crate) mod header;
 
 use header::{BzImageError, SetupHeader, HEADER_BYTES};
 
-use crate::compression::{decompress, Compression};
+use crate::compression::{decompress, Compression, DecompressError};
 use crate::kexec::image::{
     place_segment, ImageError, Parsed, Placement, SegmentData, SegmentRequest, SegmentRole,
     LOW_LIMIT_BYTES, PAGE_BYTES,
@@ -89,18 +89,22 @@ impl Serialize for PayloadFormat {
     }
 }
 
-/// The payload's format and, for gzip, LZ4 or none, the vmlinux's headers.
-pub(crate) fn payload_info(kernel: &[u8], header: &SetupHeader) -> Option<PayloadInfo> {
+/// The payload (the compressed vmlinux) as the header places it, if inside the file.
+fn payload<'a>(kernel: &'a [u8], header: &SetupHeader) -> Option<&'a [u8]> {
     let start =
         (header.kernel_offset_bytes as usize).checked_add(header.payload_offset as usize)?;
     let end = start.checked_add(header.payload_length as usize)?;
-    let payload = kernel.get(start..end)?;
+    kernel.get(start..end)
+}
+
+/// The payload's format and, for gzip, LZ4 or none (what unpacks fast enough for
+/// `--info`), the vmlinux's headers.
+pub(crate) fn payload_info(kernel: &[u8], header: &SetupHeader) -> Option<PayloadInfo> {
+    let payload = payload(kernel, header)?;
     let format = PayloadFormat::of(payload);
     let vmlinux = match format {
-        PayloadFormat::Compressed(compression @ (Compression::Gzip | Compression::Lz4Legacy)) => {
-            decompress(compression, payload, MAX_VMLINUX_BYTES).ok()
-        }
-        PayloadFormat::Uncompressed => Some(payload.to_vec()),
+        PayloadFormat::Compressed(Compression::Gzip | Compression::Lz4Legacy)
+        | PayloadFormat::Uncompressed => unpack_payload(payload).ok(),
         _ => None,
     };
     Some(PayloadInfo {
@@ -108,6 +112,48 @@ pub(crate) fn payload_info(kernel: &[u8], header: &SetupHeader) -> Option<Payloa
         compressed_bytes: payload.len() as u64,
         vmlinux: vmlinux.and_then(|bytes| super::elf::parse(&bytes).ok()),
     })
+}
+
+/// Why the vmlinux inside a bzImage cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum VmlinuxError {
+    #[error("the bzImage's payload (offset {offset:#x}, {length} bytes) lies outside the file")]
+    PayloadOutside { offset: u64, length: u64 },
+    #[error("the bzImage's payload is neither compressed in a known way nor an ELF")]
+    UnknownPayload,
+    #[error("cannot unpack the bzImage's vmlinux: {0}")]
+    Unpack(#[source] DecompressError),
+}
+
+/// Compared by message: the unpacking error's `io::Error` has no equality.
+impl PartialEq for VmlinuxError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for VmlinuxError {}
+
+/// The vmlinux (an ELF) the bzImage with `header` carries, unpacked whatever its
+/// compression (gzip, xz, zstd, bzip2, LZ4; not LZMA or LZO).
+pub(crate) fn vmlinux(kernel: &[u8], header: &SetupHeader) -> Result<Vec<u8>, VmlinuxError> {
+    let payload = payload(kernel, header).ok_or(VmlinuxError::PayloadOutside {
+        offset: header
+            .kernel_offset_bytes
+            .saturating_add(u64::from(header.payload_offset)),
+        length: u64::from(header.payload_length),
+    })?;
+    unpack_payload(payload)
+}
+
+fn unpack_payload(payload: &[u8]) -> Result<Vec<u8>, VmlinuxError> {
+    match PayloadFormat::of(payload) {
+        PayloadFormat::Compressed(compression) => {
+            decompress(compression, payload, MAX_VMLINUX_BYTES).map_err(VmlinuxError::Unpack)
+        }
+        PayloadFormat::Uncompressed => Ok(payload.to_vec()),
+        PayloadFormat::Unknown => Err(VmlinuxError::UnknownPayload),
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -213,4 +259,4 @@ pub(crate) fn layout(kernel: &[u8], memmap: &[MemRange]) -> Result<KernelLayout,
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests;
+pub(super) mod tests;

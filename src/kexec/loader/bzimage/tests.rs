@@ -182,9 +182,9 @@ fn qemu_1g_layout_and_zero_page_field_by_field() {
     assert_eq!(zp::e820_entry(zp, 6), Some((0, 0, 0)));
 }
 
-#[test]
-fn describe_reads_the_xen_notes_of_an_lz4_payload() {
-    let vmlinux = crate::kexec::loader::elf::tests::vmlinux(62);
+/// A bzImage whose payload is `vmlinux` packed as kbuild does for `CONFIG_KERNEL_LZ4`
+/// (LZ4 legacy blocks, then the unpacked size); also the payload's offset in the file.
+pub(in crate::kexec::loader) fn bzimage_carrying(vmlinux: &[u8]) -> (Vec<u8>, usize) {
     let mut payload = vec![0x02, 0x21, 0x4c, 0x18]; // the LZ4 legacy magic
     for block in vmlinux.chunks(0x1000) {
         let packed = lz4_flex::block::compress(block);
@@ -203,6 +203,12 @@ fn describe_reads_the_xen_notes_of_an_lz4_payload() {
         .copy_from_slice(&(payload_offset as u32).to_le_bytes());
     kernel[PAYLOAD_LENGTH..PAYLOAD_LENGTH + 4]
         .copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    (kernel, KERNEL_OFFSET + payload_offset)
+}
+
+#[test]
+fn describe_reads_the_xen_notes_of_an_lz4_payload() {
+    let (mut kernel, at) = bzimage_carrying(&crate::kexec::loader::elf::tests::vmlinux(62));
     let Parsed::BzImage(info) = BzImageLoader.describe(&kernel).unwrap() else {
         panic!("not a bzImage description");
     };
@@ -217,7 +223,6 @@ fn describe_reads_the_xen_notes_of_an_lz4_payload() {
     assert_eq!(elf.xen.phys32_entry, Some(0x100_0010));
 
     // A payload kboot cannot unpack is named, with no vmlinux.
-    let at = KERNEL_OFFSET + payload_offset;
     kernel[at..at + 6].copy_from_slice(&[0xfd, b'7', b'z', b'X', b'Z', 0]);
     let Parsed::BzImage(info) = BzImageLoader.describe(&kernel).unwrap() else {
         panic!("not a bzImage description");
