@@ -6,10 +6,14 @@
 //! (protocol 2.14), as kexec-tools does. Without EFI, the running kernel's own
 //! `boot_params.acpi_rsdp_addr` (`/sys/kernel/boot_params/data`, offset 0x70) is the
 //! fallback: what its boot loader gave it, or what its decompressor found by scanning.
-//! A Xen PVH guest has no BIOS area to scan: its RSDP comes only from the start info.
+//! A Xen PVH guest has no BIOS area to scan: its RSDP comes only from the start info,
+//! which Linux 6.1's PVH entry keeps to itself (`boot_params.acpi_rsdp_addr` stays 0);
+//! the last source is then the kernel's own log line `ACPI: RSDP 0x...` (/dev/kmsg),
+//! printed by every kernel that uses ACPI.
 
 use std::fs;
-use std::io::Read;
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::bytes::le64;
@@ -18,6 +22,11 @@ use crate::bytes::le64;
 const BOOT_PARAMS_ACPI_RSDP_ADDR: usize = 0x70;
 /// `struct boot_params` is one page.
 const BOOT_PARAMS_BYTES: u64 = 4096;
+/// How many kernel log records to read at most looking for the RSDP line (it comes
+/// within the first few hundred).
+const KMSG_MAX_RECORDS: usize = 4096;
+/// A /dev/kmsg record is at most about 1 KiB of text.
+const KMSG_RECORD_BYTES: usize = 8192;
 
 /// The RSDP address from systab text: ACPI 2.0's if given, else ACPI 1.0's.
 pub(crate) fn parse_systab_rsdp(text: &str) -> Option<u64> {
@@ -39,18 +48,59 @@ pub(crate) fn parse_boot_params_rsdp(boot_params: &[u8]) -> Option<u64> {
     Some(le64(boot_params, BOOT_PARAMS_ACPI_RSDP_ADDR)).filter(|&addr| addr != 0)
 }
 
+/// The RSDP address in kernel log text: `ACPI: RSDP 0x00000000000F5A40 000014 (v00
+/// BOCHS )` (drivers/acpi/acpica/tbprint.c), in a /dev/kmsg record or a dmesg line.
+pub(crate) fn parse_log_rsdp(text: &str) -> Option<u64> {
+    const PREFIX: &str = "ACPI: RSDP 0x";
+    text.lines().find_map(|line| {
+        let rest = &line[line.find(PREFIX)? + PREFIX.len()..];
+        let digits = rest.split_whitespace().next()?;
+        u64::from_str_radix(digits, 16)
+            .ok()
+            .filter(|&addr| addr != 0)
+    })
+}
+
 /// Reads it under `root`: from the EFI system table, else from the running kernel's
-/// boot parameters; `None` when neither has it (the kernel's own scan then finds it).
+/// boot parameters, else from its log; `None` when none has it (the next kernel's own
+/// scan then finds it, on a BIOS machine).
 pub(crate) fn acpi_rsdp(root: &Path) -> Option<u64> {
     let from_systab = fs::read_to_string(root.join("sys/firmware/efi/systab"))
         .ok()
         .and_then(|text| parse_systab_rsdp(&text));
-    from_systab.or_else(|| {
-        let file = fs::File::open(root.join("sys/kernel/boot_params/data")).ok()?;
-        let mut bytes = Vec::new();
-        file.take(BOOT_PARAMS_BYTES).read_to_end(&mut bytes).ok()?;
-        parse_boot_params_rsdp(&bytes)
-    })
+    from_systab
+        .or_else(|| {
+            let file = fs::File::open(root.join("sys/kernel/boot_params/data")).ok()?;
+            let mut bytes = Vec::new();
+            file.take(BOOT_PARAMS_BYTES).read_to_end(&mut bytes).ok()?;
+            parse_boot_params_rsdp(&bytes)
+        })
+        .or_else(|| log_rsdp(&root.join("dev/kmsg")))
+}
+
+/// The RSDP from the kernel log at `kmsg`: /dev/kmsg gives one record per read and
+/// EAGAIN at the end (opened non-blocking), EPIPE for records overwritten meanwhile.
+fn log_rsdp(kmsg: &Path) -> Option<u64> {
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(kmsg)
+        .ok()?;
+    let mut record = vec![0u8; KMSG_RECORD_BYTES];
+    for _ in 0..KMSG_MAX_RECORDS {
+        match file.read(&mut record) {
+            Ok(0) => return None,
+            Ok(n) => {
+                if let Some(addr) = parse_log_rsdp(&String::from_utf8_lossy(&record[..n])) {
+                    return Some(addr);
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// Whether the running kernel was started through UEFI (it shows `/sys/firmware/efi`).

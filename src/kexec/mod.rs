@@ -6,7 +6,8 @@
 //! - a new kernel *format* (bzImage, ELF vmlinux, ...): a loader in `loader/`. It
 //!   probes the image and returns its layout (the kernel's segments, what it parsed,
 //!   the boot protocol it speaks) and writes no boot parameters;
-//! - a new *boot protocol* (Linux zero page; multiboot 1 and 2 for Xen): a module in
+//! - a new *boot protocol* (Linux zero page; multiboot 1 and 2 for Xen; Xen's PVH
+//!   entry): a module in
 //!   `protocol/`. It turns a loader's layout plus the command line and ramdisk (or
 //!   modules) into boot parameters and says how to enter the kernel;
 //! - `build.rs` runs loader, then protocol, then adds the purgatory (once, for all);
@@ -15,8 +16,9 @@
 //!
 //! Pure (bytes in, values out; unit-tested without root): `build`, `loader/`,
 //! `protocol/`, `arch/`, `image`, `auto` (over the trait), and the parsers of `memmap` and
-//! `firmware`. The edges: `files` reads the kernel and ramdisk files (the one place
-//! that does); `memmap::read` and `firmware` read `/sys` and `/proc` under a root path;
+//! `firmware` and `hypervisor`. The edges: `files` reads the kernel and ramdisk files
+//! (the one place that does); `memmap::read`, `firmware` and `hypervisor::detect` (Xen
+//! guest or not, and which type) read `/sys` and `/proc` under a root path;
 //! `syscall` alone talks to the kernel, behind the `KexecSyscalls` trait.
 
 pub(crate) mod arch;

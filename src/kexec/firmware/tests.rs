@@ -32,3 +32,31 @@ fn acpi_rsdp_falls_back_from_the_efi_systab_to_the_running_kernels_boot_params()
     std::fs::write(efi.join("systab"), "ACPI20=0x7fb7e014\n").unwrap();
     assert_eq!(acpi_rsdp(root.path()), Some(0x7fb7_e014), "EFI's wins");
 }
+
+#[test]
+fn the_kernel_log_gives_the_rsdp_line() {
+    let record = "6,87,123456,-;ACPI: RSDP 0x00000000000F5A40 000014 (v00 BOCHS )\n";
+    assert_eq!(parse_log_rsdp(record), Some(0xf_5a40));
+    let dmesg = "[    0.000000] ACPI: Early table checksum verification disabled\n\
+                 [    0.000000] ACPI: RSDP 0x00000000FC000000 000024 (v02 Xen   )\n";
+    assert_eq!(parse_log_rsdp(dmesg), Some(0xfc00_0000));
+    assert_eq!(parse_log_rsdp("ACPI: RSDT 0x000000003FFE2345\n"), None);
+    assert_eq!(parse_log_rsdp("ACPI: RSDP 0xZZ\n"), None);
+}
+
+#[test]
+fn without_efi_or_boot_params_the_rsdp_comes_from_the_kernel_log() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("dev")).unwrap();
+    std::fs::write(
+        root.path().join("dev/kmsg"),
+        "6,1,0,-;Linux version 6.1.0\n6,87,1,-;ACPI: RSDP 0x00000000FC000000 000024 (v02 Xen   )\n",
+    )
+    .unwrap();
+    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
+    // boot_params with 0 (a PVH-booted 6.1 kernel) do not hide the log's.
+    let params = root.path().join("sys/kernel/boot_params");
+    std::fs::create_dir_all(&params).unwrap();
+    std::fs::write(params.join("data"), vec![0u8; 4096]).unwrap();
+    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
+}
