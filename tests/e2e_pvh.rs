@@ -38,9 +38,9 @@ const INIT: &str = r#"#!/bin/busybox sh
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 echo "=== PLAN BEGIN"
-/bin/kboot kexec -c -l /k/vmlinuz --type pvh --initrd /k/probe --append "@APPEND@" --dry-run
+/bin/kboot kexec -c -l /k/vmlinuz @TYPE@ --initrd /k/probe --append "@APPEND@" --dry-run
 echo "=== PLAN END rc=$?"
-/bin/kboot kexec -c -l /k/vmlinuz --type pvh --initrd /k/probe --append "@APPEND@"
+/bin/kboot kexec -c -l /k/vmlinuz @TYPE@ --initrd /k/probe --append "@APPEND@"
 echo "=== LOADED rc=$?"
 /bin/kboot kexec -e
 echo "=== EXEC FAILED rc=$?"
@@ -122,11 +122,17 @@ fn hex(value: &serde_json::Value) -> u64 {
     u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
-#[test]
-#[ignore = "QEMU tier: cargo test -- --ignored"]
-fn kexec_type_pvh_boots_the_cloud_kernel_through_its_pvh_entry() {
+/// What one boot showed (past the marker line, checked): the plan, the probe's line.
+struct Booted {
+    plan: serde_json::Value,
+    probe_line: String,
+}
+
+/// Boots the fixture kernel, whose /init has kboot load it again (`type_args`: the
+/// loader options) with the probe and kexec into it.
+fn boot_into_probe(name: &str, type_args: &str) -> Booted {
     let f = fixtures();
-    let work = cache_dir().join("work").join("kexec-pvh");
+    let work = cache_dir().join("work").join(name);
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).unwrap();
     let probe = initramfs(&work, "probe", PROBE_INIT, &[]);
@@ -135,7 +141,9 @@ fn kexec_type_pvh_boots_the_cloud_kernel_through_its_pvh_entry() {
     let first = initramfs(
         &work,
         "first",
-        &INIT.replace("@APPEND@", NEXT_APPEND),
+        &INIT
+            .replace("@APPEND@", NEXT_APPEND)
+            .replace("@TYPE@", type_args),
         &[
             ("bin/kboot", &kboot),
             ("k/vmlinuz", &kernel),
@@ -143,7 +151,7 @@ fn kexec_type_pvh_boots_the_cloud_kernel_through_its_pvh_entry() {
         ],
     );
     let mut qemu = Qemu::start_with_drives(&DrivesBootSpec {
-        name: "kexec_type_pvh_boots_the_cloud_kernel_through_its_pvh_entry",
+        name,
         kernel: &kernel,
         initrd: Some(&first),
         append: "console=ttyS0 panic=-1 rdinit=/init quiet",
@@ -156,7 +164,28 @@ fn kexec_type_pvh_boots_the_cloud_kernel_through_its_pvh_entry() {
     let probe_line = qemu.expect_line("the probe's line", |l| l.contains("KBOOT-PVH-PROBE "));
     qemu.expect_exit();
     qemu.check_no_panic();
+    let marker = Marker::parse(&marker_line).unwrap();
+    assert_eq!(marker.ramdisk, "pvh-probe");
+    assert_eq!(marker.kernel_release, f.kernel_version());
+    assert_eq!(marker.cmdline.trim(), NEXT_APPEND);
+    if let Some(info) = plan.get("pvh_start_info") {
+        let size = hex(&info["modules"][0]["size"]);
+        assert_eq!(size, fs::metadata(&probe).unwrap().len(), "{plan:#}");
+    }
+    Booted {
+        plan,
+        probe_line: probe_line.trim().to_string(),
+    }
+}
 
+#[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
+fn kexec_type_pvh_boots_the_cloud_kernel_through_its_pvh_entry() {
+    let Booted { plan, probe_line } = boot_into_probe(
+        "kexec_type_pvh_boots_the_cloud_kernel_through_its_pvh_entry",
+        "--type pvh",
+    );
+    let probe_line = probe_line.as_str();
     // The plan: the PVH entry, ebx = the start info, the probe as module 0.
     let info = &plan["pvh_start_info"];
     assert_eq!(plan["loader"], "PVH", "{plan:#}");
@@ -164,19 +193,9 @@ fn kexec_type_pvh_boots_the_cloud_kernel_through_its_pvh_entry() {
     assert_eq!(plan["regs"]["eip"], info["entry"], "{plan:#}");
     assert_eq!(plan["regs"]["ebx"], info["start_info_paddr"], "{plan:#}");
     assert_eq!(info["magic"], "0x336ec578");
-    assert_eq!(
-        hex(&info["modules"][0]["size"]),
-        fs::metadata(&probe).unwrap().len()
-    );
     assert_eq!(info["cmdline"], NEXT_APPEND);
-
-    // The next kernel: the command line and ramdisk kboot gave it.
-    let marker = Marker::parse(&marker_line).unwrap();
-    assert_eq!(marker.ramdisk, "pvh-probe");
-    assert_eq!(marker.kernel_release, f.kernel_version());
-    assert_eq!(marker.cmdline.trim(), NEXT_APPEND);
-    // ... and that it came in through its PVH entry, with the RSDP kboot passed.
-    let probe_line = probe_line.trim();
+    // The next kernel had the command line and ramdisk kboot gave it
+    // (`boot_into_probe`) and came in through its PVH entry, with the RSDP kboot passed.
     assert_eq!(
         probe_field(probe_line, "bootloader_type"),
         "176",
@@ -194,5 +213,25 @@ fn kexec_type_pvh_boots_the_cloud_kernel_through_its_pvh_entry() {
     assert!(
         probe_field(probe_line, "tables").contains("DSDT"),
         "ACPI tables: {probe_line}"
+    );
+}
+
+/// The control: the same kernel and probe loaded without `--type pvh` (the bzImage
+/// loader, the Linux boot protocol's 64-bit entry) shows kboot's loader type 0xff,
+/// so 0xb0 above is the PVH entry's doing.
+#[test]
+#[ignore = "QEMU tier: cargo test -- --ignored"]
+fn without_type_pvh_the_same_kernel_comes_in_through_the_linux_entry() {
+    let booted = boot_into_probe(
+        "without_type_pvh_the_same_kernel_comes_in_through_the_linux_entry",
+        "",
+    );
+    assert_eq!(booted.plan["loader"], "bzImage", "{:#}", booted.plan);
+    assert!(booted.plan.get("pvh_start_info").is_none());
+    assert_eq!(
+        probe_field(&booted.probe_line, "bootloader_type"),
+        "255",
+        "{}",
+        booted.probe_line
     );
 }
