@@ -169,6 +169,13 @@ fn boot_kboot_to_dom0(test_name: &str, append: &str) -> XenMarker {
         Err(failure) => qemu.fail(&format!("waiting for Xen: {failure:?}")),
     }
     let xen_after = qemu.elapsed();
+    // The fixture's Xen knows the option and no entry gives it: kboot says it added it.
+    assert!(
+        qemu.transcript()
+            .contains("added \"no-real-mode\" to the kernel's command line"),
+        "kboot did not report the no-real-mode it adds:\n{}",
+        qemu.transcript()
+    );
     let marker = expect_dom0_marker(&mut qemu);
     eprintln!("{test_name}: Xen started after {xen_after:.1?}, dom0 marker seen after");
     drop(qemu);

@@ -290,6 +290,12 @@ impl Boot {
                 loaded.via
             ));
         }
+        if !loaded.cmdline_added.is_empty() {
+            log::say(format!(
+                "added \"{}\" to the kernel's command line",
+                loaded.cmdline_added.join(" ")
+            ));
+        }
         if let Some(times) = &loaded.times {
             log::say(times);
         }

@@ -37,6 +37,8 @@ pub(crate) struct Loaded {
     /// Where kboot's own builder spent its time; `None` for `kexec_file_load`, which
     /// does all of it inside the one syscall.
     pub times: Option<LoadTimes>,
+    /// Words kboot's builder added to the kernel's command line (Xen's `no-real-mode`).
+    pub cmdline_added: Vec<&'static str>,
 }
 
 /// The phases of a `kexec_load` through kboot's own builder.
@@ -71,14 +73,16 @@ impl Loaded {
             via: LoadSyscall::KexecFileLoad,
             refused: None,
             times: None,
+            cmdline_added: Vec::new(),
         }
     }
 
-    fn own(times: LoadTimes) -> Loaded {
+    fn own(own: OwnLoad) -> Loaded {
         Loaded {
             via: LoadSyscall::KexecLoad,
             refused: None,
-            times: Some(times),
+            times: Some(own.times),
+            cmdline_added: own.cmdline_added,
         }
     }
 
@@ -143,14 +147,14 @@ fn load_with(
             Ok(()) => Ok(Loaded::file()),
             Err(refused) if file_load_refusal_allows_load(&refused) => {
                 match load_own(plan, kexec, root) {
-                    Ok(times) => Ok(Loaded::own(times).after(refused)),
+                    Ok(own) => Ok(Loaded::own(own).after(refused)),
                     Err(then) => Err(both_refused(refused, then)),
                 }
             }
             Err(refused) => Err(refused),
         },
         KexecMethod::Auto => match load_own(plan, kexec, root) {
-            Ok(times) => Ok(Loaded::own(times)),
+            Ok(own) => Ok(Loaded::own(own)),
             Err(refused) if load_refusal_allows_file_load(&refused) => match file_load(plan, kexec)
             {
                 Ok(()) => Ok(Loaded::file().after(refused)),
@@ -180,13 +184,19 @@ fn load_refusal_allows_file_load(refused: &KexecError) -> bool {
     }
 }
 
+/// What the `kexec_load` path reports beside success.
+struct OwnLoad {
+    times: LoadTimes,
+    cmdline_added: Vec<&'static str>,
+}
+
 /// The `kexec_load` path: build the image from the files and the memory map under `root`,
 /// then hand the segments to the kernel.
 fn load_own(
     plan: &KexecPlan,
     kexec: &mut dyn KexecSyscalls,
     root: &Path,
-) -> Result<LoadTimes, KexecError> {
+) -> Result<OwnLoad, KexecError> {
     let started = Instant::now();
     let (kernel, ramdisk) = read_files(plan)?;
     let modules = read_modules(plan)?;
@@ -210,11 +220,19 @@ fn load_own(
     check_memory(needed_bytes, root)?;
     kexec.kexec_load(image.entry, &segments)?;
     // `duration_since` saturates: no arithmetic here can panic PID 1.
-    Ok(LoadTimes {
+    let times = LoadTimes {
         bytes_read,
         read: read_done.duration_since(started),
         layout: layout_done.duration_since(read_done),
         syscall: layout_done.elapsed(),
+    };
+    let cmdline_added = image
+        .boot_info
+        .map(|info| info.cmdline_added)
+        .unwrap_or_default();
+    Ok(OwnLoad {
+        times,
+        cmdline_added,
     })
 }
 

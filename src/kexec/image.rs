@@ -138,6 +138,16 @@ pub(crate) const BELOW_4G: Placement = Placement {
     top_down: false,
 };
 
+/// Low memory, top-down: for what a 32-bit boot protocol hands over by physical address
+/// (multiboot modules and information, the PVH ramdisk and start info). Page-aligned
+/// (what multiboot 1's flag 0 and multiboot 2's module alignment tag ask); top-down as
+/// the Linux ramdisk, so the memory next to the kernel stays free for its early
+/// allocations.
+pub(crate) const BELOW_4G_TOP_DOWN: Placement = Placement {
+    top_down: true,
+    ..BELOW_4G
+};
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum ImageError {
     #[error("more than {MAX_SEGMENTS} segments")]

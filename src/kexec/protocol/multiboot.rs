@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use crate::bytes::{put_le32, put_le64};
 use crate::kexec::image::{
-    DomImage, Hex, ImageError, Placement, SegmentData, SegmentRole, FOUR_GIB, LOW_LIMIT_BYTES,
-    PAGE_BYTES,
+    DomImage, Hex, ImageError, SegmentData, SegmentRole, BELOW_4G_TOP_DOWN, FOUR_GIB,
+    LOW_LIMIT_BYTES,
 };
 use crate::kexec::memmap::{MemRange, E820_ACPI, E820_NVS, E820_RAM, E820_UNUSABLE};
 
@@ -44,16 +44,6 @@ const MB2_MMAP_ENTRY_BYTES: u32 = 24;
 
 /// Conventional memory ends here: `mem_lower` counts RAM below it.
 const LOW_MEMORY_END: u64 = 0xA_0000;
-
-/// Allocation for the modules and the information: page-aligned (what multiboot 1's
-/// flag 0 and multiboot 2's module alignment tag ask), 1 MiB..4 GiB, top-down as the
-/// Linux ramdisk: the memory next to the kernel stays free for its early allocations.
-const MULTIBOOT_PLACEMENT: Placement = Placement {
-    align: PAGE_BYTES,
-    min: LOW_LIMIT_BYTES,
-    max_end: FOUR_GIB,
-    top_down: true,
-};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub(crate) enum MultibootVersion {
@@ -121,19 +111,23 @@ pub(crate) struct MultibootBootInfo {
     pub mem_lower_kib: u32,
     pub mem_upper_kib: u32,
     pub cmdline: String,
+    /// Words kboot added to the entry's command line (`no-real-mode`), for the boot log.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cmdline_added: Vec<&'static str>,
     pub loader_name: &'static str,
     pub modules: Vec<ModuleEntry>,
     pub mmap: Vec<MmapEntry>,
 }
 
 /// The kernel's command line in the information: its name, then the entry's words,
-/// then `no-real-mode` when it should get it and has not.
-fn kernel_cmdline(image: &DomImage, no_real_mode: bool) -> String {
+/// then `no-real-mode` when it should get it and has not; and the words added.
+fn kernel_cmdline(image: &DomImage, no_real_mode: bool) -> (String, Vec<&'static str>) {
     let mut cmdline = image.kernel_name.clone();
     if !image.cmdline.is_empty() {
         cmdline.push(' ');
         cmdline.push_str(&image.cmdline);
     }
+    let mut added = Vec::new();
     if no_real_mode
         && !image
             .cmdline
@@ -141,8 +135,9 @@ fn kernel_cmdline(image: &DomImage, no_real_mode: bool) -> String {
             .any(|w| w == "no-real-mode")
     {
         cmdline.push_str(" no-real-mode");
+        added.push("no-real-mode");
     }
-    cmdline
+    (cmdline, added)
 }
 
 /// Places the modules and the information structure and says how to enter.
@@ -157,7 +152,7 @@ pub(crate) fn configure(
             SegmentRole::Module,
             SegmentData::Module(n),
             1,
-            MULTIBOOT_PLACEMENT,
+            BELOW_4G_TOP_DOWN,
         )?;
         let start = image.segments[index].mem;
         modules.push(ModuleEntry {
@@ -166,7 +161,7 @@ pub(crate) fn configure(
             cmdline: image.modules[n].cmdline.clone(),
         });
     }
-    let cmdline = kernel_cmdline(image, kernel.no_real_mode);
+    let (cmdline, cmdline_added) = kernel_cmdline(image, kernel.no_real_mode);
     let (mem_lower_kib, mem_upper_kib) = memory_limits_kib(&image.memmap);
     let mut info = MultibootBootInfo {
         version: kernel.version.number(),
@@ -179,6 +174,7 @@ pub(crate) fn configure(
         mem_lower_kib,
         mem_upper_kib,
         cmdline,
+        cmdline_added,
         loader_name: LOADER_NAME,
         modules,
         mmap: image.memmap.iter().map(mmap_entry).collect(),
@@ -191,7 +187,7 @@ pub(crate) fn configure(
         SegmentRole::BootParams,
         SegmentData::Owned(Vec::new()),
         info_bytes as u64,
-        MULTIBOOT_PLACEMENT,
+        BELOW_4G_TOP_DOWN,
     )?;
     let info_addr = image.segments[index].mem;
     let end = info_addr + info_bytes as u64;

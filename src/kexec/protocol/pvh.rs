@@ -27,8 +27,7 @@ use serde::Serialize;
 
 use crate::bytes::{put_le32, put_le64};
 use crate::kexec::image::{
-    DomImage, Hex, ImageError, Placement, SegmentData, SegmentRole, FOUR_GIB, LOW_LIMIT_BYTES,
-    PAGE_BYTES,
+    DomImage, Hex, ImageError, SegmentData, SegmentRole, BELOW_4G_TOP_DOWN, FOUR_GIB,
 };
 use crate::kexec::memmap::MemRange;
 
@@ -44,15 +43,6 @@ pub(crate) const MEMMAP_ENTRY_BYTES: usize = 24;
 /// `XEN_HVM_MEMMAP_TYPE_*` go up to PMEM (7); other e820 types are given as reserved.
 const MEMMAP_TYPE_MAX: u32 = 7;
 const MEMMAP_TYPE_RESERVED: u32 = 2;
-
-/// The ramdisk and the start info block: page-aligned, 1 MiB..4 GiB, top-down as the
-/// Linux ramdisk, so the memory above the kernel stays free for its early allocations.
-const PVH_PLACEMENT: Placement = Placement {
-    align: PAGE_BYTES,
-    min: LOW_LIMIT_BYTES,
-    max_end: FOUR_GIB,
-    top_down: true,
-};
 
 /// What the protocol needs from the loader: the PVH entry (physical, 32-bit).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +175,12 @@ pub(crate) fn configure(image: &mut DomImage, kernel: &PvhKernel) -> Result<Hand
     }
     let mut modules = Vec::new();
     if !image.ramdisk.is_empty() {
-        let index = image.place(SegmentRole::Ramdisk, SegmentData::Ramdisk, 0, PVH_PLACEMENT)?;
+        let index = image.place(
+            SegmentRole::Ramdisk,
+            SegmentData::Ramdisk,
+            0,
+            BELOW_4G_TOP_DOWN,
+        )?;
         modules.push(PvhModule {
             paddr: Hex(image.segments[index].mem),
             size: Hex(image.ramdisk.len() as u64),
@@ -198,7 +193,7 @@ pub(crate) fn configure(image: &mut DomImage, kernel: &PvhKernel) -> Result<Hand
         SegmentRole::BootParams,
         SegmentData::Owned(Vec::new()),
         layout.total as u64,
-        PVH_PLACEMENT,
+        BELOW_4G_TOP_DOWN,
     )?;
     let base = image.segments[index].mem;
     let end = base + layout.total as u64;

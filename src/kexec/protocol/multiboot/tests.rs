@@ -1,7 +1,7 @@
 use super::*;
 use crate::bytes::{le32, le64};
 use crate::kexec::build::lay_out;
-use crate::kexec::image::ModuleImage;
+use crate::kexec::image::{ModuleImage, PAGE_BYTES};
 use crate::kexec::loader::multiboot::tests::{ram_1g, xen_like};
 use crate::kexec::memmap::{E820_PMEM, E820_RESERVED};
 
@@ -269,7 +269,8 @@ fn modules_that_do_not_fit_below_4_gib_are_refused() {
 
 /// Xen hangs in its real-mode BIOS calls after a kexec: an image that knows the
 /// `no-real-mode` option gets it appended once; one that does not know it, or whose
-/// command line has it already, keeps its command line as given.
+/// command line has it already, keeps its command line as given; what was added is
+/// reported for the boot log.
 #[test]
 fn a_kernel_that_knows_no_real_mode_gets_it_once() {
     let with_option = |cmdline: &str| {
@@ -278,21 +279,33 @@ fn a_kernel_that_knows_no_real_mode_gets_it_once() {
         image.kernel[0x400..0x40c].copy_from_slice(b"no-real-mode");
         image.cmdline = cmdline.into();
         lay_out(&mut image, Some("multiboot2-x86")).unwrap();
-        image.boot_info.unwrap().cmdline
+        let info = image.boot_info.unwrap();
+        (info.cmdline, info.cmdline_added)
     };
     assert_eq!(
         with_option("placeholder dom0=pvh"),
-        "/boot/xen.gz placeholder dom0=pvh no-real-mode"
+        (
+            "/boot/xen.gz placeholder dom0=pvh no-real-mode".to_string(),
+            vec!["no-real-mode"]
+        )
     );
-    assert_eq!(with_option(""), "/boot/xen.gz no-real-mode");
+    assert_eq!(
+        with_option(""),
+        (
+            "/boot/xen.gz no-real-mode".to_string(),
+            vec!["no-real-mode"]
+        )
+    );
     assert_eq!(
         with_option("no-real-mode  console=com1"),
-        "/boot/xen.gz no-real-mode  console=com1"
+        (
+            "/boot/xen.gz no-real-mode  console=com1".to_string(),
+            vec![]
+        )
     );
     let mut image = xen_image();
     lay_out(&mut image, Some("multiboot2-x86")).unwrap();
-    assert_eq!(
-        image.boot_info.unwrap().cmdline,
-        "/boot/xen.gz dom0=pvh console=com1"
-    );
+    let info = image.boot_info.unwrap();
+    assert_eq!(info.cmdline, "/boot/xen.gz dom0=pvh console=com1");
+    assert!(info.cmdline_added.is_empty());
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::bytes::{le32, le64};
+use crate::kexec::image::LOW_LIMIT_BYTES;
 use crate::kexec::memmap::{E820_ACPI, E820_PRAM, E820_RAM, E820_RESERVED};
 
 const ENTRY: u32 = 0x100_0010;
