@@ -20,11 +20,10 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use common::{cache_dir, fixtures, is_marker_line, repo_dir, DrivesBootSpec, Marker, Qemu};
+use common::busybox::{busybox_initramfs, plan_from, run_shell, work_dir};
+use common::{fixtures, is_marker_line, repo_dir, DrivesBootSpec, Marker, Qemu};
 
 /// The marker kernel's command line; `kboot-e2e=entry32` shows it is the one kboot
 /// loaded.
@@ -46,52 +45,17 @@ echo "=== EXEC FAILED rc=$?"
 /bin/busybox poweroff -f
 "#;
 
-fn run(script: &str) {
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{script} failed ({status})");
-}
-
-/// The work directory of one test, emptied.
-fn work_dir(name: &str) -> PathBuf {
-    let work = cache_dir().join("work").join(name);
-    let _ = fs::remove_dir_all(&work);
-    fs::create_dir_all(&work).unwrap();
-    work
-}
-
 /// Builds the guest's initramfs (uncompressed newc) in `work` with `files` (name under
 /// /k, source) and `kboot kexec -c -l LOAD --entry-32bit`; returns its path.
 fn build_initramfs(work: &Path, files: &[(&str, &Path)], load: &str) -> PathBuf {
-    let tree = work.join("tree");
-    for dir in ["bin", "proc", "sys", "dev", "k"] {
-        fs::create_dir_all(tree.join(dir)).unwrap();
-    }
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "/bin/busybox is missing: apt-get install busybox-static (tests/setup-debian.sh)"
-    );
-    fs::copy(busybox, tree.join("bin/busybox")).unwrap();
-    symlink("busybox", tree.join("bin/sh")).unwrap();
-    fs::copy(env!("CARGO_BIN_EXE_kboot"), tree.join("bin/kboot")).unwrap();
-    for (name, source) in files {
-        fs::copy(source, tree.join("k").join(name)).unwrap();
-    }
-    let init = tree.join("init");
-    fs::write(&init, INIT.replace("@LOAD@", load)).unwrap();
-    fs::set_permissions(&init, fs::Permissions::from_mode(0o755)).unwrap();
-    let archive = work.join("initramfs.cpio");
-    run(&format!(
-        "cd '{}' && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > '{}'",
-        tree.display(),
-        archive.display()
-    ));
-    archive
+    let kboot = PathBuf::from(env!("CARGO_BIN_EXE_kboot"));
+    let in_k: Vec<(String, &Path)> = files
+        .iter()
+        .map(|(name, source)| (format!("k/{name}"), *source))
+        .collect();
+    let mut all: Vec<(&str, &Path)> = vec![("bin/kboot", &kboot)];
+    all.extend(in_k.iter().map(|(path, source)| (path.as_str(), *source)));
+    busybox_initramfs(work, "tree", &INIT.replace("@LOAD@", load), &all)
 }
 
 /// Starts the fixture kernel with `initramfs` as its initramfs.
@@ -104,18 +68,6 @@ fn start(name: &str, initramfs: &Path) -> Qemu {
         drives: &[],
         extra_args: &[],
     })
-}
-
-/// The JSON between `=== PLAN BEGIN` and `=== PLAN END` in the transcript.
-fn plan_from(transcript: &str) -> serde_json::Value {
-    let begin = transcript.find("=== PLAN BEGIN").expect("no plan");
-    let end = transcript[begin..]
-        .find("=== PLAN END")
-        .expect("no plan end")
-        + begin;
-    let text = &transcript[begin..end];
-    let json = &text[text.find('{').expect("no JSON")..=text.rfind('}').expect("no JSON")];
-    serde_json::from_str(&json.replace('\r', "")).unwrap()
 }
 
 /// The `mem` of the plan's segment with `role`.
@@ -211,7 +163,7 @@ fn kexec_entry_32bit_hands_over_flat_protected_mode_with_paging_off() {
     let work = work_dir("kexec32-probe");
     let source = repo_dir().join("tests/data/entry32-probe.S");
     let (object, code) = (work.join("probe.o"), work.join("probe.bin"));
-    run(&format!(
+    run_shell(&format!(
         "as --32 -o '{}' '{}' && objcopy -O binary '{}' '{}'",
         object.display(),
         source.display(),

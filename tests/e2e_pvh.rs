@@ -22,11 +22,10 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 
-use common::{cache_dir, fixtures, is_marker_line, DrivesBootSpec, Marker, Qemu};
+use common::busybox::{busybox_initramfs, plan_from, work_dir};
+use common::{fixtures, is_marker_line, DrivesBootSpec, Marker, Qemu};
 
 /// The next kernel's command line; `kboot-e2e=pvh` shows it is the one kboot loaded.
 const NEXT_APPEND: &str = "console=ttyS0 panic=-1 kboot-e2e=pvh";
@@ -60,57 +59,6 @@ echo "KBOOT-PVH-PROBE bootloader_type=$(/bin/busybox cat /proc/sys/kernel/bootlo
 /bin/busybox poweroff -f
 "#;
 
-fn run(script: &str) {
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{script} failed ({status})");
-}
-
-/// A busybox tree under `work/name` with `/init` = `init` and `files` (name under /k,
-/// source), packed as an uncompressed newc archive; returns its path.
-fn initramfs(work: &Path, name: &str, init: &str, files: &[(&str, &Path)]) -> PathBuf {
-    let tree = work.join(name);
-    for dir in ["bin", "proc", "sys", "dev", "k"] {
-        fs::create_dir_all(tree.join(dir)).unwrap();
-    }
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "/bin/busybox is missing: apt-get install busybox-static (tests/setup-debian.sh)"
-    );
-    fs::copy(busybox, tree.join("bin/busybox")).unwrap();
-    symlink("busybox", tree.join("bin/sh")).unwrap();
-    for (name, source) in files {
-        fs::copy(source, tree.join(name)).unwrap();
-    }
-    let init_path = tree.join("init");
-    fs::write(&init_path, init).unwrap();
-    fs::set_permissions(&init_path, fs::Permissions::from_mode(0o755)).unwrap();
-    let archive = work.join(format!("{name}.cpio"));
-    run(&format!(
-        "cd '{}' && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > '{}'",
-        tree.display(),
-        archive.display()
-    ));
-    archive
-}
-
-/// The JSON between `=== PLAN BEGIN` and `=== PLAN END` in the transcript.
-fn plan_from(transcript: &str) -> serde_json::Value {
-    let begin = transcript.find("=== PLAN BEGIN").expect("no plan");
-    let end = transcript[begin..]
-        .find("=== PLAN END")
-        .expect("no plan end")
-        + begin;
-    let text = &transcript[begin..end];
-    let json = &text[text.find('{').expect("no JSON")..=text.rfind('}').expect("no JSON")];
-    serde_json::from_str(&json.replace('\r', "")).unwrap()
-}
-
 /// `name=value` from the probe's line.
 fn probe_field<'a>(line: &'a str, name: &str) -> &'a str {
     line.split_whitespace()
@@ -132,13 +80,11 @@ struct Booted {
 /// loader options) with the probe and kexec into it.
 fn boot_into_probe(name: &str, type_args: &str) -> Booted {
     let f = fixtures();
-    let work = cache_dir().join("work").join(name);
-    let _ = fs::remove_dir_all(&work);
-    fs::create_dir_all(&work).unwrap();
-    let probe = initramfs(&work, "probe", PROBE_INIT, &[]);
+    let work = work_dir(name);
+    let probe = busybox_initramfs(&work, "probe", PROBE_INIT, &[]);
     let kboot = PathBuf::from(env!("CARGO_BIN_EXE_kboot"));
     let kernel = f.path("KERNEL_IMAGE");
-    let first = initramfs(
+    let first = busybox_initramfs(
         &work,
         "first",
         &INIT
