@@ -28,6 +28,21 @@ struct PrivcmdHypercall {
     arg: [u64; 5],
 }
 
+/// `privcmd_hypercall.arg`: the command first when there is one, then the buffer's
+/// address.
+pub(crate) fn hypercall_args(cmd: Option<u64>, buffer_addr: Option<u64>) -> [u64; 5] {
+    let mut args = [0u64; 5];
+    let mut next = 0;
+    if let Some(cmd) = cmd {
+        args[0] = cmd;
+        next = 1;
+    }
+    if let Some(addr) = buffer_addr {
+        args[next] = addr;
+    }
+    args
+}
+
 /// A page the hypervisor may read and write during a hypercall.
 struct HypercallBuffer {
     ptr: *mut u8,
@@ -145,21 +160,20 @@ impl Privcmd {
         cmd: Option<u64>,
         arg: Option<&mut [u8]>,
     ) -> io::Result<i64> {
-        let mut call = PrivcmdHypercall { op, arg: [0; 5] };
-        let mut next = 0;
-        if let Some(cmd) = cmd {
-            call.arg[0] = cmd;
-            next = 1;
-        }
         let len = arg.as_ref().map_or(0, |a| a.len());
         if len > BUFFER_BYTES {
             return Err(io::Error::from_raw_os_error(libc::E2BIG));
         }
+        let mut buffer_addr = None;
         if let Some(arg) = arg.as_deref() {
             let page = self.buffer.bytes();
             page[..len].copy_from_slice(arg);
-            call.arg[next] = page.as_ptr() as u64;
+            buffer_addr = Some(page.as_ptr() as u64);
         }
+        let mut call = PrivcmdHypercall {
+            op,
+            arg: hypercall_args(cmd, buffer_addr),
+        };
         // SAFETY: the fd is open for the life of `self`; `call` is a live `struct
         // privcmd_hypercall`; its pointer argument, when set, is the buffer page,
         // which stays mapped and holds the whole argument structure.
@@ -179,3 +193,7 @@ impl Privcmd {
         Ok(i64::from(rc))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

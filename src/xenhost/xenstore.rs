@@ -154,3 +154,7 @@ impl Xenstore for XenstoreConnection {
         self.talk(xs_wire::resume_request(domid), &what).map(drop)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
