@@ -10,13 +10,14 @@ macro_rules! xen_soft_reset_usage {
     () => {
         "\
   kboot xen-soft-reset DOMAIN [--once]
-      In a Xen dom0: wait for DOMAIN (a name or a domain id) to shut down for a
-      soft reset (reason 5, what a PVH or HVM guest's kexec ends in), then do the
-      soft reset xl 4.17 refuses for PVH guests: pause, XEN_DOMCTL_soft_reset, new
-      xenstore and console event channels in the HVM parameters and xenstore,
-      re-introduce the domain to xenstored, unpause. Keeps serving the domain's
-      later kexecs until it is gone; --once stops after one. Use with
-      on_soft_reset = \"preserve\" in the guest's xl configuration.
+      In a Xen dom0: wait for DOMAIN (a domain id, or a name, waited for until
+      `xl create` makes it) to shut down for a soft reset (reason 5, what a PVH or
+      HVM guest's kexec ends in), then do the soft reset xl 4.17 refuses for PVH
+      guests: pause, XEN_DOMCTL_soft_reset, new xenstore and console event
+      channels in the HVM parameters and xenstore, re-introduce the domain to
+      xenstored, unpause. Keeps serving the domain's later kexecs until it is
+      gone (exit 0); --once stops after one. Any failure: one line, exit 1. Use
+      with on_soft_reset = \"preserve\" in the guest's xl configuration.
 "
     };
 }

@@ -96,6 +96,8 @@ impl XenControl for FakeXen {
 pub(crate) struct FakeStore {
     pub log: Log,
     pub nodes: BTreeMap<String, String>,
+    /// How many `directory` calls answer with nothing (a domain not created yet).
+    pub empty_directories: usize,
 }
 
 impl FakeStore {
@@ -106,6 +108,7 @@ impl FakeStore {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            empty_directories: 0,
         }
     }
 }
@@ -122,6 +125,10 @@ impl Xenstore for FakeStore {
         Ok(())
     }
     fn directory(&mut self, path: &str) -> Result<Vec<String>, XenstoreError> {
+        if self.empty_directories > 0 {
+            self.empty_directories -= 1;
+            return Ok(Vec::new());
+        }
         let prefix = format!("{path}/");
         let mut names: Vec<String> = self
             .nodes

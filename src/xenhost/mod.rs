@@ -79,7 +79,12 @@ pub(crate) enum ServeEnd {
 pub(crate) fn run(options: &SoftResetOptions) -> Result<ServeEnd, XenHostError> {
     let (mut xen, version) = PrivcmdControl::open()?;
     let mut store = XenstoreConnection::connect()?;
-    let domid = resolve_domain(&mut store, &options.domain)?;
+    let domid = wait_for_domain(
+        &mut store,
+        &options.domain,
+        &mut |line| say(line),
+        &mut || std::thread::sleep(POLL_INTERVAL),
+    )?;
     let name = store
         .read(&format!("/local/domain/{domid}/name"))?
         .unwrap_or_default();
@@ -113,6 +118,31 @@ pub(crate) fn resolve_domain(store: &mut dyn Xenstore, text: &str) -> Result<u16
         return Err(XenHostError::NotAGuest(domid));
     }
     Ok(domid)
+}
+
+/// `resolve_domain`, waiting for a name that is not there yet: the companion may be
+/// started before `xl create`.
+pub(crate) fn wait_for_domain(
+    store: &mut dyn Xenstore,
+    text: &str,
+    progress: &mut dyn FnMut(&str),
+    wait: &mut dyn FnMut(),
+) -> Result<u16, XenHostError> {
+    let mut said = false;
+    loop {
+        match resolve_domain(store, text) {
+            Err(XenHostError::NoSuchName(_)) => {
+                if !said {
+                    progress(&format!(
+                        "no domain named {text:?} yet: waiting for it to be created (xl create)"
+                    ));
+                    said = true;
+                }
+                wait();
+            }
+            result => return result,
+        }
+    }
 }
 
 fn find_by_name(store: &mut dyn Xenstore, name: &str) -> Result<u16, XenHostError> {

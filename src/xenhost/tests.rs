@@ -149,3 +149,33 @@ fn dom0_and_reserved_ids_are_not_guests() {
         Err(XenHostError::NotAGuest(32752))
     ));
 }
+
+#[test]
+fn a_name_not_created_yet_is_waited_for_with_one_line() {
+    let log = Log::default();
+    let mut store = FakeStore::new(&log, &[("/local/domain/7/name", "guest")]);
+    store.empty_directories = 3;
+    let mut lines = Vec::new();
+    let mut waits = 0;
+    let domid = wait_for_domain(
+        &mut store,
+        "guest",
+        &mut |l| lines.push(l.to_string()),
+        &mut || waits += 1,
+    )
+    .unwrap();
+    assert_eq!(domid, 7);
+    assert_eq!(waits, 3);
+    assert_eq!(
+        lines,
+        ["no domain named \"guest\" yet: waiting for it to be created (xl create)"]
+    );
+}
+
+#[test]
+fn waiting_does_not_hide_other_errors() {
+    let log = Log::default();
+    let mut store = FakeStore::new(&log, &[]);
+    let result = wait_for_domain(&mut store, "0", &mut |_| {}, &mut || {});
+    assert!(matches!(result, Err(XenHostError::NotAGuest(0))));
+}
