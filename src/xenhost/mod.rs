@@ -23,6 +23,7 @@ pub(crate) mod xs_wire;
 #[allow(clippy::unwrap_used)]
 mod fake;
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use thiserror::Error;
@@ -103,9 +104,11 @@ pub(crate) fn run(options: &SoftResetOptions) -> Result<ServeEnd, XenHostError> 
     )
 }
 
-/// One `kboot: ` progress line on stdout.
+/// One `kboot: ` progress line on stdout. A log that has gone away (a closed pipe)
+/// must not stop the companion, so a failed write is dropped, not a panic.
 fn say(line: &str) {
-    println!("kboot: {line}");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "kboot: {line}").and_then(|()| out.flush());
 }
 
 /// A domain id (digits), or the id of the domain whose xenstore `name` is `text`.
