@@ -104,8 +104,13 @@ pub(crate) enum StepError {
     Xenstore(#[from] XenstoreError),
     #[error("HVM_PARAM_STORE_PFN is 0: the domain has no xenstore ring")]
     NoStoreRing,
-    #[error("{path} is {value:?}, not a domain id")]
-    BadDomid { path: &'static str, value: String },
+    #[error("{path} is {value:?}, not a domain id: {source}")]
+    BadDomid {
+        path: &'static str,
+        value: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -136,10 +141,11 @@ fn read_backends(store: &mut dyn Xenstore) -> Result<Backends, StepError> {
     let mut domid_at = |path: &'static str| -> Result<u16, StepError> {
         match store.read(path)? {
             None => Ok(0),
-            Some(value) => value
-                .trim()
-                .parse()
-                .map_err(|_| StepError::BadDomid { path, value }),
+            Some(value) => value.trim().parse().map_err(|source| StepError::BadDomid {
+                path,
+                value: value.clone(),
+                source,
+            }),
         }
     };
     Ok(Backends {
