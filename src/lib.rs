@@ -1,6 +1,7 @@
 //! kboot: a minimal initramfs `/init` that finds kernels on the machine's disks, lets
 //! the user pick one and boots it with kexec. The same binary is also a tool on a
-//! running system (`kboot devices`, `kboot entries`, `kboot kexec`, `kboot mkinitramfs`).
+//! running system (`kboot devices`, `kboot entries`, `kboot kexec`, `kboot mkinitramfs`,
+//! and in a Xen dom0 `kboot xen-soft-reset`).
 //!
 //! Where to start reading: `init::run` is PID 1's whole flow; the dependency arrows
 //! point one way, from `init` into the three stages it drives:
@@ -28,7 +29,8 @@
 //! a terminal (menu, log, `kboot devices` and `entries`).
 //!
 //! `cli` is the host-side tool over the same code; `mkinitramfs` writes initramfs lists
-//! and archives.
+//! and archives; `xenhost` is the dom0 side of kboot in Xen guests (`kboot
+//! xen-soft-reset`), never used by /init.
 
 mod bytes;
 mod cli;
@@ -45,6 +47,7 @@ mod printable;
 mod report;
 mod select;
 mod untrusted;
+mod xenhost;
 
 pub use cli::main as cli_main;
 pub use init::{is_init, run as run_init};

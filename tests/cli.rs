@@ -1074,3 +1074,69 @@ fn kexec_type_pvh_refuses_a_kernel_without_a_pvh_entry_in_one_line() {
     assert!(ok, "{err}");
     assert!(out.contains("\"loader\": \"ELF\""), "{out}");
 }
+
+fn kboot_status(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kboot"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn xen_soft_reset_help_prints_its_usage_and_exits_0() {
+    for flag in ["--help", "-h"] {
+        let (code, out, err) = kboot_status(&["xen-soft-reset", flag]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            out.starts_with("usage:\nkboot xen-soft-reset DOMAIN [--once]"),
+            "{out}"
+        );
+        assert!(out.contains("on_soft_reset = \"preserve\""), "{out}");
+    }
+    let (_, out, _) = kboot_status(&["--help"]);
+    assert!(out.contains("kboot xen-soft-reset DOMAIN"), "{out}");
+}
+
+#[test]
+fn xen_soft_reset_without_a_domain_or_with_an_unknown_option_exits_1_with_usage() {
+    for (args, message) in [
+        (&["xen-soft-reset"][..], "missing DOMAIN"),
+        (
+            &["xen-soft-reset", "--bogus", "guest"][..],
+            "unknown option --bogus",
+        ),
+        (&["xen-soft-reset", "a", "b"][..], "one DOMAIN only"),
+    ] {
+        let (code, out, err) = kboot_status(args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert!(
+            err.starts_with(&format!("kboot xen-soft-reset: {message}")),
+            "{err}"
+        );
+        assert!(err.contains("usage:\nkboot xen-soft-reset DOMAIN"), "{err}");
+    }
+}
+
+#[test]
+fn xen_soft_reset_outside_a_xen_dom0_says_so_in_one_line_and_exits_1() {
+    if Path::new("/dev/xen/privcmd").exists() {
+        eprintln!("skipped: this machine has /dev/xen/privcmd");
+        return;
+    }
+    let (code, out, err) = kboot_status(&["xen-soft-reset", "guest"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("kboot: cannot open /dev/xen/privcmd: No such file or directory"),
+        "{err}"
+    );
+    assert!(err.contains("Xen dom0"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

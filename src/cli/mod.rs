@@ -2,6 +2,8 @@
 
 #[macro_use]
 mod kexec_tool;
+#[macro_use]
+mod xen_soft_reset;
 
 use crate::printable::Printable;
 use crate::report::report;
@@ -32,6 +34,9 @@ As /init (PID 1, or started as `init`) kboot boots the machine. As a tool:
     "\
   kboot mkinitramfs [-o LIST] [--cpio OUT[.gz]] [-k DIR] [-m MODULE]... [--init PATH]
       Write the initramfs file list (gen_init_cpio format) or a newc archive.
+",
+    xen_soft_reset_usage!(),
+    "\
   kboot --help | --version
 "
 );
@@ -83,6 +88,7 @@ pub fn main(args: &[String]) -> i32 {
         Some("entries") => entries(rest),
         Some("kexec") => return kexec_tool::main(rest),
         Some("mkinitramfs") => return crate::mkinitramfs::main(rest),
+        Some("xen-soft-reset") => return xen_soft_reset::main(rest),
         Some(other) => Err(CliError::Usage(format!("unknown command {other:?}"))),
     };
     match result {
