@@ -449,8 +449,9 @@ module_load_order() {
     echo "${file#"$modules"/}"
 }
 
-# dom0's /init for the guest test. Lines it prints itself start with "DOM0-XL: ", the
-# domU's console log "DOMU: ", xl's log "XL: ", the companion's "COMPANION: ".
+# dom0's /init for the guest test. Lines it prints itself start with "DOM0-XL[T]: ",
+# the domU's console log "DOMU[T]: ", xl's log "XL[T]: ", the companion's
+# "COMPANION[T]: " (T = dom0's uptime in seconds).
 write_dom0_xl_init() {
     cat >"$1" <<'EOF'
 #!/bin/busybox sh
@@ -466,8 +467,12 @@ $bb --install -s /bin
 exec </dev/console >/dev/console 2>&1
 # Errors and worse only, so dom0's kernel lines rarely land inside a copied line.
 echo 4 >/proc/sys/kernel/printk
-say() { echo "DOM0-XL: $*"; }
-prefix() { while IFS= read -r line; do echo "$1$line"; done; }
+# Every line this /init prints is SOURCE[SECONDS]: TEXT, SECONDS = dom0's uptime when
+# the line was copied (the test's stage times; Xen's serial port delivers in bursts).
+say() { read -r up rest </proc/uptime; echo "DOM0-XL[$up]: $*"; }
+prefix() {
+    while IFS= read -r line; do read -r up rest </proc/uptime; echo "$1[$up]: $line"; done
+}
 stop() { say "FAILED: $*"; while :; do sleep 3600; done; }
 say "/init started"
 while read -r module; do
@@ -480,7 +485,7 @@ losetup -r /dev/loop0 /guest/disk.img || stop "losetup /guest/disk.img"
 mount -t xenfs xenfs /proc/xen || stop "mount xenfs"
 mkdir -p /var/lib/xen /var/run/xen /var/log/xen/console /var/lib/xenstored \
     /var/run/xenstored /var/lock /tmp
-xenstored --no-fork --pid-file=/var/run/xenstored.pid 2>&1 | prefix "xenstored: " &
+xenstored --no-fork --pid-file=/var/run/xenstored.pid 2>&1 | prefix xenstored &
 # -s: through xenstored's socket only; the fallback (the xenbus device) would wait
 # for a xenstored that did not start.
 tries=0
@@ -494,8 +499,8 @@ xen-init-dom0 || stop "xen-init-dom0"
 xenconsoled --pid-file=/var/run/xenconsoled.pid --log=guest \
     --log-dir=/var/log/xen/console || stop "xenconsoled"
 say "dom0 up: xenstored, xen-init-dom0, xenconsoled"
-tail -n +1 -F /var/log/xen/console/guest-kboot-guest.log 2>/dev/null | prefix "DOMU: " &
-tail -n +1 -F /var/log/xen/xl-kboot-guest.log 2>/dev/null | prefix "XL: " &
+tail -n +1 -F /var/log/xen/console/guest-kboot-guest.log 2>/dev/null | prefix DOMU &
+tail -n +1 -F /var/log/xen/xl-kboot-guest.log 2>/dev/null | prefix XL &
 # xl sometimes segfaults under this nesting (QEMU TCG, Xen, PVH dom0): only a
 # successful `xl list` of the domain counts, and one failed create is retried.
 created=no
@@ -517,7 +522,7 @@ done
 # The companion that soft-resets the domain when its kernel kexecs (stock xl 4.17
 # cannot for a PVH guest; the domain is created with on_soft_reset="preserve").
 if /bin/kboot xen-soft-reset --help >/dev/null 2>&1; then
-    /bin/kboot xen-soft-reset kboot-guest 2>&1 | prefix "COMPANION: " &
+    /bin/kboot xen-soft-reset kboot-guest 2>&1 | prefix COMPANION &
     say "soft-reset companion started: kboot xen-soft-reset kboot-guest"
 else
     say "no soft-reset companion: /bin/kboot has no xen-soft-reset"
@@ -532,11 +537,14 @@ while :; do
         state=$(echo "$listing" | sed -n '3,$p' | awk '{printf "%s%s id %s %s", sep, $1, $2, $5; sep="; "}')
         [ -n "$state" ] || state=gone
         if [ "$state" != "$last" ]; then
-            say "kboot-guest state $state"
+            say "domains: $state"
             last=$state
             # The test compares this with the pristine image's.
             [ "$state" = gone ] && say "guest disk sha256 $(sha256sum </guest/disk.img | cut -d' ' -f1)"
         fi
+        # xl exits once it has preserved the domain for the soft reset: when the next
+        # kernel powers off, destroy the domain as on_poweroff="destroy" would.
+        case "$state" in *" ---s--"*) xl destroy "${state%% *}" ;; esac
     fi
     sleep 5
 done
