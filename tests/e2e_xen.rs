@@ -24,17 +24,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{kboot_kernel, xen_fixtures, DiskCopy, DrivesBootSpec, Machine, Qemu};
-
-/// The measured TCG machine for Xen, less `-m`/`-smp` (see `xen_machine`).
-const XEN_MACHINE_ARGS: &[&str] = &[
-    "-cpu",
-    "max,-rdtscp",
-    "-machine",
-    "q35,kernel-irqchip=split",
-    "-device",
-    "intel-iommu,intremap=on",
-];
+use common::{
+    kboot_kernel, xen_fixtures, DiskCopy, DrivesBootSpec, Machine, Qemu, XEN_MACHINE_ARGS,
+};
 
 /// Hang guard for a boot through Xen: kboot (about 10 s under TCG), Xen and a PVH dom0
 /// to its /init (15-58 s measured, several times that on a loaded CI machine).

@@ -20,6 +20,18 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+/// The TCG machine Xen was measured to boot on (QEMU 7.2), less `-m`/`-smp`: TCG
+/// emulates AMD SVM with nested paging, which a PVH dom0 needs, and Xen wants an IOMMU
+/// with interrupt remapping for it.
+pub(crate) const XEN_MACHINE_ARGS: &[&str] = &[
+    "-cpu",
+    "max,-rdtscp",
+    "-machine",
+    "q35,kernel-irqchip=split",
+    "-device",
+    "intel-iommu,intremap=on",
+];
+
 /// Hang guard for one boot. Never a speed assertion: a TCG boot through kboot takes
 /// about 10 s, a loaded CI machine may take several times that.
 pub(crate) const BOOT_DEADLINE: Duration = Duration::from_secs(120);
@@ -672,6 +684,16 @@ impl Qemu {
             killed_at_deadline: false,
             log_written: false,
             _slot: slot,
+        }
+    }
+
+    /// Makes the hang guard end `at_most` from now, if that is sooner than it would:
+    /// for a step measured to take far less than the whole run's deadline.
+    pub(crate) fn limit_remaining(&mut self, at_most: Duration) {
+        let limit = Instant::now() + at_most;
+        if limit < self.deadline {
+            self.deadline = limit;
+            self.deadline_after = limit - self.started;
         }
     }
 
