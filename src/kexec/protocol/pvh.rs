@@ -94,6 +94,9 @@ pub(crate) struct PvhStartInfo {
     pub modlist_paddr: Hex,
     pub cmdline_paddr: Hex,
     pub rsdp_paddr: Hex,
+    /// When `rsdp_paddr` is kboot's copy in this block: the firmware's RSDP it stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rsdp_copy_of: Option<Hex>,
     pub memmap_paddr: Hex,
     pub cmdline: String,
     pub modules: Vec<PvhModule>,
@@ -101,12 +104,14 @@ pub(crate) struct PvhStartInfo {
 }
 
 /// Where the parts go in the start info block: the structure, the module list, the
-/// memory map, then the NUL-terminated command line.
+/// memory map, the NUL-terminated command line, then (16-aligned, as the RSDP must be)
+/// kboot's RSDP copy when there is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BlockLayout {
     pub modlist_at: usize,
     pub memmap_at: usize,
     pub cmdline_at: usize,
+    pub rsdp_at: usize,
     pub total: usize,
 }
 
@@ -114,22 +119,36 @@ pub(crate) fn block_layout(
     modules: usize,
     memmap_entries: usize,
     cmdline_len: usize,
+    rsdp_len: usize,
 ) -> BlockLayout {
     let modlist_at = START_INFO_BYTES;
     let memmap_at = modlist_at + modules * MODLIST_ENTRY_BYTES;
     let cmdline_at = memmap_at + memmap_entries * MEMMAP_ENTRY_BYTES;
+    let rsdp_at = (cmdline_at + cmdline_len + 1).next_multiple_of(RSDP_ALIGN);
     BlockLayout {
         modlist_at,
         memmap_at,
         cmdline_at,
-        total: cmdline_at + cmdline_len + 1,
+        rsdp_at,
+        total: if rsdp_len == 0 {
+            cmdline_at + cmdline_len + 1
+        } else {
+            rsdp_at + rsdp_len
+        },
     }
 }
 
+/// ACPI: the RSDP sits on a 16-byte boundary.
+const RSDP_ALIGN: usize = 16;
+
 /// The start info block for `info` laid out as `layout` says (its addresses are
-/// physical ones the caller computed from the block's base). Pure.
-pub(crate) fn block(info: &PvhStartInfo, layout: &BlockLayout) -> Vec<u8> {
+/// physical ones the caller computed from the block's base), with `rsdp` (empty: none)
+/// at `layout.rsdp_at`. Pure.
+pub(crate) fn block(info: &PvhStartInfo, layout: &BlockLayout, rsdp: &[u8]) -> Vec<u8> {
     let mut b = vec![0u8; layout.total];
+    if !rsdp.is_empty() {
+        b[layout.rsdp_at..layout.rsdp_at + rsdp.len()].copy_from_slice(rsdp);
+    }
     put_le32(&mut b, 0, info.magic.0 as u32);
     put_le32(&mut b, 4, info.version);
     put_le32(&mut b, 8, info.flags);
@@ -188,7 +207,11 @@ pub(crate) fn configure(image: &mut DomImage, kernel: &PvhKernel) -> Result<Hand
         });
     }
     let memmap: Vec<PvhMemmapEntry> = image.memmap.iter().map(memmap_entry).collect();
-    let layout = block_layout(modules.len(), memmap.len(), image.cmdline.len());
+    let rsdp = image
+        .acpi_rsdp_copy
+        .map(|copy| copy.bytes())
+        .unwrap_or_default();
+    let layout = block_layout(modules.len(), memmap.len(), image.cmdline.len(), rsdp.len());
     let index = image.place(
         SegmentRole::BootParams,
         SegmentData::Owned(Vec::new()),
@@ -214,13 +237,18 @@ pub(crate) fn configure(image: &mut DomImage, kernel: &PvhKernel) -> Result<Hand
             at(layout.modlist_at)
         },
         cmdline_paddr: at(layout.cmdline_at),
-        rsdp_paddr: Hex(image.acpi_rsdp_addr.unwrap_or(0)),
+        rsdp_paddr: if rsdp.is_empty() {
+            Hex(image.acpi_rsdp_addr.unwrap_or(0))
+        } else {
+            at(layout.rsdp_at)
+        },
+        rsdp_copy_of: image.acpi_rsdp_addr.filter(|_| !rsdp.is_empty()).map(Hex),
         memmap_paddr: at(layout.memmap_at),
         cmdline: image.cmdline.clone(),
         modules,
         memmap,
     };
-    image.segments[index].data = SegmentData::Owned(block(&info, &layout));
+    image.segments[index].data = SegmentData::Owned(block(&info, &layout, &rsdp));
     image.pvh_start_info = Some(info);
     Ok(Handoff::Protected32 {
         eip: kernel.entry,

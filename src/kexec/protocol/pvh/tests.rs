@@ -45,14 +45,19 @@ fn the_structures_have_the_sizes_of_start_info_h() {
     assert_eq!(MODLIST_ENTRY_BYTES, 32);
     assert_eq!(MEMMAP_ENTRY_BYTES, 24);
     assert_eq!(
-        block_layout(1, 6, CMDLINE.len()),
+        block_layout(1, 6, CMDLINE.len(), 0),
         BlockLayout {
             modlist_at: 56,
             memmap_at: 88,
             cmdline_at: 88 + 6 * 24,
+            rsdp_at: (88 + 6 * 24 + CMDLINE.len() + 1).next_multiple_of(16),
             total: 88 + 6 * 24 + CMDLINE.len() + 1,
         }
     );
+    let with_rsdp = block_layout(1, 6, CMDLINE.len(), 36);
+    assert_eq!(with_rsdp.rsdp_at % 16, 0);
+    assert!(with_rsdp.rsdp_at > with_rsdp.cmdline_at + CMDLINE.len());
+    assert_eq!(with_rsdp.total, with_rsdp.rsdp_at + 36);
 }
 
 #[test]
@@ -68,7 +73,7 @@ fn start_info_field_by_field() {
             esi: 0
         }
     );
-    let layout = block_layout(1, 6, CMDLINE.len());
+    let layout = block_layout(1, 6, CMDLINE.len(), 0);
     assert_eq!(b.len(), layout.total);
     assert_eq!(le32(b, 0), 0x336e_c578, "magic");
     assert_eq!(le32(b, 4), 1, "version");
@@ -110,7 +115,7 @@ fn memmap_entries_are_the_targets_map_with_unknown_types_reserved() {
     let (image, _) = configured(Vec::new());
     let (_, b) = start_info_block(&image);
     // No module: the map follows the module list's empty place.
-    let at = block_layout(0, 6, CMDLINE.len()).memmap_at;
+    let at = block_layout(0, 6, CMDLINE.len(), 0).memmap_at;
     let entries: Vec<(u64, u64, u32, u32)> = (0..6)
         .map(|i| {
             let e = at + i * 24;
@@ -158,4 +163,32 @@ fn a_nul_in_the_command_line_is_refused() {
         configure(&mut image, &PvhKernel { entry: ENTRY }),
         Err(PvhBootError::NulInCmdline { offset: 1 })
     );
+}
+
+/// With an RSDP copy (the kernel log was the source), the start info points at the
+/// copy in its own block, and the dry run says which firmware RSDP it stands for.
+#[test]
+fn an_rsdp_copy_goes_into_the_block_and_rsdp_paddr_points_at_it() {
+    let mut image = DomImage::new(Vec::new(), vec![1; 100], CMDLINE.into(), memmap());
+    image.acpi_rsdp_addr = Some(0xfc00_8000);
+    let copy = crate::kexec::firmware::RsdpCopy {
+        revision: 2,
+        oem_id: *b"Xen   ",
+        xsdt_addr: Some(0xfc00_7f50),
+        rsdt_addr: None,
+    };
+    image.acpi_rsdp_copy = Some(copy);
+    configure(&mut image, &PvhKernel { entry: ENTRY }).unwrap();
+    let (base, b) = start_info_block(&image);
+    let layout = block_layout(1, 6, CMDLINE.len(), 36);
+    let rsdp_paddr = le64(b, 32);
+    assert_eq!(rsdp_paddr, base + layout.rsdp_at as u64);
+    assert_eq!(rsdp_paddr % 16, 0);
+    assert_eq!(&b[layout.rsdp_at..], &copy.bytes()[..]);
+    let info = image.pvh_start_info.as_ref().unwrap();
+    assert_eq!(info.rsdp_paddr.0, rsdp_paddr);
+    assert_eq!(info.rsdp_copy_of, Some(Hex(0xfc00_8000)));
+    // Without a copy: the firmware's address, and no `rsdp_copy_of`.
+    let (image, _) = configured(vec![1; 100]);
+    assert_eq!(image.pvh_start_info.unwrap().rsdp_copy_of, None);
 }
