@@ -194,11 +194,7 @@ impl LogScan {
 /// Reads it under `root`: from the EFI system table, else from the running kernel's
 /// boot parameters, else from its log; `None` when none has it (the next kernel's own
 /// scan then finds it, on a BIOS machine).
-pub(crate) fn acpi_rsdp(root: &Path) -> Option<AcpiRoot> {
-    let at = |rsdp_addr| AcpiRoot {
-        rsdp_addr,
-        copy: None,
-    };
+pub(crate) fn acpi_rsdp(root: &Path) -> Option<u64> {
     let from_systab = fs::read_to_string(root.join("sys/firmware/efi/systab"))
         .ok()
         .and_then(|text| parse_systab_rsdp(&text));
@@ -209,8 +205,15 @@ pub(crate) fn acpi_rsdp(root: &Path) -> Option<AcpiRoot> {
             file.take(BOOT_PARAMS_BYTES).read_to_end(&mut bytes).ok()?;
             parse_boot_params_rsdp(&bytes)
         })
-        .map(at)
-        .or_else(|| log_rsdp(&root.join("dev/kmsg")))
+        .or_else(|| Some(log_rsdp(&root.join("dev/kmsg"))?.rsdp_addr))
+}
+
+/// What a fresh copy of the RSDP at `rsdp_addr` needs, from the kernel log under
+/// `root`: `None` unless the log names that RSDP and its root table.
+pub(crate) fn rsdp_copy(root: &Path, rsdp_addr: u64) -> Option<RsdpCopy> {
+    log_rsdp(&root.join("dev/kmsg"))
+        .filter(|logged| logged.rsdp_addr == rsdp_addr)?
+        .copy
 }
 
 /// The RSDP from the kernel log at `kmsg`: /dev/kmsg gives one record per read and

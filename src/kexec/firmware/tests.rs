@@ -1,13 +1,6 @@
 use super::*;
 use crate::bytes::le32;
 
-fn at(rsdp_addr: u64) -> Option<AcpiRoot> {
-    Some(AcpiRoot {
-        rsdp_addr,
-        copy: None,
-    })
-}
-
 #[test]
 fn systab_prefers_acpi20() {
     let systab = "MPS=0xfc9b0\nACPI20=0x7fb7e014\nACPI=0x7fb7e000\nSMBIOS=0x7f9b1000\n";
@@ -34,11 +27,11 @@ fn acpi_rsdp_falls_back_from_the_efi_systab_to_the_running_kernels_boot_params()
     let mut page = vec![0u8; 4096];
     page[0x70..0x78].copy_from_slice(&0xfc00_0000u64.to_le_bytes());
     std::fs::write(params.join("data"), &page).unwrap();
-    assert_eq!(acpi_rsdp(root.path()), at(0xfc00_0000));
+    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
     let efi = root.path().join("sys/firmware/efi");
     std::fs::create_dir_all(&efi).unwrap();
     std::fs::write(efi.join("systab"), "ACPI20=0x7fb7e014\n").unwrap();
-    assert_eq!(acpi_rsdp(root.path()), at(0x7fb7_e014), "EFI's wins");
+    assert_eq!(acpi_rsdp(root.path()), Some(0x7fb7_e014), "EFI's wins");
 }
 
 #[test]
@@ -62,12 +55,13 @@ fn without_efi_or_boot_params_the_rsdp_comes_from_the_kernel_log() {
     )
     .unwrap();
     // The RSDP line alone (no root table's line): its address, no copy.
-    assert_eq!(acpi_rsdp(root.path()), at(0xfc00_0000));
+    assert_eq!(rsdp_copy(root.path(), 0xfc00_0000), None);
+    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
     // boot_params with 0 (a PVH-booted 6.1 kernel) do not hide the log's.
     let params = root.path().join("sys/kernel/boot_params");
     std::fs::create_dir_all(&params).unwrap();
     std::fs::write(params.join("data"), vec![0u8; 4096]).unwrap();
-    assert_eq!(acpi_rsdp(root.path()), at(0xfc00_0000));
+    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
 }
 
 /// What a Xen PVH domU's kernel logs (Linux 6.1 under Xen 4.17, libxl's tables).
@@ -111,7 +105,13 @@ fn the_kernel_log_gives_what_a_fresh_rsdp_needs() {
         fed += 1;
     }
     assert_eq!(fed + 1, KMSG_RECORDS_AFTER_RSDP);
-    assert_eq!(scan.finish(), at(0xfc00_8000));
+    assert_eq!(
+        scan.finish(),
+        Some(AcpiRoot {
+            rsdp_addr: 0xfc00_8000,
+            copy: None
+        })
+    );
 }
 
 fn sums_to_zero(bytes: &[u8]) -> bool {
@@ -151,12 +151,24 @@ fn a_fresh_rsdp_has_the_acpi_layout_and_both_checksums() {
     assert!(sums_to_zero(&v1));
 }
 
+/// Whatever gave the address (a PVH-booted kernel's boot_params have it too), the copy
+/// comes from the log lines of that same RSDP.
 #[test]
-fn with_the_root_tables_line_in_the_log_the_rsdp_comes_with_a_copy() {
+fn a_copy_comes_from_the_log_lines_of_the_same_rsdp() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("dev")).unwrap();
     std::fs::write(root.path().join("dev/kmsg"), XEN_PVH_LOG.join("\n")).unwrap();
-    let found = acpi_rsdp(root.path()).unwrap();
-    assert_eq!(found.rsdp_addr, 0xfc00_8000);
-    assert_eq!(found.copy.unwrap().xsdt_addr, Some(0xfc00_7f50));
+    let params = root.path().join("sys/kernel/boot_params");
+    std::fs::create_dir_all(&params).unwrap();
+    let mut page = vec![0u8; 4096];
+    page[0x70..0x78].copy_from_slice(&0xfc00_8000u64.to_le_bytes());
+    std::fs::write(params.join("data"), &page).unwrap();
+    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_8000));
+    let copy = rsdp_copy(root.path(), 0xfc00_8000).unwrap();
+    assert_eq!(copy.xsdt_addr, Some(0xfc00_7f50));
+    assert_eq!(
+        rsdp_copy(root.path(), 0xf_5a40),
+        None,
+        "another RSDP's lines"
+    );
 }
