@@ -201,9 +201,9 @@ pub(crate) struct DomImage {
     /// The ACPI RSDP for `boot_params.acpi_rsdp_addr` or the PVH start info, when the
     /// running kernel shows it (`kexec::firmware`).
     pub acpi_rsdp_addr: Option<u64>,
-    /// A fresh RSDP to write for the PVH start info instead of pointing at the
-    /// firmware's (see `firmware`): `None` unless the kernel log was the source.
-    pub acpi_rsdp_copy: Option<super::firmware::RsdpCopy>,
+    /// A fresh ACPI root (RSDP + XSDT) to write for the PVH start info instead of
+    /// pointing at the firmware's (`kexec::acpi_copy`).
+    pub acpi_rsdp_copy: Option<super::acpi_copy::AcpiRootCopy>,
     /// Enter a Linux kernel at its 32-bit entry (`--entry-32bit`) instead of the
     /// 64-bit one.
     pub entry_32bit: bool,

@@ -21,6 +21,7 @@
 //! guest or not, and which type) read `/sys` and `/proc` under a root path;
 //! `syscall` alone talks to the kernel, behind the `KexecSyscalls` trait.
 
+pub(crate) mod acpi_copy;
 pub(crate) mod arch;
 pub(crate) mod auto;
 pub(crate) mod build;
@@ -166,7 +167,7 @@ fn lay_out(
     image.kernel_name = plan.kernel.to_string_lossy().into_owned();
     image.modules = modules;
     image.acpi_rsdp_addr = firmware::acpi_rsdp(root);
-    // The PVH start info gets a fresh RSDP (see `firmware`); other protocols the address.
+    // The PVH start info gets a fresh ACPI root (`acpi_copy`); other protocols the address.
     if plan.is_pvh() {
         image.acpi_rsdp_copy = image
             .acpi_rsdp_addr

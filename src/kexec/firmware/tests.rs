@@ -1,5 +1,4 @@
 use super::*;
-use crate::bytes::le32;
 
 #[test]
 fn systab_prefers_acpi20() {
@@ -54,8 +53,6 @@ fn without_efi_or_boot_params_the_rsdp_comes_from_the_kernel_log() {
         "6,1,0,-;Linux version 6.1.0\n6,87,1,-;ACPI: RSDP 0x00000000FC000000 000024 (v02 Xen   )\n",
     )
     .unwrap();
-    // The RSDP line alone (no root table's line): its address, no copy.
-    assert_eq!(rsdp_copy(root.path(), 0xfc00_0000), None);
     assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
     // boot_params with 0 (a PVH-booted 6.1 kernel) do not hide the log's.
     let params = root.path().join("sys/kernel/boot_params");
@@ -64,100 +61,21 @@ fn without_efi_or_boot_params_the_rsdp_comes_from_the_kernel_log() {
     assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
 }
 
-/// What a Xen PVH domU's kernel logs (Linux 6.1 under Xen 4.17, libxl's tables).
-const XEN_PVH_LOG: [&str; 4] = [
-    "6,86,4681681,-;ACPI: Early table checksum verification disabled",
-    "6,87,4682040,-;ACPI: RSDP 0x00000000FC008000 000024 (v02 Xen   )",
-    "6,88,4682428,-;ACPI: XSDT 0x00000000FC007F50 000034 (v01 Xen    HVM      00000000 HVML 00000000)",
-    "6,89,4683150,-;ACPI: FACP 0x00000000FC007D60 00010C (v05 Xen    HVM      00000000 HVML 00000000)",
-];
-
-#[test]
-fn the_kernel_log_gives_what_a_fresh_rsdp_needs() {
-    let mut scan = LogScan::default();
-    let done: Vec<bool> = XEN_PVH_LOG[..3].iter().map(|r| scan.feed(r)).collect();
-    assert_eq!(done, [false, false, true]);
-    assert_eq!(
-        scan.finish(),
-        Some(AcpiRoot {
-            rsdp_addr: 0xfc00_8000,
-            copy: Some(RsdpCopy {
-                revision: 2,
-                oem_id: *b"Xen   ",
-                xsdt_addr: Some(0xfc00_7f50),
-                rsdt_addr: None,
-            }),
-        })
-    );
-    // An ACPI 1.0 machine: the RSDT's line.
-    let mut scan = LogScan::default();
-    scan.feed("ACPI: RSDP 0x00000000000F5A40 000014 (v00 BOCHS )");
-    assert!(scan
-        .feed("ACPI: RSDT 0x000000003FFE2345 000034 (v01 BOCHS  BXPC     00000001 BXPC 00000001)"));
-    let copy = scan.finish().unwrap().copy.unwrap();
-    assert_eq!(copy.rsdt_addr, Some(0x3ffe_2345));
-    assert_eq!(copy.oem_id, *b"BOCHS ");
-    // No root table's line within reach: the address alone.
-    let mut scan = LogScan::default();
-    scan.feed(XEN_PVH_LOG[1]);
-    let mut fed = 0;
-    while !scan.feed("6,90,1,-;something else") {
-        fed += 1;
-    }
-    assert_eq!(fed + 1, KMSG_RECORDS_AFTER_RSDP);
-    assert_eq!(
-        scan.finish(),
-        Some(AcpiRoot {
-            rsdp_addr: 0xfc00_8000,
-            copy: None
-        })
-    );
-}
-
-fn sums_to_zero(bytes: &[u8]) -> bool {
-    bytes.iter().fold(0u8, |sum, b| sum.wrapping_add(*b)) == 0
-}
-
-#[test]
-fn a_fresh_rsdp_has_the_acpi_layout_and_both_checksums() {
-    let copy = RsdpCopy {
-        revision: 2,
-        oem_id: *b"Xen   ",
-        xsdt_addr: Some(0xfc00_7f50),
-        rsdt_addr: Some(0xfc00_7f00),
-    };
-    let b = copy.bytes();
-    assert_eq!(b.len(), 36);
-    assert_eq!(&b[0..8], b"RSD PTR ");
-    assert_eq!(&b[9..15], b"Xen   ");
-    assert_eq!(b[15], 2, "revision");
-    assert_eq!(le32(&b, 16), 0xfc00_7f00, "rsdt_address");
-    assert_eq!(le32(&b, 20), 36, "length");
-    assert_eq!(le64(&b, 24), 0xfc00_7f50, "xsdt_address");
-    assert!(sums_to_zero(&b[..20]), "checksum over the first 20 bytes");
-    assert!(sums_to_zero(&b), "extended checksum over all 36");
-    assert_eq!(&b[33..36], [0, 0, 0], "reserved");
-
-    let v1 = RsdpCopy {
-        revision: 0,
-        oem_id: *b"BOCHS ",
-        xsdt_addr: None,
-        rsdt_addr: Some(0x3ffe_2345),
-    }
-    .bytes();
-    assert_eq!(v1.len(), 20);
-    assert_eq!(v1[15], 0);
-    assert_eq!(le32(&v1, 16), 0x3ffe_2345);
-    assert!(sums_to_zero(&v1));
-}
-
 /// Whatever gave the address (a PVH-booted kernel's boot_params have it too), the copy
 /// comes from the log lines of that same RSDP.
 #[test]
-fn a_copy_comes_from_the_log_lines_of_the_same_rsdp() {
+fn a_fresh_acpi_root_comes_from_the_log_lines_of_the_same_rsdp() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("dev")).unwrap();
-    std::fs::write(root.path().join("dev/kmsg"), XEN_PVH_LOG.join("\n")).unwrap();
+    std::fs::write(
+        root.path().join("dev/kmsg"),
+        "6,87,1,-;ACPI: RSDP 0x00000000FC008000 000024 (v02 Xen   )\n\
+         6,88,2,-;ACPI: XSDT 0x00000000FC007F50 000034 (v01 Xen    HVM      00000000 HVML 00000000)\n\
+         6,89,3,-;ACPI: FACP 0x00000000FC007D60 00010C (v05 Xen    HVM      00000000 HVML 00000000)\n\
+         6,90,4,-;ACPI: APIC 0x00000000FC007E70 000034 (v02 Xen    HVM      00000000 HVML 00000000)\n\
+         6,91,5,-;ACPI: Reserving FACP table memory at [mem 0xfc007d60-0xfc007e6b]\n",
+    )
+    .unwrap();
     let params = root.path().join("sys/kernel/boot_params");
     std::fs::create_dir_all(&params).unwrap();
     let mut page = vec![0u8; 4096];
@@ -165,7 +83,7 @@ fn a_copy_comes_from_the_log_lines_of_the_same_rsdp() {
     std::fs::write(params.join("data"), &page).unwrap();
     assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_8000));
     let copy = rsdp_copy(root.path(), 0xfc00_8000).unwrap();
-    assert_eq!(copy.xsdt_addr, Some(0xfc00_7f50));
+    assert_eq!(copy.tables, [0xfc00_7d60, 0xfc00_7e70]);
     assert_eq!(
         rsdp_copy(root.path(), 0xf_5a40),
         None,

@@ -207,11 +207,8 @@ pub(crate) fn configure(image: &mut DomImage, kernel: &PvhKernel) -> Result<Hand
         });
     }
     let memmap: Vec<PvhMemmapEntry> = image.memmap.iter().map(memmap_entry).collect();
-    let rsdp = image
-        .acpi_rsdp_copy
-        .map(|copy| copy.bytes())
-        .unwrap_or_default();
-    let layout = block_layout(modules.len(), memmap.len(), image.cmdline.len(), rsdp.len());
+    let rsdp_len = image.acpi_rsdp_copy.as_ref().map_or(0, |copy| copy.len());
+    let layout = block_layout(modules.len(), memmap.len(), image.cmdline.len(), rsdp_len);
     let index = image.place(
         SegmentRole::BootParams,
         SegmentData::Owned(Vec::new()),
@@ -225,6 +222,11 @@ pub(crate) fn configure(image: &mut DomImage, kernel: &PvhKernel) -> Result<Hand
         .filter(|_| end <= FOUR_GIB)
         .ok_or(PvhBootError::Above4G { end })?;
     let at = |offset: usize| Hex(base + offset as u64);
+    let rsdp = image
+        .acpi_rsdp_copy
+        .as_ref()
+        .map(|copy| copy.bytes(base + layout.rsdp_at as u64))
+        .unwrap_or_default();
     let info = PvhStartInfo {
         entry: Hex(u64::from(kernel.entry)),
         start_info_paddr: Hex(base),

@@ -171,20 +171,23 @@ fn a_nul_in_the_command_line_is_refused() {
 fn an_rsdp_copy_goes_into_the_block_and_rsdp_paddr_points_at_it() {
     let mut image = DomImage::new(Vec::new(), vec![1; 100], CMDLINE.into(), memmap());
     image.acpi_rsdp_addr = Some(0xfc00_8000);
-    let copy = crate::kexec::firmware::RsdpCopy {
-        revision: 2,
+    let copy = crate::kexec::acpi_copy::AcpiRootCopy {
         oem_id: *b"Xen   ",
-        xsdt_addr: Some(0xfc00_7f50),
-        rsdt_addr: None,
+        tables: vec![0xfc00_7d60, 0xfc00_7e70],
     };
-    image.acpi_rsdp_copy = Some(copy);
+    image.acpi_rsdp_copy = Some(copy.clone());
     configure(&mut image, &PvhKernel { entry: ENTRY }).unwrap();
     let (base, b) = start_info_block(&image);
-    let layout = block_layout(1, 6, CMDLINE.len(), 36);
+    let layout = block_layout(1, 6, CMDLINE.len(), copy.len());
     let rsdp_paddr = le64(b, 32);
     assert_eq!(rsdp_paddr, base + layout.rsdp_at as u64);
     assert_eq!(rsdp_paddr % 16, 0);
-    assert_eq!(&b[layout.rsdp_at..], &copy.bytes()[..]);
+    assert_eq!(&b[layout.rsdp_at..], &copy.bytes(rsdp_paddr)[..]);
+    assert_eq!(
+        le64(b, layout.rsdp_at + 24),
+        rsdp_paddr + 48,
+        "the XSDT follows"
+    );
     let info = image.pvh_start_info.as_ref().unwrap();
     assert_eq!(info.rsdp_paddr.0, rsdp_paddr);
     assert_eq!(info.rsdp_copy_of, Some(Hex(0xfc00_8000)));
