@@ -9,7 +9,7 @@
 //! that skipped the Xen entry fails the test instead of passing it.
 //!
 //! The machine is the one Xen was measured to boot on under TCG (QEMU 7.2):
-//! `-cpu max,-rdtscp -machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
+//! `-cpu max,-rdtscp,-xsave -machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
 //! -m 3072 -smp 2`; TCG emulates AMD SVM with nested paging, which a PVH dom0 needs.
 //! A Xen boot's deadline is `XEN_BOOT_DEADLINE`, not the usual two minutes: Xen and
 //! dom0 alone took 15-58 s after QEMU's own multiboot load on the 2-core machine these

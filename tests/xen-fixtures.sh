@@ -391,10 +391,16 @@ read_word() { if [ -r "$1" ]; then $bb tr -s ' \n' '__' <"$1" | $bb sed 's/_$//'
 acpi=no
 [ -d /sys/firmware/acpi/tables ] && acpi=yes
 paravirt=$($bb dmesg | $bb sed -n 's/.*Booting .*kernel on //p' | $bb head -n1 | $bb tr ' ' '_')
-echo "KBOOT-XEN-GUEST-MARKER hypervisor=$(read_word /sys/hypervisor/type) guest_type=$(read_word /sys/hypervisor/guest_type) acpi=$acpi paravirt=${paravirt:-none} kernel=$($bb uname -r) cmdline=$($bb cat /proc/cmdline)" >/dev/console
+# busybox=ok: the ramdisk's busybox still has the digest it was built with, so the
+# ramdisk kboot placed arrived whole in this kernel's memory. It stays "bad" when
+# sha256sum cannot run.
+busybox=bad
+[ "$($bb sha256sum /bin/busybox)" = "$($bb cat /busybox.sha256)" ] && busybox=ok
+echo "KBOOT-XEN-GUEST-MARKER hypervisor=$(read_word /sys/hypervisor/type) guest_type=$(read_word /sys/hypervisor/guest_type) acpi=$acpi paravirt=${paravirt:-none} busybox=$busybox kernel=$($bb uname -r) cmdline=$($bb cat /proc/cmdline)" >/dev/console
 $bb poweroff -f
 EOF
     chmod 755 "$tree/init"
+    (cd "$tree/bin" && sha256sum busybox | sed 's#  busybox$#  /bin/busybox#') >"$tree/busybox.sha256"
     (cd "$tree" && find . -mindepth 1 | LC_ALL=C sort |
         cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -9n >"$out.tmp"
     mv "$out.tmp" "$out"
@@ -533,8 +539,12 @@ fi
 last=
 while :; do
     if listing=$(xl list 2>/dev/null); then
-        # "NAME id ID STATE" of every domain after dom0.
-        state=$(echo "$listing" | sed -n '3,$p' | awk '{printf "%s%s id %s %s", sep, $1, $2, $5; sep="; "}')
+        # "NAME id ID STATE" of every domain after dom0 (in the shell: busybox's awk
+        # once failed here, "Math support is not compiled in", and read as "gone").
+        state=$(echo "$listing" | sed -n '3,$p' | while read -r name id _ _ flags _; do
+            printf '%s%s id %s %s' "$sep" "$name" "$id" "$flags"
+            sep="; "
+        done)
         [ -n "$state" ] || state=gone
         if [ "$state" != "$last" ]; then
             say "domains: $state"
