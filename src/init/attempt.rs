@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::devices::blockdev;
 use crate::devices::mount::{self, MountError};
 use crate::devices::spec::DeviceSpec;
-use crate::kexec::hypervisor::{Hypervisor, XenGuestType};
+use crate::kexec::hypervisor::{GrantSpace, Hypervisor, XenGuestType};
 use crate::kexec::{self, BootModule, KexecMethod, KexecPlan};
 use crate::select::scan::ScanRequest;
 use crate::select::{self, BootEntry, KernelKind, Source};
@@ -263,6 +263,9 @@ impl Boot {
         if plan.is_pvh() {
             log::say("in a Xen PVH guest: entering the kernel through its PVH entry");
         }
+        if hypervisor == Hypervisor::Xen(XenGuestType::Pvh) {
+            say_grant_space(kexec::hypervisor::grant_space(Path::new(PROC_IOMEM)));
+        }
         // A multiboot kernel is not a bzImage: its loader reads its headers in load.
         let checked = if entry.kind.is_linux() {
             kexec::check_kernel(&plan.kernel).map(|_| ())
@@ -348,6 +351,28 @@ fn kexec_plan(entry: &BootEntry, cmdline: &str) -> KexecPlan {
             .collect(),
         loader_type: loader_type(entry).map(str::to_string),
         entry_32bit: false,
+    }
+}
+
+/// Where the running kernel lists its address space.
+const PROC_IOMEM: &str = "/proc/iomem";
+
+/// Says where the running kernel of a PVH guest keeps its grant table. Over RAM
+/// pages (a kernel without `CONFIG_XEN_UNPOPULATED_ALLOC`), those pages stay holes
+/// or grant frames through the soft reset, and the next kernel, which takes them for
+/// RAM, loses what it writes there: a warning, as the next kernel may still boot.
+fn say_grant_space(space: Option<GrantSpace>) {
+    match space {
+        Some(GrantSpace::Scratch { start, end }) => log::say(format!(
+            "this kernel's grant table lies outside RAM (Xen scratch {start:#x}-{:#x})",
+            end.saturating_sub(1)
+        )),
+        Some(GrantSpace::Ram) => log::warn(
+            "this kernel mapped its Xen grant table over RAM, which stays unusable after \
+             the soft reset: the next kernel may crash or lose data; boot the guest with \
+             a kboot kernel built with CONFIG_XEN_UNPOPULATED_ALLOC (kernel/kboot.config)",
+        ),
+        None => {}
     }
 }
 

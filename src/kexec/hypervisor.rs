@@ -100,6 +100,52 @@ pub(crate) fn detect(sys: &Path) -> Hypervisor {
     }
 }
 
+/// Where the running kernel of a Xen PVH guest mapped its grant table, from
+/// `/proc/iomem`. Such a kernel maps the table over pages it hands back to Xen; soft
+/// reset leaves those pages as they are, so they must not be pages the next kernel
+/// takes for RAM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum GrantSpace {
+    /// In unpopulated address space (`CONFIG_XEN_UNPOPULATED_ALLOC`): the top-level
+    /// "Xen scratch" range of `/proc/iomem`, outside RAM. Its first range.
+    Scratch { start: u64, end: u64 },
+    /// No "Xen scratch" range: the kernel took the pages from RAM (Linux 6.1
+    /// `xen_alloc_unpopulated_pages` falls back to ballooning RAM out).
+    Ram,
+}
+
+/// [`GrantSpace`] from the text of `/proc/iomem`; `None` when the text shows no
+/// addresses (read without root: every range reads as zero).
+pub(crate) fn parse_grant_space(iomem: &str) -> Option<GrantSpace> {
+    let mut any_address = false;
+    for line in iomem.lines() {
+        let Some((range, name)) = line.split_once(" : ") else {
+            continue;
+        };
+        let Some((start, end)) = range.trim().split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+        else {
+            continue;
+        };
+        any_address |= end != 0;
+        if !line.starts_with(' ') && name.trim() == "Xen scratch" && end > start {
+            return Some(GrantSpace::Scratch {
+                start,
+                end: end.saturating_add(1),
+            });
+        }
+    }
+    any_address.then_some(GrantSpace::Ram)
+}
+
+/// [`GrantSpace`] of the running kernel (`iomem`: `/proc/iomem`); `None` when it
+/// cannot be told.
+pub(crate) fn grant_space(iomem: &Path) -> Option<GrantSpace> {
+    parse_grant_space(&fs::read_to_string(iomem).ok()?)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

@@ -57,3 +57,40 @@ fn detect_reads_the_guest_type_under_a_sysfs_root() {
     std::fs::write(hypervisor.join("type"), "s390\n").unwrap();
     assert_eq!(detect(sys.path()), Hypervisor::NotXen);
 }
+
+#[test]
+fn xen_scratch_in_iomem_places_the_grant_table_outside_ram() {
+    // A PVH domU of Xen 4.17 with 512 MiB, the kboot kernel (ZONE_DEVICE).
+    let iomem = "00000000-00000fff : Reserved\n\
+                 00001000-0009ffff : System RAM\n\
+                 000a0000-000fffff : Reserved\n\
+                 00100000-1fffffff : System RAM\n\
+                 \x20 01000000-01a00000 : Kernel code\n\
+                 20000000-27ffffff : Xen scratch\n\
+                 fc000000-fc008fff : ACPI Tables\n";
+    assert_eq!(
+        parse_grant_space(iomem),
+        Some(GrantSpace::Scratch {
+            start: 0x2000_0000,
+            end: 0x2800_0000
+        })
+    );
+}
+
+#[test]
+fn no_xen_scratch_means_the_grant_table_sits_in_ram() {
+    let iomem = "00001000-0009ffff : System RAM\n00100000-1fffffff : System RAM\n";
+    assert_eq!(parse_grant_space(iomem), Some(GrantSpace::Ram));
+    // A nested range of that name is not the kernel's scratch space.
+    let nested = "00100000-1fffffff : System RAM\n  10000000-10ffffff : Xen scratch\n";
+    assert_eq!(parse_grant_space(nested), Some(GrantSpace::Ram));
+}
+
+#[test]
+fn iomem_without_addresses_tells_nothing() {
+    // Read without root, every range is zero.
+    let iomem = "00000000-00000000 : System RAM\n00000000-00000000 : Xen scratch\n";
+    assert_eq!(parse_grant_space(iomem), None);
+    assert_eq!(parse_grant_space(""), None);
+    assert_eq!(parse_grant_space("garbage\n : \nx-y : Xen scratch\n"), None);
+}
