@@ -64,43 +64,48 @@ pub(crate) fn parse_log_rsdp(text: &str) -> Option<u64> {
     })
 }
 
-/// Reads it under `root`: from the EFI system table, else from the running kernel's
-/// boot parameters, else from its log; `None` when none has it (the next kernel's own
-/// scan then finds it, on a BIOS machine).
-pub(crate) fn acpi_rsdp(root: &Path) -> Option<u64> {
-    let from_systab = fs::read_to_string(root.join("sys/firmware/efi/systab"))
-        .ok()
-        .and_then(|text| parse_systab_rsdp(&text));
-    from_systab
-        .or_else(|| {
-            let file = fs::File::open(root.join("sys/kernel/boot_params/data")).ok()?;
-            let mut bytes = Vec::new();
-            file.take(BOOT_PARAMS_BYTES).read_to_end(&mut bytes).ok()?;
-            parse_boot_params_rsdp(&bytes)
-        })
-        .or_else(|| log_rsdp(&root.join("dev/kmsg")))
-}
-
-/// The RSDP from the kernel log at `kmsg`.
-fn log_rsdp(kmsg: &Path) -> Option<u64> {
-    let mut found = None;
-    read_log(kmsg, KMSG_MAX_RECORDS, |text| {
-        found = parse_log_rsdp(text);
-        found.is_some()
-    });
-    found
-}
-
-/// A fresh ACPI root for the RSDP at `rsdp_addr`, from the kernel log under `root`:
-/// `None` unless the log names that RSDP, its root table and its tables.
-pub(crate) fn rsdp_copy(root: &Path, rsdp_addr: u64) -> Option<AcpiRootCopy> {
-    let mut scan = acpi_copy::LogScan::new(rsdp_addr);
+/// The RSDP's address under `root`: from the EFI system table, else from the running
+/// kernel's boot parameters, else from its log; `None` when none has it (the next
+/// kernel's own scan then finds it, on a BIOS machine). And when `copy` is asked for
+/// (a PVH start info), a fresh ACPI root for it from the kernel log (`None` unless the
+/// log names that RSDP, its root table and its tables). The log is read once for both:
+/// a PVH-booted Linux 6.1 leaves its boot parameters' RSDP at 0, so there the log
+/// gives the address as well.
+pub(crate) fn acpi_root(root: &Path, copy: bool) -> (Option<u64>, Option<AcpiRootCopy>) {
+    let known = firmware_rsdp(root);
+    if known.is_some() && !copy {
+        return (known, None);
+    }
+    let mut rsdp = known;
+    let mut scan = known.filter(|_| copy).map(acpi_copy::LogScan::new);
     read_log(
         &root.join("dev/kmsg"),
         KMSG_MAX_RECORDS + acpi_copy::RECORDS_AFTER_RSDP,
-        |text| scan.feed(text),
+        |text| {
+            if rsdp.is_none() {
+                rsdp = parse_log_rsdp(text);
+                if !copy {
+                    return rsdp.is_some();
+                }
+                scan = rsdp.map(acpi_copy::LogScan::new);
+            }
+            scan.as_mut().is_some_and(|scan| scan.feed(text))
+        },
     );
-    scan.finish()
+    (rsdp, scan.and_then(acpi_copy::LogScan::finish))
+}
+
+/// The RSDP from the EFI system table, else from the running kernel's boot parameters.
+fn firmware_rsdp(root: &Path) -> Option<u64> {
+    let from_systab = fs::read_to_string(root.join("sys/firmware/efi/systab"))
+        .ok()
+        .and_then(|text| parse_systab_rsdp(&text));
+    from_systab.or_else(|| {
+        let file = fs::File::open(root.join("sys/kernel/boot_params/data")).ok()?;
+        let mut bytes = Vec::new();
+        file.take(BOOT_PARAMS_BYTES).read_to_end(&mut bytes).ok()?;
+        parse_boot_params_rsdp(&bytes)
+    })
 }
 
 /// Feeds the kernel log's records at `kmsg` to `take` until it says it has enough, the

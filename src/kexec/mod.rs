@@ -166,13 +166,8 @@ fn lay_out(
     let mut image = image::DomImage::new(kernel, ramdisk, plan.cmdline.clone(), memmap);
     image.kernel_name = plan.kernel.to_string_lossy().into_owned();
     image.modules = modules;
-    image.acpi_rsdp_addr = firmware::acpi_rsdp(root);
     // The PVH start info gets a fresh ACPI root (`acpi_copy`); other protocols the address.
-    if plan.is_pvh() {
-        image.acpi_rsdp_copy = image
-            .acpi_rsdp_addr
-            .and_then(|addr| firmware::rsdp_copy(root, addr));
-    }
+    (image.acpi_rsdp_addr, image.acpi_rsdp_copy) = firmware::acpi_root(root, plan.is_pvh());
     image.entry_32bit = plan.entry_32bit;
     build::build_as(&mut image, plan.loader_type.as_deref()).map_err(|source| {
         KexecError::Layout {

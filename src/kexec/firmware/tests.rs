@@ -1,12 +1,17 @@
 use super::*;
 
+/// The address alone, as every protocol but PVH takes it.
+fn rsdp_only(root: &Path) -> Option<u64> {
+    acpi_root(root, false).0
+}
+
 #[test]
 fn systab_prefers_acpi20() {
     let systab = "MPS=0xfc9b0\nACPI20=0x7fb7e014\nACPI=0x7fb7e000\nSMBIOS=0x7f9b1000\n";
     assert_eq!(parse_systab_rsdp(systab), Some(0x7fb7_e014));
     assert_eq!(parse_systab_rsdp("ACPI=0xf5a40\n"), Some(0xf_5a40));
     assert_eq!(parse_systab_rsdp("SMBIOS=0x1\n"), None);
-    assert_eq!(acpi_rsdp(Path::new("/nonexistent")), None);
+    assert_eq!(rsdp_only(Path::new("/nonexistent")), None);
 }
 
 #[test]
@@ -26,11 +31,11 @@ fn acpi_rsdp_falls_back_from_the_efi_systab_to_the_running_kernels_boot_params()
     let mut page = vec![0u8; 4096];
     page[0x70..0x78].copy_from_slice(&0xfc00_0000u64.to_le_bytes());
     std::fs::write(params.join("data"), &page).unwrap();
-    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
+    assert_eq!(rsdp_only(root.path()), Some(0xfc00_0000));
     let efi = root.path().join("sys/firmware/efi");
     std::fs::create_dir_all(&efi).unwrap();
     std::fs::write(efi.join("systab"), "ACPI20=0x7fb7e014\n").unwrap();
-    assert_eq!(acpi_rsdp(root.path()), Some(0x7fb7_e014), "EFI's wins");
+    assert_eq!(rsdp_only(root.path()), Some(0x7fb7_e014), "EFI's wins");
 }
 
 #[test]
@@ -53,12 +58,12 @@ fn without_efi_or_boot_params_the_rsdp_comes_from_the_kernel_log() {
         "6,1,0,-;Linux version 6.1.0\n6,87,1,-;ACPI: RSDP 0x00000000FC000000 000024 (v02 Xen   )\n",
     )
     .unwrap();
-    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
+    assert_eq!(rsdp_only(root.path()), Some(0xfc00_0000));
     // boot_params with 0 (a PVH-booted 6.1 kernel) do not hide the log's.
     let params = root.path().join("sys/kernel/boot_params");
     std::fs::create_dir_all(&params).unwrap();
     std::fs::write(params.join("data"), vec![0u8; 4096]).unwrap();
-    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_0000));
+    assert_eq!(rsdp_only(root.path()), Some(0xfc00_0000));
 }
 
 /// Whatever gave the address (a PVH-booted kernel's boot_params have it too), the copy
@@ -81,12 +86,21 @@ fn a_fresh_acpi_root_comes_from_the_log_lines_of_the_same_rsdp() {
     let mut page = vec![0u8; 4096];
     page[0x70..0x78].copy_from_slice(&0xfc00_8000u64.to_le_bytes());
     std::fs::write(params.join("data"), &page).unwrap();
-    assert_eq!(acpi_rsdp(root.path()), Some(0xfc00_8000));
-    let copy = rsdp_copy(root.path(), 0xfc00_8000).unwrap();
-    assert_eq!(copy.tables, [0xfc00_7d60, 0xfc00_7e70]);
+    assert_eq!(rsdp_only(root.path()), Some(0xfc00_8000));
+    let (rsdp, copy) = acpi_root(root.path(), true);
+    assert_eq!(rsdp, Some(0xfc00_8000));
+    assert_eq!(copy.unwrap().tables, [0xfc00_7d60, 0xfc00_7e70]);
+    assert_eq!(acpi_root(root.path(), false), (Some(0xfc00_8000), None));
+    page[0x70..0x78].copy_from_slice(&0xf_5a40u64.to_le_bytes());
+    std::fs::write(params.join("data"), &page).unwrap();
     assert_eq!(
-        rsdp_copy(root.path(), 0xf_5a40),
-        None,
+        acpi_root(root.path(), true),
+        (Some(0xf_5a40), None),
         "another RSDP's lines"
     );
+    // Boot parameters at 0 (a PVH-booted Linux 6.1): one read of the log gives both.
+    std::fs::write(params.join("data"), vec![0u8; 4096]).unwrap();
+    let (rsdp, copy) = acpi_root(root.path(), true);
+    assert_eq!(rsdp, Some(0xfc00_8000));
+    assert_eq!(copy.unwrap().tables, [0xfc00_7d60, 0xfc00_7e70]);
 }
